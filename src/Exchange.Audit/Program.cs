@@ -1,0 +1,3 @@
+using Exchange.Audit;
+
+await AuditHost.Build(args).RunAsync();

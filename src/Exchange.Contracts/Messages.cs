@@ -1,0 +1,65 @@
+namespace Exchange.Contracts;
+
+// Bus contracts. MassTransit matches messages on the full type name, so this namespace and these
+// names are stable: evolve a record by adding nullable members; a breaking change is a new type.
+// Routing facts (sender, recipients) are repeated here for logging and queue selection only; the
+// router and recipient gateways read them from the signed package and refuse a disagreement.
+
+/// <summary>A gateway asks its hub to route a signed package. Sent to the hub's queue.</summary>
+public sealed record SubmitEnvelope(
+    Guid EnvelopeId,
+    string SenderCode,
+    IReadOnlyList<string> RecipientCodes,
+    byte[] Package,
+    byte[] Signature,
+    DateTimeOffset SubmittedAt);
+
+/// <summary>The hub hands a verified package to a recipient's gateway. Sent to the recipient's queue.</summary>
+public sealed record DeliverEnvelope(
+    Guid EnvelopeId,
+    string SenderCode,
+    string RecipientCode,
+    byte[] Package,
+    byte[] Signature,
+    long DirectoryVersion,
+    IReadOnlyList<TraceEntry> Trace);
+
+/// <summary>One hop a package passed through; carried beside the signed bytes, never inside them.</summary>
+public sealed record TraceEntry(string Hub, DateTimeOffset At, string Action);
+
+/// <summary>
+/// A recipient's gateway returns its signed delivery receipt to the hub. <see cref="Receipt"/> is the exact
+/// canonical receipt document (see Exchange.Core.DeliveryReceipt); <see cref="ReceiptSignature"/> is a
+/// detached CMS over it by the recipient's organisation certificate.
+/// </summary>
+public sealed record SubmitDeliveryReceipt(
+    Guid EnvelopeId,
+    string RecipientCode,
+    Guid ReceiptId,
+    byte[] Receipt,
+    byte[] ReceiptSignature);
+
+/// <summary>The hub accepted a submission. Sent to the sender's queue.</summary>
+public sealed record EnvelopeAccepted(
+    Guid EnvelopeId,
+    string SenderCode,
+    IReadOnlyList<string> RecipientCodes,
+    long DirectoryVersion,
+    DateTimeOffset AcceptedAt);
+
+/// <summary>The hub refused a submission. Sent to the sender's queue; <see cref="Reason"/> is a stable reason code.</summary>
+public sealed record EnvelopeRejected(
+    Guid EnvelopeId,
+    string SenderCode,
+    string Reason,
+    string Detail,
+    DateTimeOffset RejectedAt);
+
+/// <summary>A recipient confirmed delivery with a receipt the hub verified. Sent to the sender's queue.</summary>
+public sealed record DeliveryConfirmed(
+    Guid EnvelopeId,
+    string SenderCode,
+    string RecipientCode,
+    Guid ReceiptId,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset ConfirmedAt);

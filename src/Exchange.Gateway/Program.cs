@@ -1,0 +1,3 @@
+using Exchange.Gateway;
+
+await GatewayHost.Build(args).RunAsync();

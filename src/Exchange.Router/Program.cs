@@ -1,0 +1,3 @@
+using Exchange.Router;
+
+await RouterHost.Build(args).RunAsync();
