@@ -63,3 +63,13 @@ public sealed record DeliveryConfirmed(
     Guid ReceiptId,
     DateTimeOffset ReceivedAt,
     DateTimeOffset ConfirmedAt);
+
+/// <summary>
+/// A recipient's gateway refused a delivery the hub sent it (its own verification failed, or the package is
+/// not addressed to it). Sent to the hub's queue; the hub records ContentConsignmentFailure evidence.
+/// </summary>
+public sealed record ReportDeliveryFailure(
+    Guid EnvelopeId,
+    string RecipientCode,
+    string Reason,
+    string Detail);

@@ -1,0 +1,31 @@
+# Connection settings of the local servers, shared by the scripts of deploy/local and read by the
+# .NET hosts and tests. Source it from bash:
+#
+#     . deploy/local/env.sh
+#
+# Every variable keeps a value that is already set, so to use servers you already run, export
+# your own values (and EXCHANGE_EXTERNAL_SERVERS=1, see docs/operations.md) before sourcing.
+
+_exchange_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+
+: "${EXCHANGE_PG_HOST:=127.0.0.1}"
+: "${EXCHANGE_PG_PORT:=55432}"
+: "${EXCHANGE_PG_USER:=exchange}"
+: "${EXCHANGE_PG_PASSWORD:=exchange}"
+
+: "${EXCHANGE_AMQP_HOST:=127.0.0.1}"
+: "${EXCHANGE_AMQP_PORT:=55672}"
+: "${EXCHANGE_AMQP_USER:=exchange}"
+: "${EXCHANGE_AMQP_PASSWORD:=exchange}"
+: "${EXCHANGE_AMQP_VHOST:=exchange}"
+: "${EXCHANGE_AMQP_MGMT_PORT:=55673}"
+
+# Dev PKI, logs and other run state of the hosts.
+: "${EXCHANGE_HOME:=${_exchange_env_root}/.local}"
+
+export EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD
+export EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD
+export EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT
+export EXCHANGE_HOME
+
+unset _exchange_env_root

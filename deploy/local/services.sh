@@ -1,0 +1,557 @@
+#!/usr/bin/env bash
+# Local PostgreSQL and RabbitMQ for development and CI, private to this checkout.
+#
+#   deploy/local/services.sh up       install what is missing, start both, print the settings
+#   deploy/local/services.sh down     stop both
+#   deploy/local/services.sh status   say whether each runs; non-zero exit if one is down
+#   deploy/local/services.sh env      print the settings only
+#
+# Both servers listen on 127.0.0.1 only and keep their data and logs under .local/ of the checkout.
+# `up` prints the settings as `export VAR=value` lines on standard output (messages go to standard
+# error), so `eval "$(deploy/local/services.sh up)"` sets up a shell. With EXCHANGE_EXTERNAL_SERVERS=1
+# nothing is started or stopped: `up` and `status` only check the servers the EXCHANGE_* variables
+# name. See docs/operations.md, "Local servers".
+set -Eeuo pipefail
+trap 'printf "services: error: unexpected failure (line %s: %s)\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+# shellcheck source=deploy/local/env.sh
+. "$ROOT/deploy/local/env.sh"
+
+LOCAL="$ROOT/.local"
+LOG_DIR="$LOCAL/logs"
+PG_BASE="$LOCAL/postgres"
+RMQ_BASE="$LOCAL/rabbitmq"
+
+LISTEN=127.0.0.1
+PG_BIN="${EXCHANGE_PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_MAX_CONNECTIONS="${EXCHANGE_PG_MAX_CONNECTIONS:-300}"
+PG_LOG="$LOG_DIR/postgres.log"
+PG_MARKER="$PG_BASE/datadir"
+
+RMQ_BIN=/usr/lib/rabbitmq/bin
+RMQ_NODE=rabbit@localhost
+RMQ_DIST_PORT="${EXCHANGE_RABBITMQ_DIST_PORT:-55679}"
+RMQ_EPMD_PORT="${EXCHANGE_EPMD_PORT:-54369}"
+RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management}"
+RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
+
+EXTERNAL="${EXCHANGE_EXTERNAL_SERVERS:-0}"
+
+say() { printf 'services: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+is_external() { [ "$EXTERNAL" = 1 ] || [ "$EXTERNAL" = true ]; }
+
+# True when something accepts TCP connections on host $1, port $2.
+port_open() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
+
+# Who listens on local TCP port $1 (for error messages).
+port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | head -3 || true; }
+
+# Waits up to $3 seconds for host $1 port $2 to accept connections.
+wait_port() {
+  local deadline=$((SECONDS + $3))
+  until port_open "$1" "$2"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+print_settings() {
+  local v
+  for v in EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD \
+           EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD \
+           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_HOME; do
+    printf 'export %s=%q\n' "$v" "${!v}"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Package installation
+
+# Runs a command as root: directly, or through password-less sudo.
+as_admin() {
+  if is_root; then "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo -n "$@"
+  else return 126
+  fi
+}
+
+install_packages() {
+  if ! is_root && ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+    die "missing Debian packages: $*. Install them (sudo apt-get install $*) or run this script as root."
+  fi
+  say "installing $* (apt-get) ..."
+  # Debian starts a package's system service on install. Ours are private nodes on other ports, so
+  # keep the system services from starting (policy-rc.d, the standard switch), unless the machine
+  # already has a policy of its own.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [ ! -e "$policy" ]; then
+    as_admin sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    added_policy=1
+    trap 'as_admin rm -f '"$policy"' || true' EXIT
+  fi
+  local apt_opts=(-q -o DPkg::Lock::Timeout=300)
+  as_admin env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update >/dev/null \
+    || die "apt-get update failed"
+  as_admin env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
+    --no-install-recommends "$@" >"$LOG_DIR/apt-install.log" 2>&1 \
+    || { tail -20 "$LOG_DIR/apt-install.log" >&2; die "apt-get install $* failed (log: $LOG_DIR/apt-install.log)"; }
+  if [ "$added_policy" = 1 ]; then as_admin rm -f "$policy"; trap - EXIT; fi
+  say "installed $*"
+}
+
+ensure_packages() {
+  local missing=()
+  [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
+  [ -x "$RMQ_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
+  [ "${#missing[@]}" -eq 0 ] || install_packages "${missing[@]}"
+  [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL binaries at $PG_BIN (set EXCHANGE_PG_BIN)"
+  [ -x "$RMQ_BIN/rabbitmq-server" ] || die "no RabbitMQ at $RMQ_BIN"
+  if is_root && ! id -u postgres >/dev/null 2>&1; then
+    die "running as root needs the 'postgres' system user (package postgresql-common) to run PostgreSQL"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+# PostgreSQL refuses to run as root: as root, run its programs as the postgres user.
+pg_as() {
+  if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# Sets PGDATA to the data folder in use (or that would be used), without creating anything.
+pg_locate() {
+  if [ -f "$PG_MARKER" ]; then PGDATA="$(cat "$PG_MARKER")"; else PGDATA="$PG_BASE/data"; fi
+}
+
+# Chooses the data folder for `up`: .local/postgres/data, or when root and the postgres user
+# cannot reach into the checkout (a parent folder it may not traverse), a folder outside it.
+pg_choose_datadir() {
+  mkdir -p "$PG_BASE"
+  PG_FALLBACK=0
+  PGDATA="$PG_BASE/data"
+  if is_root; then
+    # Our own folders may be traversed (not listed) by the postgres user.
+    chmod o+x "$LOCAL" "$PG_BASE"
+    if ! runuser -u postgres -- test -x "$PG_BASE"; then
+      local hash
+      hash="$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+      local outside="/var/tmp/exchange-$hash"
+      if [ -L "$outside" ] || { [ -e "$outside" ] && [ "$(stat -c %u "$outside")" != 0 ]; }; then
+        die "$outside exists and is not a folder owned by root; remove it"
+      fi
+      mkdir -p -m 0755 "$outside"
+      PGDATA="$outside/postgres"
+      PG_FALLBACK=1
+      say "note: the postgres user cannot traverse the folders above $ROOT,"
+      say "      so PostgreSQL keeps its data outside the checkout, in $PGDATA"
+      # A fresh .local means fresh state: drop data left there by an earlier .local.
+      if [ ! -f "$PG_MARKER" ] && [ -e "$PGDATA" ] && ! pg_running; then
+        say "      (removing data left there by an earlier .local)"
+        rm -rf "$PGDATA"
+      fi
+    fi
+  fi
+  printf '%s\n' "$PGDATA" > "$PG_MARKER"
+}
+
+pg_running() {
+  [ -f "$PGDATA/postmaster.pid" ] && pg_as "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1
+}
+
+pg_pid() { head -1 "$PGDATA/postmaster.pid" 2>/dev/null || true; }
+
+pg_ready() {
+  "$PG_BIN/pg_isready" -q -h "$1" -p "$2" -t 3 >/dev/null 2>&1
+}
+
+# Prints t when the configured user logs in with its password and may create databases.
+pg_login_check() {
+  PGPASSWORD="$EXCHANGE_PG_PASSWORD" PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -A -t -q \
+    -h "$1" -p "$2" -U "$EXCHANGE_PG_USER" -d postgres \
+    -c 'select rolsuper or rolcreatedb from pg_roles where rolname = current_user' 2>&1
+}
+
+pg_initdb() {
+  say "PostgreSQL: creating the cluster in $PGDATA"
+  mkdir -p "$PGDATA"
+  if is_root; then chown postgres:postgres "$PGDATA"; fi
+  chmod 0700 "$PGDATA"
+  local pwfile
+  pwfile="$(mktemp)"
+  printf '%s\n' "$EXCHANGE_PG_PASSWORD" > "$pwfile"
+  if is_root; then chown postgres "$pwfile"; fi
+  # The bootstrap superuser is the application user: it creates the databases it needs.
+  if ! pg_as "$PG_BIN/initdb" -D "$PGDATA" -U "$EXCHANGE_PG_USER" --pwfile="$pwfile" \
+      --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8 \
+      >>"$LOG_DIR/postgres-initdb.log" 2>&1; then
+    rm -f "$pwfile"
+    tail -20 "$LOG_DIR/postgres-initdb.log" >&2
+    die "initdb failed (log: $LOG_DIR/postgres-initdb.log)"
+  fi
+  rm -f "$pwfile"
+}
+
+pg_up() {
+  pg_choose_datadir
+  if pg_running; then
+    say "PostgreSQL: already running (pid $(pg_pid))"
+  else
+    if port_open "$LISTEN" "$EXCHANGE_PG_PORT"; then
+      die "port $EXCHANGE_PG_PORT is taken by another process: $(port_owner "$EXCHANGE_PG_PORT")"
+    fi
+    [ -f "$PGDATA/PG_VERSION" ] || pg_initdb
+    say "PostgreSQL: starting on $LISTEN:$EXCHANGE_PG_PORT"
+    local opts="-c listen_addresses=$LISTEN -c port=$EXCHANGE_PG_PORT"
+    opts+=" -c max_connections=$PG_MAX_CONNECTIONS -c unix_socket_directories=''"
+    # The server writes its log to our log file (opened here, so the postgres user needs no
+    # access to .local/logs). It must not inherit the lock (fd 9).
+    if ! pg_as "$PG_BIN/pg_ctl" -D "$PGDATA" -w -t 60 -o "$opts" start >>"$PG_LOG" 2>&1 9>&-; then
+      tail -20 "$PG_LOG" >&2
+      die "PostgreSQL did not start (log: $PG_LOG)"
+    fi
+  fi
+  local deadline=$((SECONDS + 30))
+  until pg_ready "$LISTEN" "$EXCHANGE_PG_PORT"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "PostgreSQL does not accept connections on $LISTEN:$EXCHANGE_PG_PORT (log: $PG_LOG)"
+    sleep 0.5
+  done
+  local check
+  check="$(pg_login_check "$LISTEN" "$EXCHANGE_PG_PORT")" || true
+  if [ "$check" != t ]; then
+    say "PostgreSQL: $check"
+    die "user '$EXCHANGE_PG_USER' cannot log in, or may not create databases. The cluster in $PGDATA was created with other settings: run 'down', remove it, and run 'up' again."
+  fi
+  say "PostgreSQL: ready at $LISTEN:$EXCHANGE_PG_PORT, user $EXCHANGE_PG_USER (log $PG_LOG)"
+}
+
+pg_down() {
+  pg_locate
+  if pg_running; then
+    say "PostgreSQL: stopping (pid $(pg_pid))"
+    pg_as "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >>"$PG_LOG" 2>&1 \
+      || die "PostgreSQL did not stop (log: $PG_LOG)"
+    say "PostgreSQL: stopped"
+  else
+    say "PostgreSQL: not running"
+  fi
+}
+
+pg_status() {
+  pg_locate
+  if pg_running && pg_ready "$LISTEN" "$EXCHANGE_PG_PORT"; then
+    echo "services: postgres  running  $LISTEN:$EXCHANGE_PG_PORT  pid $(pg_pid)  data $PGDATA"
+  elif pg_running; then
+    echo "services: postgres  running but not accepting connections on $LISTEN:$EXCHANGE_PG_PORT  pid $(pg_pid)"
+    return 1
+  else
+    echo "services: postgres  not running"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# RabbitMQ
+
+# The environment of our private node, for the server and for every CLI call (same cookie, same
+# epmd). The /usr/sbin wrappers switch user and drop the environment, so we call the scripts
+# under /usr/lib/rabbitmq/bin directly.
+RMQ_ENV=(
+  "HOME=$RMQ_BASE/home"
+  "RABBITMQ_NODENAME=$RMQ_NODE"
+  "RABBITMQ_NODE_IP_ADDRESS=$LISTEN"
+  "RABBITMQ_NODE_PORT=$EXCHANGE_AMQP_PORT"
+  "RABBITMQ_DIST_PORT=$RMQ_DIST_PORT"
+  "RABBITMQ_MNESIA_BASE=$RMQ_BASE/mnesia"
+  "RABBITMQ_LOG_BASE=$LOG_DIR"
+  "RABBITMQ_PID_FILE=$RMQ_PID_FILE"
+  "RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_BASE/enabled_plugins"
+  "RABBITMQ_CONFIG_FILE=$RMQ_BASE/rabbitmq.conf"
+  "RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_BASE/advanced.config"
+  "RABBITMQ_CONF_ENV_FILE=$RMQ_BASE/rabbitmq-env.conf"
+  "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
+  "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
+  "RABBITMQ_CTL_DIST_PORT_MIN=$((RMQ_DIST_PORT + 1))"
+  "RABBITMQ_CTL_DIST_PORT_MAX=$((RMQ_DIST_PORT + 10))"
+  "ERL_EPMD_ADDRESS=$LISTEN"
+  "ERL_EPMD_PORT=$RMQ_EPMD_PORT"
+  "ERL_CRASH_DUMP=$LOG_DIR/erl_crash.dump"
+)
+
+rmq_env() { env -u RABBITMQ_USE_LONGNAME "${RMQ_ENV[@]}" "$@"; }
+rmqctl() { rmq_env "$RMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" "$@"; }
+
+rmq_pid() {
+  local pid
+  pid="$(cat "$RMQ_PID_FILE" 2>/dev/null || true)"
+  if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -q '^beam' "/proc/$pid/comm"; then
+    echo "$pid"
+  fi
+}
+
+rmq_running() { [ -n "$(rmq_pid)" ]; }
+
+rmq_write_config() {
+  mkdir -p "$RMQ_BASE/home" "$RMQ_BASE/mnesia"
+  chmod 0700 "$RMQ_BASE" "$RMQ_BASE/home"
+  local cookie="$RMQ_BASE/home/.erlang.cookie"
+  if [ ! -s "$cookie" ]; then
+    # Written before the first start, so that the server and the CLI never race to create it.
+    (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F > "$cookie")
+    chmod 0400 "$cookie"
+  fi
+  local plugins
+  plugins="$(printf '%s' "$RMQ_PLUGINS" | tr -s ' ,' ',,' | sed 's/^,//; s/,$//')"
+  printf '[%s].\n' "$plugins" > "$RMQ_BASE/enabled_plugins"
+  # Written on every start, from the current settings. The default_* keys only act when the node
+  # creates its database (first start): then there is never a guest user.
+  cat > "$RMQ_BASE/rabbitmq.conf" <<EOF
+# Generated by deploy/local/services.sh on each start; edits are lost.
+default_vhost = $EXCHANGE_AMQP_VHOST
+default_user = $EXCHANGE_AMQP_USER
+default_pass = $EXCHANGE_AMQP_PASSWORD
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+loopback_users = none
+management.tcp.ip = $LISTEN
+management.tcp.port = $EXCHANGE_AMQP_MGMT_PORT
+log.file.level = info
+log.console = false
+EOF
+}
+
+# Makes sure the vhost and the user exist with the configured password, tag and permissions
+# (the first start creates them; this repairs a database made with other settings).
+rmq_ensure_user() {
+  if command -v curl >/dev/null 2>&1 && curl -fsS -m 10 -u "$EXCHANGE_AMQP_USER:$EXCHANGE_AMQP_PASSWORD" \
+      "http://$LISTEN:$EXCHANGE_AMQP_MGMT_PORT/api/permissions/$EXCHANGE_AMQP_VHOST/$EXCHANGE_AMQP_USER" 2>/dev/null \
+      | grep -q '"configure":".\*","write":".\*","read":".\*"'; then
+    return 0
+  fi
+  say "RabbitMQ: setting up vhost '$EXCHANGE_AMQP_VHOST' and user '$EXCHANGE_AMQP_USER'"
+  rmqctl -q list_vhosts name 2>/dev/null | grep -qxF "$EXCHANGE_AMQP_VHOST" \
+    || rmqctl -q add_vhost "$EXCHANGE_AMQP_VHOST" >/dev/null
+  if rmqctl -q list_users 2>/dev/null | cut -f1 | grep -qxF "$EXCHANGE_AMQP_USER"; then
+    rmqctl -q change_password "$EXCHANGE_AMQP_USER" "$EXCHANGE_AMQP_PASSWORD" >/dev/null
+  else
+    rmqctl -q add_user "$EXCHANGE_AMQP_USER" "$EXCHANGE_AMQP_PASSWORD" >/dev/null
+  fi
+  rmqctl -q set_user_tags "$EXCHANGE_AMQP_USER" administrator >/dev/null
+  rmqctl -q set_permissions -p "$EXCHANGE_AMQP_VHOST" "$EXCHANGE_AMQP_USER" '.*' '.*' '.*' >/dev/null
+  if [ "$EXCHANGE_AMQP_USER" != guest ]; then rmqctl -q delete_user guest >/dev/null 2>&1 || true; fi
+}
+
+rmq_up() {
+  if rmq_running && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
+    say "RabbitMQ: already running (pid $(rmq_pid))"
+  else
+    local launched=""
+    if ! rmq_running; then
+      local p
+      for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$RMQ_DIST_PORT" ; do
+        if port_open "$LISTEN" "$p"; then
+          die "port $p is taken by another process: $(port_owner "$p")"
+        fi
+      done
+      rmq_write_config
+      say "RabbitMQ: starting node $RMQ_NODE on $LISTEN:$EXCHANGE_AMQP_PORT"
+      # In its own session, so that a Ctrl-C in the terminal that ran us does not reach it.
+      (cd "$RMQ_BASE" && exec setsid nohup env -u RABBITMQ_USE_LONGNAME "${RMQ_ENV[@]}" \
+        "$RMQ_BIN/rabbitmq-server" >>"$LOG_DIR/rabbitmq-server.out" 2>&1 </dev/null 9>&-) &
+      launched=$!
+    fi
+    local deadline=$((SECONDS + 180))
+    until rmqctl -q await_startup --timeout 10 >/dev/null 2>&1; do
+      if [ -n "$launched" ] && ! kill -0 "$launched" 2>/dev/null; then
+        tail -30 "$LOG_DIR/rabbitmq-server.out" >&2 || true
+        die "RabbitMQ exited while starting (logs: $LOG_DIR/rabbitmq-server.out, $LOG_DIR/$RMQ_NODE.log)"
+      fi
+      [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 180 s (logs: $LOG_DIR/$RMQ_NODE.log)"
+      sleep 1
+    done
+    wait_port "$LISTEN" "$EXCHANGE_AMQP_PORT" 30 \
+      || die "RabbitMQ runs but does not accept connections on $LISTEN:$EXCHANGE_AMQP_PORT"
+    if [[ " $RMQ_PLUGINS " == *rabbitmq_management* ]]; then
+      wait_port "$LISTEN" "$EXCHANGE_AMQP_MGMT_PORT" 30 \
+        || die "the RabbitMQ management listener does not answer on $LISTEN:$EXCHANGE_AMQP_MGMT_PORT"
+    fi
+    rmq_ensure_user
+  fi
+  say "RabbitMQ: ready at amqp://$LISTEN:$EXCHANGE_AMQP_PORT/$EXCHANGE_AMQP_VHOST, management http://$LISTEN:$EXCHANGE_AMQP_MGMT_PORT (logs $LOG_DIR/$RMQ_NODE.log)"
+}
+
+rmq_kill_epmd() {
+  # Our private epmd (started by the node on its own port) stays behind the node: stop it too.
+  port_open "$LISTEN" "$RMQ_EPMD_PORT" || return 0
+  local epmd
+  epmd="$(command -v epmd || ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1 || true)"
+  [ -n "$epmd" ] || return 0
+  if ERL_EPMD_PORT="$RMQ_EPMD_PORT" "$epmd" -names 2>/dev/null | grep -q '^name '; then
+    return 0  # some node still uses it
+  fi
+  local epmd_pid
+  epmd_pid="$(port_owner "$RMQ_EPMD_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)"
+  ERL_EPMD_PORT="$RMQ_EPMD_PORT" "$epmd" -kill >/dev/null 2>&1 || true
+  local deadline=$((SECONDS + 10))
+  while { port_open "$LISTEN" "$RMQ_EPMD_PORT" || { [ -n "$epmd_pid" ] && kill -0 "$epmd_pid" 2>/dev/null; }; } \
+      && [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.2
+  done
+}
+
+rmq_down() {
+  local pid
+  pid="$(rmq_pid)"
+  if [ -n "$pid" ]; then
+    say "RabbitMQ: stopping (pid $pid)"
+    # The rabbitmq-server script that started the VM exits after it: wait for both.
+    local launcher
+    launcher="$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
+    if [ -z "$launcher" ] || [ "$launcher" -le 1 ] || ! grep -qx 'rabbitmq-server' "/proc/$launcher/comm" 2>/dev/null; then
+      launcher=""
+    fi
+    if ! rmqctl -q shutdown --timeout 60 >/dev/null 2>&1; then
+      say "RabbitMQ: shutdown command failed; sending TERM"
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+    local deadline=$((SECONDS + 60))
+    while kill -0 "$pid" 2>/dev/null; do
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        say "RabbitMQ: still running after 60 s; killing"
+        kill -KILL "$pid" 2>/dev/null || true
+        break
+      fi
+      sleep 0.5
+    done
+    deadline=$((SECONDS + 10))
+    while [ -n "$launcher" ] && kill -0 "$launcher" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+      sleep 0.2
+    done
+    rm -f "$RMQ_PID_FILE"
+    say "RabbitMQ: stopped"
+  else
+    say "RabbitMQ: not running"
+  fi
+  rmq_kill_epmd
+}
+
+rmq_status() {
+  local pid
+  pid="$(rmq_pid)"
+  if [ -n "$pid" ] && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
+    echo "services: rabbitmq  running  $LISTEN:$EXCHANGE_AMQP_PORT  management $LISTEN:$EXCHANGE_AMQP_MGMT_PORT  pid $pid  node $RMQ_NODE"
+  elif [ -n "$pid" ]; then
+    echo "services: rabbitmq  running but not accepting connections on $LISTEN:$EXCHANGE_AMQP_PORT  pid $pid"
+    return 1
+  else
+    echo "services: rabbitmq  not running"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Servers run elsewhere (EXCHANGE_EXTERNAL_SERVERS=1)
+
+external_check() {
+  local ok=0 pg_ok=1
+  if [ -x "$PG_BIN/pg_isready" ]; then
+    pg_ready "$EXCHANGE_PG_HOST" "$EXCHANGE_PG_PORT" || pg_ok=0
+  else
+    port_open "$EXCHANGE_PG_HOST" "$EXCHANGE_PG_PORT" || pg_ok=0
+  fi
+  if [ "$pg_ok" = 1 ]; then
+    if [ -x "$PG_BIN/psql" ]; then
+      local check
+      check="$(pg_login_check "$EXCHANGE_PG_HOST" "$EXCHANGE_PG_PORT")" || true
+      if [ "$check" = t ]; then
+        echo "services: postgres  reachable  $EXCHANGE_PG_HOST:$EXCHANGE_PG_PORT  user $EXCHANGE_PG_USER logs in"
+      else
+        echo "services: postgres  reachable  $EXCHANGE_PG_HOST:$EXCHANGE_PG_PORT  but user $EXCHANGE_PG_USER cannot log in or create databases: $check"
+        ok=1
+      fi
+    else
+      echo "services: postgres  reachable  $EXCHANGE_PG_HOST:$EXCHANGE_PG_PORT  (no psql here to check the login)"
+    fi
+  else
+    echo "services: postgres  NOT reachable at $EXCHANGE_PG_HOST:$EXCHANGE_PG_PORT"
+    ok=1
+  fi
+  if port_open "$EXCHANGE_AMQP_HOST" "$EXCHANGE_AMQP_PORT"; then
+    echo "services: rabbitmq  reachable  $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_PORT"
+  else
+    echo "services: rabbitmq  NOT reachable at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_PORT"
+    ok=1
+  fi
+  if command -v curl >/dev/null 2>&1; then
+    if curl -fsS -m 10 -o /dev/null -u "$EXCHANGE_AMQP_USER:$EXCHANGE_AMQP_PASSWORD" \
+        "http://$EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT/api/whoami" 2>/dev/null; then
+      echo "services: rabbitmq  management API answers at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT for user $EXCHANGE_AMQP_USER"
+    else
+      echo "services: rabbitmq  warning: management API not answering at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT for user $EXCHANGE_AMQP_USER"
+    fi
+  fi
+  return "$ok"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+take_lock() {
+  exec 9>"$LOCAL/.services.lock"
+  flock -w 600 9 || die "another services.sh holds $LOCAL/.services.lock"
+}
+
+prepare_local() {
+  mkdir -p "$LOCAL" "$LOG_DIR" || die "cannot create $LOCAL"
+  [ -w "$LOCAL" ] && [ -w "$LOG_DIR" ] \
+    || die "$LOCAL is not writable by $(id -un) (was it created by another user?)"
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  up)
+    if is_external; then
+      say "EXCHANGE_EXTERNAL_SERVERS=1: starting nothing, checking the configured servers"
+      external_check >&2 || die "the configured servers are not all usable"
+      print_settings
+      exit 0
+    fi
+    prepare_local
+    take_lock
+    ensure_packages
+    pg_up
+    rmq_up
+    print_settings
+    ;;
+  down)
+    if is_external; then
+      say "EXCHANGE_EXTERNAL_SERVERS=1: nothing to stop"
+      exit 0
+    fi
+    if [ ! -d "$LOCAL" ]; then say "nothing to stop (no $LOCAL)"; exit 0; fi
+    take_lock
+    pg_down
+    if [ -x "$RMQ_BIN/rabbitmqctl" ]; then rmq_down; else say "RabbitMQ: not installed"; fi
+    ;;
+  status)
+    if is_external; then
+      external_check
+      exit $?
+    fi
+    rc=0
+    pg_status || rc=1
+    rmq_status || rc=1
+    exit "$rc"
+    ;;
+  env)
+    print_settings
+    ;;
+  *)
+    echo "usage: $0 up|down|status|env" >&2
+    exit 2
+    ;;
+esac

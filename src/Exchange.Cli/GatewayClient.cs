@@ -1,0 +1,69 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Exchange.Gateway;
+
+namespace Exchange.Cli;
+
+/// <summary>The calls a document system makes to its agency's gateway, over HTTP.</summary>
+public sealed class GatewayClient(HttpClient http)
+{
+    public async Task<SubmissionAnswer> SendDocumentAsync(
+        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, CancellationToken cancellationToken = default)
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(JsonSerializer.Serialize(metadata, JsonSerializerOptions.Web), System.Text.Encoding.UTF8, "application/json"), "metadata" },
+        };
+        foreach (var (name, contentType, content) in files)
+        {
+            var part = new ByteArrayContent(content);
+            part.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+            form.Add(part, "files", name);
+        }
+
+        return await PostAsync(new Uri("/api/documents", UriKind.Relative), form, cancellationToken);
+    }
+
+    public async Task<SubmissionAnswer> SendPackageAsync(byte[] package, byte[]? signature, CancellationToken cancellationToken = default)
+    {
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(package), "package", "package.edxml" } };
+        if (signature is not null)
+        {
+            form.Add(new ByteArrayContent(signature), "signature", "package.p7s");
+        }
+
+        return await PostAsync(new Uri("/api/packages", UriKind.Relative), form, cancellationToken);
+    }
+
+    public async Task<DocumentState?> GetDocumentAsync(Guid envelopeId, CancellationToken cancellationToken = default)
+    {
+        using var response = await http.GetAsync(new Uri($"/api/documents/{envelopeId}", UriKind.Relative), cancellationToken);
+        return response.IsSuccessStatusCode
+            ? await response.Content.ReadFromJsonAsync<DocumentState>(JsonSerializerOptions.Web, cancellationToken)
+            : null;
+    }
+
+    public async Task<IReadOnlyList<InboxItem>> GetInboxAsync(CancellationToken cancellationToken = default) =>
+        await http.GetFromJsonAsync<List<InboxItem>>(new Uri("/api/inbox?limit=1000", UriKind.Relative), JsonSerializerOptions.Web, cancellationToken) ?? [];
+
+    private async Task<SubmissionAnswer> PostAsync(Uri path, HttpContent content, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsync(path, content, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new GatewayRefusedException((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+
+        return (await response.Content.ReadFromJsonAsync<SubmissionAnswer>(JsonSerializerOptions.Web, cancellationToken))!;
+    }
+}
+
+/// <summary>The gateway answered with a problem (RFC 9457); <see cref="Problem"/> holds its JSON, with a <c>reason</c> code.</summary>
+public sealed class GatewayRefusedException(int status, string problem)
+    : Exception($"The gateway refused the request ({status}): {problem}")
+{
+    public int Status { get; } = status;
+
+    public string Problem { get; } = problem;
+}

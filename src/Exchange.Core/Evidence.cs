@@ -1,0 +1,27 @@
+namespace Exchange.Core;
+
+/// <summary>
+/// Evidence events, named after ETSI EN 319 522-1 (electronic registered delivery) so that an auditor
+/// who knows that standard reads them without a glossary.
+/// </summary>
+public enum EvidenceKind
+{
+    /// <summary>The hub verified and accepted a submission.</summary>
+    SubmissionAcceptance,
+
+    /// <summary>The hub refused a submission; the reason code says why.</summary>
+    SubmissionRejection,
+
+    /// <summary>The recipient's gateway stored the envelope and returned a signed receipt that the hub verified.</summary>
+    ContentConsignment,
+
+    /// <summary>A receipt came back that the hub could not verify or match.</summary>
+    ContentConsignmentFailure,
+}
+
+public static class Digests
+{
+    /// <summary>Lowercase hex SHA-256, the one digest form used in evidence, receipts and bindings.</summary>
+    public static string Sha256Hex(ReadOnlySpan<byte> data) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
+}

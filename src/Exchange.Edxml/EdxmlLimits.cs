@@ -1,0 +1,26 @@
+namespace Exchange.Edxml;
+
+/// <summary>
+/// Named limits applied when reading (and, through the writer overloads that take them, when writing) a package.
+/// A package that exceeds one is refused with <see cref="Exchange.Core.ReasonCode.TooLarge"/>.
+/// </summary>
+public sealed class EdxmlLimits
+{
+    internal static readonly EdxmlLimits Default = new();
+
+    /// <summary>Largest package accepted, in bytes (also the cap on XML characters read).</summary>
+    public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Most <c>Attachment</c> elements (and manifest <c>Reference</c> elements) in one package.</summary>
+    public int MaxAttachments { get; set; } = 100;
+
+    /// <summary>
+    /// Most <c>To</c> elements in one package. The same bound applies to every other repeated header element
+    /// (TraceHeader, ToPlaces/Place, Appendix, ResponseFor, ReceiverList/Receiver, ReplacementInfo, OrganIdList/OrganId),
+    /// so that no list in a header can grow without limit.
+    /// </summary>
+    public int MaxRecipients { get; set; } = 2000;
+
+    /// <summary>Longest text of one header field, in characters (attachment content is not a field).</summary>
+    public int MaxFieldLength { get; set; } = 4000;
+}

@@ -1,0 +1,32 @@
+using Exchange.Edxml.Internal;
+
+namespace Exchange.Edxml;
+
+/// <summary>
+/// Reads edXML document packages (QCVN 102:2016/BTTTT) safely: no DTD, no external resolution, bounded by
+/// <see cref="EdxmlLimits"/>. Bad input always ends in an <see cref="EdxmlException"/> whose reason is
+/// <c>PackageInvalid</c> or <c>TooLarge</c>, never in another exception.
+/// </summary>
+public static class EdxmlReader
+{
+    /// <summary>
+    /// Reads the header for routing. The whole package is still checked for well-formedness and structure (so a
+    /// truncated package is refused), but attachment bodies are skipped, not decoded: when this succeeds,
+    /// <see cref="Read"/> can fail only on an attachment's base64.
+    /// </summary>
+    public static EdxmlHeader ReadHeader(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
+        EdxmlParser.Parse(package, limits, decodeAttachments: false).ToHeader();
+
+    /// <summary>Reads the header and decodes every attachment.</summary>
+    public static EdxmlPackage Read(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null)
+    {
+        var message = EdxmlParser.Parse(package, limits, decodeAttachments: true);
+        return new EdxmlPackage(message.ToHeader(), message.ToAttachments());
+    }
+
+    /// <summary>Whether a (well-formed) package is a document or a status package; attachment bodies are skipped.</summary>
+    public static EdxmlPackageKind GetKind(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
+        EdxmlParser.Parse(package, limits, decodeAttachments: false).StatusCode is null
+            ? EdxmlPackageKind.Document
+            : EdxmlPackageKind.Status;
+}

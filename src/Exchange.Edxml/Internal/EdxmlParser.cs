@@ -1,0 +1,1235 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Xml;
+using Exchange.Core;
+using static Exchange.Edxml.Internal.EdxmlNames;
+
+namespace Exchange.Edxml.Internal;
+
+/// <summary>
+/// One forward pass over a package with <see cref="XmlReader"/>: DTDs prohibited, no resolver, size-capped. Elements
+/// are matched by local name in the edXML namespace (or none), in any order; unknown and foreign elements (the XML-DSig
+/// <c>Signature</c>) are skipped. Attachment bodies are decoded only when asked, and skipped without building a string
+/// otherwise, so reading a header costs little more than scanning the bytes.
+/// </summary>
+internal sealed class EdxmlParser
+{
+    /// <summary>Most bytes tolerated before <c>&lt;?xml</c> (edoc_new.edxml starts with "1212").</summary>
+    private const int MaxStrayPrefix = 64;
+
+    private const int ChunkChars = 16 * 1024;
+
+    private readonly XmlReader _reader;
+    private readonly EdxmlLimits _limits;
+    private readonly bool _decodeAttachments;
+    private readonly List<string> _path = new(8);
+    private readonly RawMessage _message = new();
+
+    private EdxmlParser(XmlReader reader, EdxmlLimits limits, bool decodeAttachments)
+    {
+        _reader = reader;
+        _limits = limits;
+        _decodeAttachments = decodeAttachments;
+    }
+
+    private string Where => string.Join('/', _path);
+
+    private string Inside => _path.Count == 0 ? string.Empty : $" (inside {Where})";
+
+    public static RawMessage Parse(ReadOnlyMemory<byte> package, EdxmlLimits? limits, bool decodeAttachments)
+    {
+        limits ??= EdxmlLimits.Default;
+        if (package.IsEmpty)
+        {
+            throw new EdxmlException(ReasonCode.PackageInvalid, "The package is empty.");
+        }
+
+        if (package.Length > limits.MaxPackageBytes)
+        {
+            throw new EdxmlException(
+                ReasonCode.TooLarge,
+                $"The package is {package.Length} bytes; the limit is {limits.MaxPackageBytes} (EdxmlLimits.MaxPackageBytes).");
+        }
+
+        using var stream = OpenStream(package[StrayPrefixLength(package.Span)..]);
+        using var reader = XmlReader.Create(stream, CreateSettings(limits), CreateContext());
+        var parser = new EdxmlParser(reader, limits, decodeAttachments);
+        try
+        {
+            parser.ParseDocument();
+            return parser._message;
+        }
+        catch (XmlException e) when (e.Message.Contains("MaxCharactersInDocument", StringComparison.Ordinal))
+        {
+            throw new EdxmlException(
+                ReasonCode.TooLarge,
+                $"The package has more than {limits.MaxPackageBytes} characters (EdxmlLimits.MaxPackageBytes).",
+                e);
+        }
+        catch (XmlException e)
+        {
+            throw new EdxmlException(ReasonCode.PackageInvalid, $"The package is not well-formed XML{parser.Inside}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or DecoderFallbackException)
+        {
+            throw new EdxmlException(ReasonCode.PackageInvalid, $"The package cannot be read{parser.Inside}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Real senders put a few stray bytes before the XML declaration. They are skipped only when <c>&lt;?xml</c>
+    /// follows within <see cref="MaxStrayPrefix"/> bytes and nothing before it looks like markup.
+    /// </summary>
+    private static int StrayPrefixLength(ReadOnlySpan<byte> data)
+    {
+        if (data[0] is (byte)'<' or 0xEF or 0xFE or 0xFF)
+        {
+            return 0;
+        }
+
+        var window = data[..Math.Min(data.Length, MaxStrayPrefix)];
+        var start = window.IndexOf("<?xml"u8);
+        return start > 0 && window[..start].IndexOf((byte)'<') < 0 ? start : 0;
+    }
+
+    private static MemoryStream OpenStream(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetArray(data, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data.ToArray(), writable: false);
+
+    private static XmlReaderSettings CreateSettings(EdxmlLimits limits) => new()
+    {
+        DtdProcessing = DtdProcessing.Prohibit,
+        XmlResolver = null,
+        MaxCharactersInDocument = limits.MaxPackageBytes,
+        MaxCharactersFromEntities = 1024,
+        CheckCharacters = true,
+        IgnoreComments = true,
+        IgnoreProcessingInstructions = true,
+        IgnoreWhitespace = true,
+        ConformanceLevel = ConformanceLevel.Document,
+        CloseInput = true,
+    };
+
+    /// <summary>
+    /// Pre-binds the prefixes real packages use without declaring them: edoc.edxml writes <c>xlink:href</c> with no
+    /// <c>xmlns:xlink</c>, and <c>edXML:AttachmentEncoded</c> outside the element that declares <c>xmlns:edXML</c>.
+    /// A package's own declarations still take precedence; namespace checking stays on for everything else.
+    /// </summary>
+    private static XmlParserContext CreateContext()
+    {
+        var names = new NameTable();
+        var namespaces = new XmlNamespaceManager(names);
+        namespaces.AddNamespace(Prefix, Namespace);
+        namespaces.AddNamespace("xlink", XlinkNamespace);
+        return new XmlParserContext(names, namespaces, xmlLang: null, XmlSpace.None);
+    }
+
+    private void ParseDocument()
+    {
+        if (_reader.MoveToContent() != XmlNodeType.Element)
+        {
+            throw Invalid("The package has no root element.");
+        }
+
+        if (_reader.LocalName != Root || _reader.NamespaceURI != Namespace)
+        {
+            var ns = _reader.NamespaceURI.Length == 0 ? "no namespace" : $"namespace '{_reader.NamespaceURI}'";
+            throw Invalid($"The root element is <{_reader.Name}> in {ns}; an edXML package has <edXML xmlns=\"{Namespace}\">.");
+        }
+
+        var seen = new List<string>(2);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case Envelope:
+                        Single(seen);
+                        ParseEnvelope();
+                        break;
+                    case AttachmentEncoded:
+                        ParseAttachmentEncoded();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        // Read to the end, so that a truncated package or anything after the root element is refused.
+        while (_reader.Read())
+        {
+        }
+    }
+
+    private void ParseEnvelope()
+    {
+        _message.HasEnvelope = true;
+        var seen = new List<string>(2);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case Header:
+                    Single(seen);
+                    ParseHeaderBlock();
+                    break;
+                case Body:
+                    Single(seen);
+                    ParseBody();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private void ParseHeaderBlock()
+    {
+        _message.HasHeader = true;
+        var seen = new List<string>(2);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case MessageHeader:
+                    Single(seen);
+                    ParseMessageHeader();
+                    break;
+                case TraceHeaderList:
+                    Single(seen);
+                    ParseTraceHeaderList();
+                    break;
+                default:
+                    _reader.Skip(); // Signature (XML-DSig placeholders in the samples), anything newer
+                    break;
+            }
+        }
+    }
+
+    private void ParseMessageHeader()
+    {
+        _message.HasMessageHeader = true;
+        var m = _message;
+        var seen = new List<string>(24);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case From:
+                    Single(seen);
+                    m.From = ReadOrganisation();
+                    break;
+                case To:
+                    CheckCount(m.To.Count, _limits.MaxRecipients, nameof(EdxmlLimits.MaxRecipients));
+                    m.To.Add(ReadOrganisation());
+                    break;
+                case DocumentId:
+                    Single(seen);
+                    m.DocumentId = ReadOptional();
+                    break;
+                case Code:
+                    Single(seen);
+                    ParseCode();
+                    break;
+                case PromulgationInfo:
+                    Single(seen);
+                    ParsePromulgationInfo();
+                    break;
+                case DocumentType:
+                    Single(seen);
+                    ParseDocumentType();
+                    break;
+                case Subject:
+                    Single(seen);
+                    m.Subject = ReadText();
+                    break;
+                case Content:
+                    Single(seen);
+                    m.Content = ReadOptional();
+                    break;
+                case SignerInfo:
+                    Single(seen);
+                    ParseSignerInfo();
+                    break;
+                case DueDate:
+                    Single(seen);
+                    m.DueDate = ReadDate();
+                    break;
+                case ToPlaces:
+                    Single(seen);
+                    ReadList(Place, m.ToPlaces);
+                    break;
+                case OtherInfo:
+                    Single(seen);
+                    ParseOtherInfo();
+                    break;
+                case ResponseFor:
+                    CheckCount(m.ResponseFor.Count, _limits.MaxRecipients, nameof(EdxmlLimits.MaxRecipients));
+                    m.ResponseFor.Add(ReadResponseFor());
+                    break;
+                case SteeringType:
+                    Single(seen);
+                    m.SteeringType = ReadInt();
+                    break;
+                case StaffInfo:
+                    Single(seen);
+                    m.Staff = ReadStaff();
+                    break;
+                case EdxmlNames.StatusCode:
+                    Single(seen);
+                    m.StatusCode = ReadStatusCode();
+                    break;
+                case Description:
+                    Single(seen);
+                    m.Description = ReadOptional();
+                    break;
+                case Timestamp:
+                    Single(seen);
+                    m.Timestamp = ReadTimestamp();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private EdxmlOrganisation ReadOrganisation()
+    {
+        string? organId = null, name = null, inCharge = null, address = null, email = null, telephone = null, fax = null, website = null;
+        var seen = new List<string>(8);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case OrganId:
+                        Single(seen);
+                        organId = ReadText();
+                        break;
+                    case OrganName:
+                        Single(seen);
+                        name = ReadOptional();
+                        break;
+                    case OrganizationInCharge:
+                        Single(seen);
+                        inCharge = ReadOptional();
+                        break;
+                    case OrganAdd:
+                        Single(seen);
+                        address = ReadOptional();
+                        break;
+                    case Email:
+                        Single(seen);
+                        email = ReadOptional();
+                        break;
+                    case Telephone:
+                        Single(seen);
+                        telephone = ReadOptional();
+                        break;
+                    case Fax:
+                        Single(seen);
+                        fax = ReadOptional();
+                        break;
+                    case Website:
+                        Single(seen);
+                        website = ReadOptional();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        return new EdxmlOrganisation(organId ?? string.Empty, name, inCharge, address, email, telephone, fax, website);
+    }
+
+    private void ParseCode()
+    {
+        var seen = new List<string>(2);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case CodeNumber:
+                    Single(seen);
+                    _message.CodeNumber = ReadOptional();
+                    break;
+                case CodeNotation:
+                    Single(seen);
+                    _message.CodeNotation = ReadOptional();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private void ParsePromulgationInfo()
+    {
+        var seen = new List<string>(2);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case Place:
+                    Single(seen);
+                    _message.PromulgationPlace = ReadOptional();
+                    break;
+                case PromulgationDate:
+                    Single(seen);
+                    _message.PromulgationDate = ReadDate();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private void ParseDocumentType()
+    {
+        var seen = new List<string>(3);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case EdxmlNames.Type:
+                    Single(seen);
+                    _message.DocumentTypeCode = ReadInt();
+                    break;
+                case TypeDetail:
+                    Single(seen);
+                    _message.DocumentTypeDetail = ReadInt();
+                    break;
+                case TypeName:
+                    Single(seen);
+                    _message.DocumentTypeName = ReadOptional();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private void ParseSignerInfo()
+    {
+        var seen = new List<string>(3);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case Competence:
+                    Single(seen);
+                    _message.SignerCompetence = ReadOptional();
+                    break;
+                case Position:
+                    Single(seen);
+                    _message.SignerPosition = ReadOptional();
+                    break;
+                case FullName:
+                    Single(seen);
+                    _message.SignerFullName = ReadOptional();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private void ParseOtherInfo()
+    {
+        var m = _message;
+        var seen = new List<string>(8);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case Priority:
+                    Single(seen);
+                    m.Priority = ReadInt();
+                    break;
+                case SphereOfPromulgation:
+                    Single(seen);
+                    m.SphereOfPromulgation = ReadOptional();
+                    break;
+                case TyperNotation:
+                    Single(seen);
+                    m.TyperNotation = ReadOptional();
+                    break;
+                case PromulgationAmount:
+                    Single(seen);
+                    m.PromulgationAmount = ReadInt();
+                    break;
+                case PageAmount:
+                    Single(seen);
+                    m.PageAmount = ReadInt();
+                    break;
+                case Direction:
+                    Single(seen);
+                    m.Direction = ReadBool();
+                    break;
+                case Appendixes:
+                    Single(seen);
+                    ReadList(Appendix, m.Appendixes);
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private RawResponseFor ReadResponseFor()
+    {
+        string? organId = null, code = null, documentId = null;
+        DateOnly? date = null;
+        var seen = new List<string>(4);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case OrganId:
+                        Single(seen);
+                        organId = ReadOptional();
+                        break;
+                    case Code:
+                        Single(seen);
+                        code = ReadOptional();
+                        break;
+                    case PromulgationDate:
+                        Single(seen);
+                        date = ReadDate();
+                        break;
+                    case DocumentId:
+                        Single(seen);
+                        documentId = ReadOptional();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        return new RawResponseFor(organId, code, date, documentId);
+    }
+
+    private EdxmlStaffInfo? ReadStaff()
+    {
+        string? department = null, staff = null, email = null, mobile = null;
+        var seen = new List<string>(4);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case Department:
+                        Single(seen);
+                        department = ReadOptional();
+                        break;
+                    case Staff:
+                        Single(seen);
+                        staff = ReadOptional();
+                        break;
+                    case Email:
+                        Single(seen);
+                        email = ReadOptional();
+                        break;
+                    case Mobile:
+                        Single(seen);
+                        mobile = ReadOptional();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        return department is null && staff is null && email is null && mobile is null
+            ? null
+            : new EdxmlStaffInfo(department, staff, email, mobile);
+    }
+
+    private StatusCode ReadStatusCode()
+    {
+        var name = _reader.LocalName;
+        var text = ReadText();
+        if (text.Length is 0 or > 3 || !text.All(char.IsAsciiDigit))
+        {
+            throw Invalid($"{Where}/{name} '{text}' is not a two-digit status code.");
+        }
+
+        var value = int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        return Enum.IsDefined((StatusCode)value)
+            ? (StatusCode)value
+            : throw Invalid($"{Where}/{name} '{text}' is not a status edXML defines (01-06, 13, 15, 16).");
+    }
+
+    private void ParseTraceHeaderList()
+    {
+        var seen = new List<string>(1);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case TraceHeader:
+                    CheckCount(_message.Trace.Count, _limits.MaxRecipients, nameof(EdxmlLimits.MaxRecipients));
+                    _message.Trace.Add(ReadTraceHeader());
+                    break;
+                case Bussiness or Business:
+                    Single(seen, Bussiness);
+                    ParseBusiness();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private EdxmlTraceEntry ReadTraceHeader()
+    {
+        string? organId = null;
+        DateTimeOffset? timestamp = null;
+        var seen = new List<string>(2);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case OrganId:
+                        Single(seen);
+                        organId = ReadText();
+                        break;
+                    case Timestamp:
+                        Single(seen);
+                        timestamp = ReadTimestamp();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        return new EdxmlTraceEntry(organId ?? string.Empty, timestamp);
+    }
+
+    private void ParseBusiness()
+    {
+        var m = _message;
+        var seen = new List<string>(8);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case DocumentId:
+                    Single(seen);
+                    m.BusinessDocumentId = ReadOptional();
+                    break;
+                case BussinessDocType or EdxmlNames.BusinessDocType:
+                    Single(seen, BussinessDocType);
+                    m.BusinessDocType = ReadBusinessDocType();
+                    break;
+                case BussinessDocReason or BusinessDocReason:
+                    Single(seen, BussinessDocReason);
+                    m.BusinessDocReason = ReadOptional();
+                    break;
+                case Paper:
+                    Single(seen);
+                    m.Paper = ReadInt();
+                    break;
+                case StaffInfo:
+                    Single(seen);
+                    m.BusinessStaff = ReadStaff();
+                    break;
+                case BussinessDocumentInfo or BusinessDocumentInfo:
+                    Single(seen, BussinessDocumentInfo);
+                    m.Update = ReadBusinessUpdate();
+                    break;
+                case ReplacementInfoList:
+                    Single(seen);
+                    ParseReplacements();
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private BusinessDocType ReadBusinessDocType()
+    {
+        var name = _reader.LocalName;
+        var value = ReadInt();
+        return value switch
+        {
+            null => BusinessDocType.New,
+            >= 0 and <= 3 => (BusinessDocType)value.Value,
+            _ => throw Invalid($"{Where}/{name} '{value}' is not 0 (new), 1 (revocation), 2 (update) or 3 (replacement)."),
+        };
+    }
+
+    private EdxmlBusinessUpdate ReadBusinessUpdate()
+    {
+        int? documentInfo = null, documentReceiver = null;
+        var receivers = new List<EdxmlReceiver>();
+        var seen = new List<string>(3);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case DocumentInfo:
+                        Single(seen);
+                        documentInfo = ReadInt();
+                        break;
+                    case DocumentReceiver:
+                        Single(seen);
+                        documentReceiver = ReadInt();
+                        break;
+                    case ReceiverList:
+                        Single(seen);
+                        ParseReceivers(receivers);
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        return new EdxmlBusinessUpdate(documentInfo, documentReceiver, receivers);
+    }
+
+    private void ParseReceivers(List<EdxmlReceiver> receivers)
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            if (_reader.LocalName != Receiver)
+            {
+                _reader.Skip();
+                continue;
+            }
+
+            CheckCount(receivers.Count, _limits.MaxRecipients, nameof(EdxmlLimits.MaxRecipients));
+            string? organId = null;
+            int? type = null;
+            var seen = new List<string>(2);
+            if (!Enter())
+            {
+                receivers.Add(new EdxmlReceiver(string.Empty, null));
+                continue;
+            }
+
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case OrganId:
+                        Single(seen);
+                        organId = ReadText();
+                        break;
+                    case ReceiverType:
+                        Single(seen);
+                        type = ReadInt();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+
+            receivers.Add(new EdxmlReceiver(organId ?? string.Empty, type));
+        }
+    }
+
+    private void ParseReplacements()
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            if (_reader.LocalName != ReplacementInfo)
+            {
+                _reader.Skip();
+                continue;
+            }
+
+            CheckCount(_message.Replacements.Count, _limits.MaxRecipients, nameof(EdxmlLimits.MaxRecipients));
+            string? documentId = null;
+            var organIds = new List<string>();
+            var seen = new List<string>(2);
+            if (Enter())
+            {
+                while (NextChild())
+                {
+                    switch (_reader.LocalName)
+                    {
+                        case DocumentId:
+                            Single(seen);
+                            documentId = ReadText();
+                            break;
+                        case OrganIdList:
+                            Single(seen);
+                            ReadList(OrganId, organIds);
+                            break;
+                        default:
+                            _reader.Skip();
+                            break;
+                    }
+                }
+            }
+
+            _message.Replacements.Add(new EdxmlReplacement(documentId ?? string.Empty, organIds));
+        }
+    }
+
+    private void ParseBody()
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            if (_reader.LocalName != Manifest)
+            {
+                _reader.Skip();
+                continue;
+            }
+
+            if (!Enter())
+            {
+                continue;
+            }
+
+            while (NextChild())
+            {
+                if (_reader.LocalName != Reference)
+                {
+                    _reader.Skip();
+                    continue;
+                }
+
+                CheckCount(_message.Manifest.Count, _limits.MaxAttachments, nameof(EdxmlLimits.MaxAttachments));
+                _message.Manifest.Add(ReadReference());
+            }
+        }
+    }
+
+    private RawReference ReadReference()
+    {
+        string? contentId = null, contentType = null, description = null, name = null;
+        var seen = new List<string>(4);
+        if (Enter())
+        {
+            while (NextChild())
+            {
+                switch (_reader.LocalName)
+                {
+                    case ContentId:
+                        Single(seen);
+                        contentId = ReadOptional();
+                        break;
+                    case ContentType:
+                        Single(seen);
+                        contentType = ReadOptional();
+                        break;
+                    case Description:
+                        Single(seen);
+                        description = ReadOptional();
+                        break;
+                    case AttachmentName:
+                        Single(seen);
+                        name = ReadOptional();
+                        break;
+                    default:
+                        _reader.Skip();
+                        break;
+                }
+            }
+        }
+
+        return new RawReference(contentId, contentType, description, name);
+    }
+
+    private void ParseAttachmentEncoded()
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            if (_reader.LocalName != Attachment)
+            {
+                _reader.Skip();
+                continue;
+            }
+
+            CheckCount(_message.Attachments.Count, _limits.MaxAttachments, nameof(EdxmlLimits.MaxAttachments));
+            var attachment = new RawAttachment(_message.Attachments.Count + 1);
+            _message.Attachments.Add(attachment);
+            ParseAttachment(attachment);
+        }
+    }
+
+    private void ParseAttachment(RawAttachment attachment)
+    {
+        var seen = new List<string>(5);
+        if (!Enter())
+        {
+            return;
+        }
+
+        _path[^1] = $"{Attachment}[{attachment.Number}]";
+        while (NextChild())
+        {
+            switch (_reader.LocalName)
+            {
+                case ContentId:
+                    Single(seen);
+                    attachment.ContentId = ReadOptional();
+                    break;
+                case AttachmentName:
+                    Single(seen);
+                    attachment.Name = ReadOptional();
+                    break;
+                case Description:
+                    Single(seen);
+                    attachment.Description = ReadOptional();
+                    break;
+                case ContentType:
+                    Single(seen);
+                    attachment.ContentType = ReadOptional();
+                    break;
+                case ContentTransferEncoded:
+                    Single(seen);
+                    attachment.HasContent = true;
+                    if (_decodeAttachments)
+                    {
+                        attachment.Content = ReadBase64();
+                    }
+                    else
+                    {
+                        _reader.Skip();
+                    }
+
+                    break;
+                default:
+                    _reader.Skip();
+                    break;
+            }
+        }
+    }
+
+    private byte[] ReadBase64()
+    {
+        var name = _reader.LocalName;
+        if (_reader.IsEmptyElement)
+        {
+            _reader.Read();
+            return [];
+        }
+
+        _path.Add(name);
+        _reader.Read();
+        using var sink = new Base64Sink();
+        var buffer = ArrayPool<char>.Shared.Rent(ChunkChars);
+        try
+        {
+            string error;
+            while (_reader.NodeType != XmlNodeType.EndElement)
+            {
+                switch (_reader.NodeType)
+                {
+                    case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
+                        int read;
+                        while ((read = _reader.ReadValueChunk(buffer, 0, buffer.Length)) > 0)
+                        {
+                            if (!sink.TryAdd(buffer.AsSpan(0, read), out error))
+                            {
+                                throw Invalid($"{Where} {error}.");
+                            }
+                        }
+
+                        _reader.Read();
+                        break;
+                    case XmlNodeType.Element:
+                        throw Invalid($"{Where} holds an element <{_reader.Name}>; it must hold only base64 text.");
+                    case XmlNodeType.None:
+                        throw Invalid($"The package ends inside {Where}.");
+                    default:
+                        _reader.Read();
+                        break;
+                }
+            }
+
+            if (!sink.TryFinish(out var content, out error))
+            {
+                throw Invalid($"{Where} {error}.");
+            }
+
+            _path.RemoveAt(_path.Count - 1);
+            _reader.Read();
+            return content;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Steps into the current element; false (and past it) when it is empty.</summary>
+    private bool Enter()
+    {
+        if (_reader.IsEmptyElement)
+        {
+            _reader.Read();
+            return false;
+        }
+
+        _path.Add(_reader.LocalName);
+        _reader.Read();
+        return true;
+    }
+
+    /// <summary>
+    /// Moves to the next edXML child element of the element entered last; false (and past its end tag) when there is none.
+    /// Elements of other namespaces are skipped.
+    /// </summary>
+    private bool NextChild()
+    {
+        while (true)
+        {
+            switch (_reader.NodeType)
+            {
+                case XmlNodeType.Element:
+                    if (_reader.NamespaceURI is Namespace or "")
+                    {
+                        return true;
+                    }
+
+                    _reader.Skip();
+                    break;
+                case XmlNodeType.EndElement:
+                    _path.RemoveAt(_path.Count - 1);
+                    _reader.Read();
+                    return false;
+                case XmlNodeType.Text or XmlNodeType.CDATA:
+                    var text = _reader.Value.Trim();
+                    throw Invalid($"{Where} holds text '{(text.Length > 40 ? text[..40] + "…" : text)}' where only elements belong.");
+                case XmlNodeType.None:
+                    throw Invalid($"The package ends inside {Where}.");
+                default:
+                    _reader.Read();
+                    break;
+            }
+        }
+    }
+
+    private string ReadText()
+    {
+        var name = _reader.LocalName;
+        _path.Add(name);
+        var value = _reader.ReadElementContentAsString().Trim();
+        if (value.Length > _limits.MaxFieldLength)
+        {
+            throw new EdxmlException(
+                ReasonCode.TooLarge,
+                $"{Where} is {value.Length} characters long; the limit is {_limits.MaxFieldLength} (EdxmlLimits.MaxFieldLength).");
+        }
+
+        _path.RemoveAt(_path.Count - 1);
+        return value;
+    }
+
+    private string? ReadOptional()
+    {
+        var value = ReadText();
+        return value.Length == 0 ? null : value;
+    }
+
+    private DateOnly? ReadDate()
+    {
+        var name = _reader.LocalName;
+        var text = ReadText();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return EdxmlValues.TryParseDate(text, out var date)
+            ? date
+            : throw Invalid($"{Where}/{name} '{text}' is not a date (expected yyyy/MM/dd).");
+    }
+
+    private DateTimeOffset? ReadTimestamp()
+    {
+        var name = _reader.LocalName;
+        var text = ReadText();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return EdxmlValues.TryParseTimestamp(text, out var timestamp)
+            ? timestamp
+            : throw Invalid($"{Where}/{name} '{text}' is not a timestamp (expected yyyy/MM/dd HH:mm:ss, Vietnam time).");
+    }
+
+    private int? ReadInt()
+    {
+        var name = _reader.LocalName;
+        var text = ReadText();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return EdxmlValues.TryParseInt(text, out var value)
+            ? value
+            : throw Invalid($"{Where}/{name} '{text}' is not a whole number.");
+    }
+
+    private bool? ReadBool()
+    {
+        var name = _reader.LocalName;
+        var text = ReadText();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return EdxmlValues.TryParseBool(text, out var value)
+            ? value
+            : throw Invalid($"{Where}/{name} '{text}' is not true or false.");
+    }
+
+    private void ReadList(string itemName, List<string> items)
+    {
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            if (_reader.LocalName != itemName)
+            {
+                _reader.Skip();
+                continue;
+            }
+
+            CheckCount(items.Count, _limits.MaxRecipients, nameof(EdxmlLimits.MaxRecipients));
+            var item = ReadText();
+            if (item.Length > 0)
+            {
+                items.Add(item);
+            }
+        }
+    }
+
+    /// <summary>Refuses a second occurrence of an element that may appear once: two Subjects would be ambiguous.</summary>
+    private void Single(List<string> seen, string? key = null)
+    {
+        key ??= _reader.LocalName;
+        if (seen.Contains(key))
+        {
+            throw Invalid($"{Where}/{_reader.LocalName} appears more than once.");
+        }
+
+        seen.Add(key);
+    }
+
+    private void CheckCount(int count, int limit, string limitName)
+    {
+        if (count >= limit)
+        {
+            throw new EdxmlException(
+                ReasonCode.TooLarge,
+                $"{Where} has more than {limit} {_reader.LocalName} elements (EdxmlLimits.{limitName}).");
+        }
+    }
+
+    private static EdxmlException Invalid(string message) => new(ReasonCode.PackageInvalid, message);
+}

@@ -1,0 +1,97 @@
+using Exchange.Core;
+using Exchange.Persistence;
+using Exchange.Persistence.Gateway;
+using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Messaging;
+using Exchange.Signing;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Gateway;
+
+public static class GatewayExtensions
+{
+    /// <summary>Registers one agency's gateway: its database, signer, trust, consumers and its queue on the bus.</summary>
+    public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        var servers = ServerSettings.FromConfiguration(configuration);
+        var names = new ExchangeNames(configuration["Exchange:Prefix"] ?? string.Empty);
+        var agency = AgencyCode.Parse(configuration["Gateway:AgencyCode"]).Value;
+        var connectionString = servers.PostgresConnectionString(configuration["Gateway:Database"] ?? names.GatewayDatabase(agency));
+
+        services.AddSingleton(names);
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<GatewayOptions>(configuration.GetSection(GatewayOptions.Section));
+        services.PostConfigure<GatewayOptions>(o => o.AgencyCode = agency);
+        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = configuration.GetValue("Gateway:MaxPackageBytes", 64 * 1024 * 1024));
+        services.Configure<TrustOptions>(configuration.GetSection("Trust"));
+        services.AddSingleton(sp => TrustStore.Load(sp.GetRequiredService<IOptions<TrustOptions>>().Value));
+        services.AddSingleton(sp => new SignatureVerifier(sp.GetRequiredService<TrustStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            return CmsSigner.FromPkcs12(o.Pkcs12Path, o.Pkcs12Password);
+        });
+        services.AddDbContext<GatewayDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
+        services.AddHostedService(sp => new MigrationHostedService(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<MigrationHostedService>>()));
+        services.AddSingleton<OutboxDispatcher>();
+
+        services.AddMassTransit(x =>
+        {
+            x.AddConsumer<DeliverEnvelopeConsumer, RetryingConsumerDefinition<DeliverEnvelopeConsumer>>();
+            x.AddConsumer<EnvelopeAcceptedConsumer, RetryingConsumerDefinition<EnvelopeAcceptedConsumer>>();
+            x.AddConsumer<EnvelopeRejectedConsumer, RetryingConsumerDefinition<EnvelopeRejectedConsumer>>();
+            x.AddConsumer<DeliveryConfirmedConsumer, RetryingConsumerDefinition<DeliveryConfirmedConsumer>>();
+            x.UsingRabbitMq((context, bus) =>
+            {
+                bus.Host(servers);
+                // One durable queue per agency: the hub sends deliveries and answers to it, and it keeps them
+                // while the gateway is down.
+                bus.ReceiveEndpoint(names.AgencyQueue(agency), e =>
+                {
+                    e.PrefetchCount = 32;
+                    e.ConcurrentMessageLimit = 8;
+                    e.ConfigureConsumer<DeliverEnvelopeConsumer>(context);
+                    e.ConfigureConsumer<EnvelopeAcceptedConsumer>(context);
+                    e.ConfigureConsumer<EnvelopeRejectedConsumer>(context);
+                    e.ConfigureConsumer<DeliveryConfirmedConsumer>(context);
+                });
+            });
+        });
+
+        // After the bus, so queued documents are sent once it is up.
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
+        return builder;
+    }
+}
+
+/// <summary>Builds one agency gateway as a web host: the document system's HTTP API plus the bus endpoint.</summary>
+public static class GatewayHost
+{
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        builder.AddServiceDefaults("exchange-gateway");
+        builder.AddGateway();
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapGatewayApi();
+        return app;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Exchange.Contracts;
+using Exchange.Core;
+using Exchange.Edxml;
+using Exchange.Persistence;
+using Exchange.Persistence.Gateway;
+using Exchange.Signing;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Gateway;
+
+/// <summary>
+/// Receives a delivery: verifies the signature end to end (the gateway need not trust the hub), checks the
+/// signed package is from the named sender and addressed to this agency, stores it in the inbox exactly
+/// once, and answers with a delivery receipt signed by the agency's organisation certificate. A redelivered
+/// envelope re-sends the receipt stored the first time.
+/// </summary>
+public sealed class DeliverEnvelopeConsumer(
+    GatewayDbContext db,
+    SignatureVerifier verifier,
+    CmsSigner signer,
+    ExchangeNames names,
+    IOptions<GatewayOptions> options,
+    TimeProvider clock,
+    ILogger<DeliverEnvelopeConsumer> logger) : IConsumer<DeliverEnvelope>
+{
+    public async Task Consume(ConsumeContext<DeliverEnvelope> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        db.ChangeTracker.Clear();
+
+        var stored = await db.Inbox.AsNoTracking().FirstOrDefaultAsync(i => i.EnvelopeId == message.EnvelopeId, cancellationToken);
+        if (stored is not null)
+        {
+            await SendReceiptAsync(context, stored);
+            return;
+        }
+
+        var (reason, detail, header) = Check(message);
+        if (reason != ReasonCode.Ok)
+        {
+            logger.LogWarning("Refused delivery {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, reason.ToCode(), detail);
+            var hub = await context.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
+            await hub.Send(new ReportDeliveryFailure(message.EnvelopeId, message.RecipientCode, reason.ToCode(), detail), cancellationToken);
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        var packageSha256 = Digests.Sha256Hex(message.Package);
+        var receipt = new DeliveryReceipt(Guid.CreateVersion7(now), message.EnvelopeId, message.SenderCode, message.RecipientCode, packageSha256, now);
+        var receiptBytes = receipt.ToBytes();
+        var row = new InboxRow
+        {
+            EnvelopeId = message.EnvelopeId,
+            SenderCode = message.SenderCode,
+            DocumentId = header!.DocumentId,
+            Subject = header.Subject,
+            Package = message.Package,
+            Signature = message.Signature,
+            PackageSha256 = packageSha256,
+            DirectoryVersion = message.DirectoryVersion,
+            Trace = JsonSerializer.Serialize(message.Trace.Append(new TraceEntry(message.RecipientCode, now, "stored"))),
+            ReceivedAt = now,
+            ReceiptId = receipt.ReceiptId,
+            Receipt = receiptBytes,
+            ReceiptSignature = signer.SignDetached(receiptBytes),
+        };
+        db.Inbox.Add(row);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception e) when (e.IsUniqueViolation())
+        {
+            // A concurrent redelivery stored it first; answer with that receipt.
+            db.ChangeTracker.Clear();
+            row = await db.Inbox.AsNoTracking().SingleAsync(i => i.EnvelopeId == message.EnvelopeId, cancellationToken);
+        }
+
+        logger.LogInformation("Stored {EnvelopeId} from {Sender} in the inbox", message.EnvelopeId, message.SenderCode);
+        await SendReceiptAsync(context, row);
+    }
+
+    private (ReasonCode Reason, string Detail, EdxmlHeader? Header) Check(DeliverEnvelope message)
+    {
+        var own = options.Value.AgencyCode;
+        if (message.RecipientCode != own)
+        {
+            return (ReasonCode.RecipientMismatch, $"This gateway serves '{own}', not '{message.RecipientCode}'.", null);
+        }
+
+        var signature = verifier.Verify(message.Package, message.Signature);
+        if (!signature.Valid)
+        {
+            return (signature.Reason, signature.Detail, null);
+        }
+
+        EdxmlHeader header;
+        try
+        {
+            header = EdxmlReader.ReadHeader(message.Package, new EdxmlLimits { MaxPackageBytes = options.Value.MaxPackageBytes, MaxRecipients = options.Value.MaxRecipients });
+        }
+        catch (EdxmlException e)
+        {
+            return (e.Reason, e.Message, null);
+        }
+
+        if (!AgencyCode.TryParse(header.From.OrganId, out var from, out _) || from.Value != message.SenderCode)
+        {
+            return (ReasonCode.SenderMismatch, $"The signed package is from '{header.From.OrganId}', not '{message.SenderCode}'.", null);
+        }
+
+        var addressed = header.To.Any(t => AgencyCode.TryParse(t.OrganId, out var to, out _) && to.Value == own);
+        return addressed
+            ? (ReasonCode.Ok, string.Empty, header)
+            : (ReasonCode.RecipientMismatch, $"The signed package is not addressed to '{own}'.", null);
+    }
+
+    private async Task SendReceiptAsync(ConsumeContext context, InboxRow row)
+    {
+        var hub = await context.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
+        await hub.Send(new SubmitDeliveryReceipt(row.EnvelopeId, options.Value.AgencyCode, row.ReceiptId, row.Receipt, row.ReceiptSignature), context.CancellationToken);
+    }
+}

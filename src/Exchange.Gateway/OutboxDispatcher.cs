@@ -1,0 +1,103 @@
+using System.Threading.Channels;
+using Exchange.Contracts;
+using Exchange.Core;
+using Exchange.Persistence.Gateway;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Gateway;
+
+/// <summary>
+/// Store and forward: the HTTP API stores a signed document as <c>queued</c> and returns at once; this
+/// service hands queued documents to the bus (with publisher confirms) and marks them <c>submitted</c>.
+/// While the bus or the hub is down, documents stay queued and are retried; nothing accepted is dropped.
+/// </summary>
+public sealed class OutboxDispatcher(
+    IServiceScopeFactory scopes,
+    ExchangeNames names,
+    IOptions<GatewayOptions> options,
+    ILogger<OutboxDispatcher> logger) : BackgroundService
+{
+    private const int BatchSize = 64;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Asks the dispatcher to look for queued documents now.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var code = AgencyCode.Parse(options.Value.AgencyCode).Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var more = false;
+            try
+            {
+                more = await DispatchBatchAsync(code, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A fault here (bus or database down) must not end the loop: documents wait and are retried.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                logger.LogWarning("Could not hand queued documents to the bus ({Error}); retrying in {Delay}", e.GetType().Name + ": " + e.Message, options.Value.OutboxRetry);
+            }
+
+            if (more)
+            {
+                continue;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(options.Value.OutboxRetry);
+            try
+            {
+                await _wake.Reader.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Periodic retry of anything still queued.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> DispatchBatchAsync(string agencyCode, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDbContext>();
+        var sendEndpoints = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
+        var queued = await db.Outbox.AsNoTracking()
+            .Where(o => o.State == OutboxStates.Queued)
+            .OrderBy(o => o.CreatedAt)
+            .Take(BatchSize)
+            .ToListAsync(cancellationToken);
+        if (queued.Count == 0)
+        {
+            return false;
+        }
+
+        var hub = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
+        await Task.WhenAll(queued.Select(row => hub.Send(
+            new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt),
+            cancellationToken)));
+
+        var ids = queued.Select(r => r.EnvelopeId).ToList();
+        var now = DateTimeOffset.UtcNow;
+        // Only rows still queued: the hub's answer may already have arrived and moved a row on.
+        await db.Outbox
+            .Where(o => ids.Contains(o.EnvelopeId) && o.State == OutboxStates.Queued)
+            .ExecuteUpdateAsync(u => u.SetProperty(o => o.State, OutboxStates.Submitted).SetProperty(o => o.UpdatedAt, now), cancellationToken);
+        logger.LogDebug("Handed {Count} document(s) to the hub", queued.Count);
+        return queued.Count == BatchSize;
+    }
+}

@@ -1,0 +1,53 @@
+namespace Exchange.Persistence.Gateway;
+
+public static class OutboxStates
+{
+    /// <summary>Stored, not yet handed to the bus (the bus or hub may be down: it is sent when it is back).</summary>
+    public const string Queued = "queued";
+    public const string Submitted = "submitted";
+    public const string Accepted = "accepted";
+    public const string Rejected = "rejected";
+}
+
+public sealed class OutboxRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string DocumentId { get; set; }
+    public required string Subject { get; set; }
+    public required string[] Recipients { get; set; }
+    public required byte[] Package { get; set; }
+    public required byte[] Signature { get; set; }
+    public required string PackageSha256 { get; set; }
+    public required string State { get; set; }
+    public string? Reason { get; set; }
+    public string? Detail { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public List<OutboxReceiptRow> Receipts { get; set; } = [];
+}
+
+public sealed class OutboxReceiptRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string RecipientCode { get; set; }
+    public Guid ReceiptId { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public DateTimeOffset ConfirmedAt { get; set; }
+}
+
+public sealed class InboxRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string SenderCode { get; set; }
+    public required string DocumentId { get; set; }
+    public required string Subject { get; set; }
+    public required byte[] Package { get; set; }
+    public required byte[] Signature { get; set; }
+    public required string PackageSha256 { get; set; }
+    public long DirectoryVersion { get; set; }
+    public required string Trace { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public Guid ReceiptId { get; set; }
+    public required byte[] Receipt { get; set; }
+    public required byte[] ReceiptSignature { get; set; }
+}

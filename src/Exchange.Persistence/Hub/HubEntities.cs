@@ -1,0 +1,68 @@
+namespace Exchange.Persistence.Hub;
+
+public sealed class DirectoryVersionRow
+{
+    public long Version { get; set; }
+    public DateTimeOffset ImportedAt { get; set; }
+    public required string SourceSha256 { get; set; }
+    public required string Content { get; set; }
+}
+
+public static class EnvelopeStates
+{
+    public const string Accepted = "accepted";
+    public const string Rejected = "rejected";
+}
+
+public sealed class EnvelopeRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string SenderCode { get; set; }
+    public string? DocumentId { get; set; }
+    public string? Subject { get; set; }
+    public required byte[] Package { get; set; }
+    public required byte[] Signature { get; set; }
+    public required string PackageSha256 { get; set; }
+    public string? SignerCertificateSha256 { get; set; }
+    public long? DirectoryVersion { get; set; }
+    public required string State { get; set; }
+    public required string Reason { get; set; }
+    public required string Detail { get; set; }
+    public DateTimeOffset SubmittedAt { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public List<DeliveryRow> Deliveries { get; set; } = [];
+}
+
+public static class DeliveryStates
+{
+    public const string Forwarded = "forwarded";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+}
+
+public sealed class DeliveryRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string RecipientCode { get; set; }
+    public required string State { get; set; }
+    public DateTimeOffset ForwardedAt { get; set; }
+    public DateTimeOffset? DeliveredAt { get; set; }
+    public Guid? ReceiptId { get; set; }
+    public byte[]? Receipt { get; set; }
+    public byte[]? ReceiptSignature { get; set; }
+    public string? FailureReason { get; set; }
+}
+
+public sealed class EvidenceRow
+{
+    public long Seq { get; set; }
+    public Guid EvidenceId { get; set; }
+    public required string Kind { get; set; }
+    public Guid EnvelopeId { get; set; }
+    public string? RecipientCode { get; set; }
+    public required string Reason { get; set; }
+    public required string Detail { get; set; }
+    public string? PackageSha256 { get; set; }
+    public required string Issuer { get; set; }
+    public DateTimeOffset IssuedAt { get; set; }
+}

@@ -1,0 +1,144 @@
+using Exchange.Contracts;
+using Exchange.Core;
+using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
+
+using Exchange.Signing;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Router;
+
+/// <summary>
+/// Records a recipient's signed delivery receipt: the receipt must verify, be signed by a certificate the
+/// directory binds to the recipient, and name this envelope, recipient and package digest. Then the sender
+/// is told. A receipt seen before re-sends the confirmation.
+/// </summary>
+public sealed class SubmitDeliveryReceiptConsumer(
+    HubDbContext db,
+    SignatureVerifier verifier,
+    DirectoryCache directory,
+    ExchangeNames names,
+    IOptions<RouterOptions> options,
+    TimeProvider clock,
+    ILogger<SubmitDeliveryReceiptConsumer> logger) : IConsumer<SubmitDeliveryReceipt>
+{
+    public async Task Consume(ConsumeContext<SubmitDeliveryReceipt> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        db.ChangeTracker.Clear();
+
+        var envelope = await db.Envelopes.AsNoTracking().FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId, cancellationToken);
+        var delivery = await db.Deliveries.FirstOrDefaultAsync(
+            d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, cancellationToken);
+        if (envelope is null || delivery is null)
+        {
+            logger.LogWarning("Receipt {ReceiptId} names no delivery of this hub (envelope {EnvelopeId}, recipient {Recipient}); ignored",
+                message.ReceiptId, message.EnvelopeId, message.RecipientCode);
+            return;
+        }
+
+        if (delivery.State == DeliveryStates.Delivered)
+        {
+            if (delivery.ReceiptId == message.ReceiptId)
+            {
+                await ConfirmAsync(context, envelope, delivery);
+            }
+
+            return;
+        }
+
+        var (reason, detail, receipt) = await CheckAsync(message, envelope, cancellationToken);
+        var now = clock.GetUtcNow();
+        if (reason != ReasonCode.Ok)
+        {
+            db.AddEvidence(EvidenceKind.ContentConsignmentFailure, envelope.EnvelopeId, delivery.RecipientCode, reason,
+                $"Receipt {message.ReceiptId} refused: {detail}", envelope.PackageSha256, options.Value.HubName, now);
+            await db.SaveChangesAsync(cancellationToken);
+            logger.LogWarning("Refused receipt {ReceiptId} for {EnvelopeId}: {Reason} {Detail}", message.ReceiptId, envelope.EnvelopeId, reason.ToCode(), detail);
+            return;
+        }
+
+        delivery.State = DeliveryStates.Delivered;
+        delivery.DeliveredAt = receipt!.ReceivedAt;
+        delivery.ReceiptId = message.ReceiptId;
+        delivery.Receipt = message.Receipt;
+        delivery.ReceiptSignature = message.ReceiptSignature;
+        db.AddEvidence(EvidenceKind.ContentConsignment, envelope.EnvelopeId, delivery.RecipientCode, ReasonCode.Ok,
+            $"Stored in the recipient's inbox at {receipt.ReceivedAt:O}; receipt {message.ReceiptId} verified. {detail}",
+            envelope.PackageSha256, options.Value.HubName, now);
+        await db.SaveChangesAsync(cancellationToken);
+
+        ExchangeTelemetry.DeliveriesConfirmed.Add(1);
+        ExchangeTelemetry.DeliveryDuration.Record((now - envelope.SubmittedAt).TotalMilliseconds);
+        await ConfirmAsync(context, envelope, delivery);
+    }
+
+    private async Task<(ReasonCode Reason, string Detail, DeliveryReceipt? Receipt)> CheckAsync(
+        SubmitDeliveryReceipt message, EnvelopeRow envelope, CancellationToken cancellationToken)
+    {
+        var signature = verifier.Verify(message.Receipt, message.ReceiptSignature);
+        if (!signature.Valid)
+        {
+            return (signature.Reason, signature.Detail, null);
+        }
+
+        var receipt = DeliveryReceipt.TryParse(message.Receipt);
+        if (receipt is null
+            || receipt.ReceiptId != message.ReceiptId
+            || receipt.EnvelopeId != envelope.EnvelopeId
+            || receipt.RecipientCode != message.RecipientCode
+            || receipt.PackageSha256 != envelope.PackageSha256)
+        {
+            return (ReasonCode.PackageInvalid, "The receipt does not name this envelope, recipient and package digest.", null);
+        }
+
+        var current = await directory.CurrentAsync(cancellationToken);
+        var bound = signature.ValidSigners.FirstOrDefault(s => current.IsBound(message.RecipientCode, s.CertificateSha256));
+        return bound is null
+            ? (ReasonCode.SignerNotBound, $"The receipt's signer is not registered to '{message.RecipientCode}' in directory version {current.Version}.", null)
+            : (ReasonCode.Ok, $"Receipt signed by {bound.Subject}.", receipt);
+    }
+
+    private async Task ConfirmAsync(ConsumeContext context, EnvelopeRow envelope, DeliveryRow delivery)
+    {
+        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{names.AgencyQueue(envelope.SenderCode)}"));
+        await endpoint.Send(new DeliveryConfirmed(
+            envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, delivery.ReceiptId!.Value,
+            delivery.DeliveredAt!.Value, clock.GetUtcNow()), context.CancellationToken);
+    }
+}
+
+/// <summary>Records a recipient gateway's refusal of a delivery as ContentConsignmentFailure evidence.</summary>
+public sealed class ReportDeliveryFailureConsumer(
+    HubDbContext db,
+    IOptions<RouterOptions> options,
+    TimeProvider clock,
+    ILogger<ReportDeliveryFailureConsumer> logger) : IConsumer<ReportDeliveryFailure>
+{
+    public async Task Consume(ConsumeContext<ReportDeliveryFailure> context)
+    {
+        var message = context.Message;
+        db.ChangeTracker.Clear();
+        var delivery = await db.Deliveries.FirstOrDefaultAsync(
+            d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, context.CancellationToken);
+        if (delivery is null || delivery.State != DeliveryStates.Forwarded)
+        {
+            return;
+        }
+
+        var reason = ReasonCodes.TryParse(message.Reason, out var code) ? code : ReasonCode.PackageInvalid;
+        delivery.State = DeliveryStates.Failed;
+        delivery.FailureReason = reason.ToCode();
+        var envelopeSha = await db.Envelopes.Where(e => e.EnvelopeId == message.EnvelopeId).Select(e => e.PackageSha256).SingleAsync(context.CancellationToken);
+        db.AddEvidence(EvidenceKind.ContentConsignmentFailure, message.EnvelopeId, message.RecipientCode, reason,
+            $"The recipient's gateway refused the delivery: {message.Detail}", envelopeSha, options.Value.HubName, clock.GetUtcNow());
+        await db.SaveChangesAsync(context.CancellationToken);
+        logger.LogWarning("Recipient {Recipient} refused {EnvelopeId}: {Reason}", message.RecipientCode, message.EnvelopeId, message.Reason);
+    }
+}
+
+

@@ -1,0 +1,85 @@
+using Exchange.Core;
+using Exchange.Persistence;
+using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Messaging;
+using Exchange.Signing;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Router;
+
+public static class RouterExtensions
+{
+    /// <summary>Registers the hub: its database, trust, directory, consumers and its endpoint on the bus.</summary>
+    public static IHostApplicationBuilder AddRouter(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var servers = ServerSettings.FromConfiguration(builder.Configuration);
+        var names = new ExchangeNames(builder.Configuration["Exchange:Prefix"] ?? string.Empty);
+        var database = builder.Configuration["Router:Database"] ?? names.HubDatabase;
+        var connectionString = servers.PostgresConnectionString(database);
+
+        services.AddSingleton(names);
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<RouterOptions>(builder.Configuration.GetSection(RouterOptions.Section));
+        services.Configure<TrustOptions>(builder.Configuration.GetSection("Trust"));
+        services.AddSingleton(sp => TrustStore.Load(sp.GetRequiredService<IOptions<TrustOptions>>().Value));
+        services.AddSingleton(sp => new SignatureVerifier(sp.GetRequiredService<TrustStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SubmissionCheck>();
+        services.AddSingleton<DirectoryCache>();
+        services.AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
+
+        // Registered before the bus so the schema is in place before the first message is consumed.
+        services.AddHostedService(sp => new MigrationHostedService(connectionString, HubDbContext.Schema, sp.GetRequiredService<ILogger<MigrationHostedService>>()));
+
+        services.AddMassTransit(x =>
+        {
+            x.AddConsumer<SubmitEnvelopeConsumer, RetryingConsumerDefinition<SubmitEnvelopeConsumer>>();
+            x.AddConsumer<SubmitDeliveryReceiptConsumer, RetryingConsumerDefinition<SubmitDeliveryReceiptConsumer>>();
+            x.AddConsumer<ReportDeliveryFailureConsumer, RetryingConsumerDefinition<ReportDeliveryFailureConsumer>>();
+            x.UsingRabbitMq((context, bus) =>
+            {
+                bus.Host(servers);
+                var router = context.GetRequiredService<IOptions<RouterOptions>>().Value;
+                // The hub's queue name is protocol (gateways send to it), so it is configured explicitly.
+                bus.ReceiveEndpoint(names.HubQueue, e =>
+                {
+                    e.PrefetchCount = router.PrefetchCount;
+                    e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
+                    e.ConfigureConsumer<SubmitEnvelopeConsumer>(context);
+                    e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
+                    e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
+                });
+            });
+        });
+        return builder;
+    }
+}
+
+/// <summary>Builds and runs one hub as a web host (health endpoints) with the router inside.</summary>
+public static class RouterHost
+{
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        builder.AddServiceDefaults("exchange-router");
+        builder.AddRouter();
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,24 @@
+namespace Exchange.Router;
+
+/// <summary>Settings of one hub (configuration section "Router").</summary>
+public sealed class RouterOptions
+{
+    public const string Section = "Router";
+
+    /// <summary>This hub's name, written as the issuer of its evidence and in trace entries.</summary>
+    public string HubName { get; set; } = "exchange-hub";
+
+    /// <summary>The largest package (bytes) the hub accepts; larger ones are refused with <c>too-large</c>.</summary>
+    public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The most recipients one package may name.</summary>
+    public int MaxRecipients { get; set; } = 2000;
+
+    /// <summary>How long a loaded directory version is used before the hub checks for a newer one.</summary>
+    public TimeSpan DirectoryRefresh { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Messages the hub works on at once, and how many RabbitMQ hands it ahead.</summary>
+    public int ConcurrentMessageLimit { get; set; } = 16;
+
+    public int PrefetchCount { get; set; } = 32;
+}

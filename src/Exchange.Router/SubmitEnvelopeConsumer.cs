@@ -1,0 +1,159 @@
+using Exchange.Contracts;
+using Exchange.Core;
+using Exchange.Persistence;
+using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
+
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Router;
+
+/// <summary>
+/// Verifies a submission, stores the envelope with one delivery per recipient and its evidence in one
+/// transaction, then forwards. Idempotent: a redelivered or resubmitted envelope id re-sends what the first
+/// one sent and records nothing twice.
+/// </summary>
+public sealed class SubmitEnvelopeConsumer(
+    HubDbContext db,
+    SubmissionCheck check,
+    DirectoryCache directory,
+    ExchangeNames names,
+    IOptions<RouterOptions> options,
+    TimeProvider clock,
+    ILogger<SubmitEnvelopeConsumer> logger) : IConsumer<SubmitEnvelope>
+{
+    public async Task Consume(ConsumeContext<SubmitEnvelope> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        db.ChangeTracker.Clear();
+        var packageSha256 = Digests.Sha256Hex(message.Package);
+
+        var existing = await FindAsync(message.EnvelopeId, cancellationToken);
+        if (existing is not null)
+        {
+            await AnswerDuplicateAsync(context, existing, packageSha256);
+            return;
+        }
+
+        var current = await directory.CurrentAsync(cancellationToken);
+        var verdict = check.Check(message, current);
+        var now = clock.GetUtcNow();
+        var hub = options.Value.HubName;
+        var envelope = new EnvelopeRow
+        {
+            EnvelopeId = message.EnvelopeId,
+            SenderCode = Truncate(message.SenderCode, 64),
+            DocumentId = verdict.Header?.DocumentId,
+            Subject = verdict.Header?.Subject,
+            Package = message.Package,
+            Signature = message.Signature,
+            PackageSha256 = packageSha256,
+            SignerCertificateSha256 = verdict.SignerCertificateSha256,
+            DirectoryVersion = current.Version,
+            State = verdict.Accepted ? EnvelopeStates.Accepted : EnvelopeStates.Rejected,
+            Reason = verdict.Reason.ToCode(),
+            Detail = verdict.Detail,
+            SubmittedAt = message.SubmittedAt,
+            ReceivedAt = now,
+        };
+        foreach (var recipient in verdict.Recipients ?? [])
+        {
+            envelope.Deliveries.Add(new DeliveryRow { RecipientCode = recipient, State = DeliveryStates.Forwarded, ForwardedAt = now });
+        }
+
+        db.Envelopes.Add(envelope);
+        db.AddEvidence(
+            verdict.Accepted ? EvidenceKind.SubmissionAcceptance : EvidenceKind.SubmissionRejection,
+            message.EnvelopeId, null, verdict.Reason, $"{verdict.Detail} Directory version {current.Version}.", packageSha256, hub, now);
+
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception e) when (e.IsUniqueViolation())
+        {
+            // A concurrent delivery of the same envelope won the insert: answer as it did.
+            db.ChangeTracker.Clear();
+            await AnswerDuplicateAsync(context, (await FindAsync(message.EnvelopeId, cancellationToken))!, packageSha256);
+            return;
+        }
+
+        if (verdict.Accepted)
+        {
+            ExchangeTelemetry.EnvelopesAccepted.Add(1);
+            logger.LogInformation("Accepted envelope {EnvelopeId} from {Sender} for {Count} recipient(s)", message.EnvelopeId, envelope.SenderCode, envelope.Deliveries.Count);
+        }
+        else
+        {
+            ExchangeTelemetry.EnvelopesRejected.Add(1, new KeyValuePair<string, object?>("reason", envelope.Reason));
+            logger.LogWarning("Rejected envelope {EnvelopeId} from {Sender}: {Reason} {Detail}", message.EnvelopeId, envelope.SenderCode, envelope.Reason, envelope.Detail);
+        }
+
+        await AnnounceAsync(context, envelope);
+    }
+
+    private Task<EnvelopeRow?> FindAsync(Guid envelopeId, CancellationToken cancellationToken) =>
+        db.Envelopes.AsNoTracking().Include(e => e.Deliveries).FirstOrDefaultAsync(e => e.EnvelopeId == envelopeId, cancellationToken);
+
+    private async Task AnswerDuplicateAsync(ConsumeContext<SubmitEnvelope> context, EnvelopeRow existing, string packageSha256)
+    {
+        if (existing.PackageSha256 == packageSha256)
+        {
+            logger.LogInformation("Envelope {EnvelopeId} seen before; re-sending its outcome", existing.EnvelopeId);
+            await AnnounceAsync(context, existing);
+            return;
+        }
+
+        // Same id, other bytes: a replay or a broken sender. The stored envelope is untouched and its sender
+        // is not told it was rejected (it was not); the attempt is evidence.
+        var now = clock.GetUtcNow();
+        db.AddEvidence(
+            EvidenceKind.SubmissionRejection, existing.EnvelopeId, null, ReasonCode.DuplicateEnvelopeId,
+            $"Envelope id already used for a package with SHA-256 {existing.PackageSha256}; this submission's package has SHA-256 {packageSha256}.",
+            packageSha256, options.Value.HubName, now);
+        await db.SaveChangesAsync(context.CancellationToken);
+        logger.LogWarning("Refused reuse of envelope id {EnvelopeId} for different content", existing.EnvelopeId);
+    }
+
+    /// <summary>Sends what the outcome calls for: deliveries still outstanding and the answer to the sender.</summary>
+    private async Task AnnounceAsync(ConsumeContext context, EnvelopeRow envelope)
+    {
+        var hasSenderQueue = AgencyCode.TryParse(envelope.SenderCode, out var sender, out _);
+        if (envelope.State == EnvelopeStates.Rejected)
+        {
+            if (hasSenderQueue)
+            {
+                await SendAsync(context, names.AgencyQueue(sender.Value), new EnvelopeRejected(
+                    envelope.EnvelopeId, sender.Value, envelope.Reason, envelope.Detail, envelope.ReceivedAt));
+            }
+
+            return;
+        }
+
+        var trace = new List<TraceEntry> { new(options.Value.HubName, envelope.ReceivedAt, "accepted") };
+        foreach (var delivery in envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded))
+        {
+            await SendAsync(context, names.AgencyQueue(delivery.RecipientCode), new DeliverEnvelope(
+                envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, envelope.Package, envelope.Signature,
+                envelope.DirectoryVersion ?? 0, trace));
+        }
+
+        await SendAsync(context, names.AgencyQueue(sender.Value), new EnvelopeAccepted(
+            envelope.EnvelopeId, sender.Value, envelope.Deliveries.Select(d => d.RecipientCode).ToList(),
+            envelope.DirectoryVersion ?? 0, envelope.ReceivedAt));
+    }
+
+    private static async Task SendAsync<T>(ConsumeContext context, string queue, T message)
+        where T : class
+    {
+        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{queue}"));
+        await endpoint.Send(message, context.CancellationToken);
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+}
+

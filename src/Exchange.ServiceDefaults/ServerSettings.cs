@@ -1,0 +1,156 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace Exchange.ServiceDefaults;
+
+/// <summary>
+/// Where the PostgreSQL server and the RabbitMQ broker are, and how to log in. The names are the
+/// environment variables that deploy/local/env.sh exports; every one has a loopback default that
+/// matches the servers that script starts, so a fresh checkout runs without setting anything.
+/// </summary>
+/// <remarks>
+/// <see cref="ToString"/> redacts both passwords: a settings object may be logged, its secrets may not.
+/// </remarks>
+public sealed record ServerSettings(
+    string PostgresHost,
+    int PostgresPort,
+    string PostgresUser,
+    string PostgresPassword,
+    string AmqpHost,
+    int AmqpPort,
+    string AmqpUser,
+    string AmqpPassword,
+    string AmqpVirtualHost,
+    int AmqpManagementPort)
+{
+    public const string PostgresHostVariable = "EXCHANGE_PG_HOST";
+    public const string PostgresPortVariable = "EXCHANGE_PG_PORT";
+    public const string PostgresUserVariable = "EXCHANGE_PG_USER";
+    public const string PostgresPasswordVariable = "EXCHANGE_PG_PASSWORD";
+    public const string AmqpHostVariable = "EXCHANGE_AMQP_HOST";
+    public const string AmqpPortVariable = "EXCHANGE_AMQP_PORT";
+    public const string AmqpUserVariable = "EXCHANGE_AMQP_USER";
+    public const string AmqpPasswordVariable = "EXCHANGE_AMQP_PASSWORD";
+    public const string AmqpVirtualHostVariable = "EXCHANGE_AMQP_VHOST";
+    public const string AmqpManagementPortVariable = "EXCHANGE_AMQP_MGMT_PORT";
+
+    /// <summary>The database every PostgreSQL cluster has; used to create and drop the project's own databases.</summary>
+    public const string MaintenanceDatabase = "postgres";
+
+    /// <summary>Seconds to wait for a PostgreSQL connection before giving up (Npgsql's own default is 15).</summary>
+    public const int PostgresConnectTimeoutSeconds = 10;
+
+    /// <summary>Seconds a single command may run (Npgsql's default, stated so readers need not look it up).</summary>
+    public const int PostgresCommandTimeoutSeconds = 30;
+
+    const string Redacted = "***";
+
+    /// <summary>The settings of the servers that deploy/local/env.sh starts, when nothing is set.</summary>
+    public static ServerSettings Defaults { get; } = new(
+        PostgresHost: "127.0.0.1",
+        PostgresPort: 55432,
+        PostgresUser: "exchange",
+        PostgresPassword: "exchange",
+        AmqpHost: "127.0.0.1",
+        AmqpPort: 55672,
+        AmqpUser: "exchange",
+        AmqpPassword: "exchange",
+        AmqpVirtualHost: "exchange",
+        AmqpManagementPort: 55673);
+
+    /// <summary>Reads the EXCHANGE_* environment variables; an unset or empty one keeps its loopback default.</summary>
+    /// <exception cref="FormatException">A port variable is set but is not a port number.</exception>
+    public static ServerSettings FromEnvironment() => From(Environment.GetEnvironmentVariable);
+
+    /// <summary>
+    /// Reads the same keys (EXCHANGE_PG_HOST, ...) from a host's configuration, which holds the
+    /// environment variables and also anything set in appsettings.json or on the command line.
+    /// </summary>
+    public static ServerSettings FromConfiguration(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return From(name => configuration[name]);
+    }
+
+    static ServerSettings From(Func<string, string?> read)
+    {
+        var d = Defaults;
+        return new ServerSettings(
+            PostgresHost: Text(read, PostgresHostVariable, d.PostgresHost),
+            PostgresPort: Port(read, PostgresPortVariable, d.PostgresPort),
+            PostgresUser: Text(read, PostgresUserVariable, d.PostgresUser),
+            PostgresPassword: Text(read, PostgresPasswordVariable, d.PostgresPassword),
+            AmqpHost: Text(read, AmqpHostVariable, d.AmqpHost),
+            AmqpPort: Port(read, AmqpPortVariable, d.AmqpPort),
+            AmqpUser: Text(read, AmqpUserVariable, d.AmqpUser),
+            AmqpPassword: Text(read, AmqpPasswordVariable, d.AmqpPassword),
+            AmqpVirtualHost: Text(read, AmqpVirtualHostVariable, d.AmqpVirtualHost),
+            AmqpManagementPort: Port(read, AmqpManagementPortVariable, d.AmqpManagementPort));
+    }
+
+    static string Text(Func<string, string?> read, string name, string fallback)
+    {
+        var value = read(name);
+        return string.IsNullOrWhiteSpace(value) ? fallback : value.Trim();
+    }
+
+    static int Port(Func<string, string?> read, string name, int fallback)
+    {
+        var value = read(name);
+        if (string.IsNullOrWhiteSpace(value))
+            return fallback;
+        if (int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535)
+            return port;
+        throw new FormatException($"{name} must be a TCP port number (1-65535), but it is '{value}'.");
+    }
+
+    /// <summary>
+    /// An Npgsql connection string for <paramref name="database"/>: pooled, a bounded connect
+    /// timeout, and no error detail, so that parameter values (document metadata) never reach
+    /// exception messages and logs.
+    /// </summary>
+    public string PostgresConnectionString(string database)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(database);
+        return Builder(database, pooling: true).ConnectionString;
+    }
+
+    /// <summary>
+    /// A connection string for the <c>postgres</c> maintenance database, used to create or drop the
+    /// project's databases. Unpooled: such connections are rare, and an idle pooled one would block
+    /// <c>DROP DATABASE</c>.
+    /// </summary>
+    public string PostgresMaintenanceConnectionString() => Builder(MaintenanceDatabase, pooling: false).ConnectionString;
+
+    NpgsqlConnectionStringBuilder Builder(string database, bool pooling) => new()
+    {
+        Host = PostgresHost,
+        Port = PostgresPort,
+        Username = PostgresUser,
+        Password = PostgresPassword,
+        Database = database,
+        Pooling = pooling,
+        Timeout = PostgresConnectTimeoutSeconds,
+        CommandTimeout = PostgresCommandTimeoutSeconds,
+        IncludeErrorDetail = false,
+    };
+
+    /// <summary>
+    /// The broker address in MassTransit's form, <c>rabbitmq://host:port/vhost</c>. The credentials
+    /// are not in it: pass <see cref="AmqpUser"/> and <see cref="AmqpPassword"/> separately (see
+    /// <see cref="RabbitMqHostExtensions.Host(MassTransit.IRabbitMqBusFactoryConfigurator, ServerSettings)"/>).
+    /// </summary>
+    public Uri AmqpUri => new UriBuilder("rabbitmq", AmqpHost, AmqpPort, VirtualHostPath).Uri;
+
+    /// <summary>The RabbitMQ management HTTP API (users, permissions, queue depths).</summary>
+    public Uri AmqpManagementUri => new UriBuilder(Uri.UriSchemeHttp, AmqpHost, AmqpManagementPort, "/").Uri;
+
+    // RabbitMQ's default vhost is named "/"; MassTransit reads an empty path as that one, and any
+    // other name is one path segment, escaped.
+    string VirtualHostPath => AmqpVirtualHost == "/" ? "/" : "/" + Uri.EscapeDataString(AmqpVirtualHost);
+
+    public override string ToString() =>
+        $"{nameof(ServerSettings)} {{ PostgreSQL = {PostgresUser}:{Redacted}@{PostgresHost}:{PostgresPort}, " +
+        $"AMQP = {AmqpUser}:{Redacted}@{AmqpHost}:{AmqpPort}/{AmqpVirtualHost}, AMQP management port = {AmqpManagementPort} }}";
+}

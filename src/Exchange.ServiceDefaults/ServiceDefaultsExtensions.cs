@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+
+namespace Exchange.ServiceDefaults;
+
+/// <summary>What every Exchange host (router, gateway, audit) adds: telemetry, health checks, resilience.</summary>
+public static class ServiceDefaultsExtensions
+{
+    public const string HealthPathPrefix = "/health";
+    public const string LivenessPath = "/health/live";
+    public const string ReadinessPath = "/health/ready";
+
+    /// <summary>
+    /// Adds, for the host named <paramref name="serviceName"/>:
+    /// <list type="bullet">
+    /// <item>OpenTelemetry traces and metrics (and logs), exported over OTLP only when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OpenTelemetry:Otlp:Endpoint</c> is set; otherwise
+    /// nothing is exported and only the trace context is propagated;</item>
+    /// <item>the health check service, to which hosts add <see cref="HealthChecksBuilderExtensions.AddPostgresCheck"/>
+    /// (MassTransit adds its own bus check, tagged "ready");</item>
+    /// <item>a <see cref="ResiliencePipelines"/> singleton, configured from the <c>Resilience</c> section.</item>
+    /// </list>
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The OTLP endpoint or protocol is set to something unusable.</exception>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
+
+        var otlp = OtlpSettings.Resolve(builder.Configuration);
+        var setup = new TelemetrySetup(serviceName, Guid.NewGuid().ToString("D"), builder.Environment.EnvironmentName, otlp);
+
+        builder.Services.TryAddSingleton(setup);
+        builder.Services.AddHostedService<TelemetryHostedService>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RequestActivityEnricher>());
+
+        if (otlp is not null)
+        {
+            // Log records carry the trace and span ids of the Activity current when they are written.
+            builder.Logging.AddOpenTelemetry(o =>
+            {
+                o.SetResourceBuilder(setup.CreateResource());
+                o.IncludeScopes = true;
+                o.IncludeFormattedMessage = true;
+                o.AddOtlpExporter(e => otlp.Apply(e, "logs"));
+            });
+        }
+
+        builder.Services.AddHealthChecks();
+
+        builder.Services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName);
+        builder.Services.TryAddSingleton<ResiliencePipelines>();
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/health/live</c> (answers 200 while the process serves requests; runs no check) and
+    /// <c>/health/ready</c> (runs every check tagged "ready": PostgreSQL, the bus). Both answer JSON
+    /// with each check's status and duration; an unhealthy result answers 503.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions
+        {
+            Predicate = _ => false,
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+        });
+        app.MapHealthChecks(ReadinessPath, new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(HealthChecksBuilderExtensions.ReadyTag),
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+        return app;
+    }
+}

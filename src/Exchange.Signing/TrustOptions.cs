@@ -1,0 +1,34 @@
+namespace Exchange.Signing;
+
+/// <summary>Trust settings, bound from the configuration section <see cref="SectionName"/>.</summary>
+public sealed class TrustOptions
+{
+    public const string SectionName = "Trust";
+
+    /// <summary>Trust anchor certificates (PEM, possibly several per file, or DER).</summary>
+    public List<string> TrustAnchorFiles { get; set; } = [];
+
+    /// <summary>Optional extra CA certificates used to build chains when a CMS does not carry them.</summary>
+    public List<string> IntermediateFiles { get; set; } = [];
+
+    /// <summary>CRLs (PEM or DER).</summary>
+    public List<string> CrlFiles { get; set; } = [];
+
+    /// <summary>When no usable CRL is known for a certificate: false (the default) refuses with
+    /// <c>revocation-unknown</c>; true accepts with a warning in the signer's detail.</summary>
+    public bool AcceptUnknownRevocation { get; set; }
+
+    /// <summary>Under <see cref="SignaturePolicy.Archive"/>, SHA-1 is accepted (with a warning) for signatures whose
+    /// signing time is before this instant. Null: SHA-1 is never accepted.</summary>
+    public DateTimeOffset? ArchiveSha1AcceptedBefore { get; set; }
+
+    /// <summary>Fetch CRLs over http(s) from the certificates' CRL distribution points when no fresh CRL is loaded
+    /// (cached until the CRL's nextUpdate). Off by default.</summary>
+    public bool FetchCrlDistributionPoints { get; set; }
+
+    /// <summary>Time allowed for one CRL download.</summary>
+    public TimeSpan CrlFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Largest CRL accepted from a distribution point.</summary>
+    public int MaxCrlBytes { get; set; } = 20 * 1024 * 1024;
+}

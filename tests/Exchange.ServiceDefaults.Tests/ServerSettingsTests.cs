@@ -1,0 +1,177 @@
+using Exchange.ServiceDefaults;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace Exchange.ServiceDefaults.Tests;
+
+// These tests change process-wide environment variables, so they must not run beside others.
+[NonParallelizable]
+public sealed class ServerSettingsTests
+{
+    static readonly string[] Variables =
+    [
+        ServerSettings.PostgresHostVariable, ServerSettings.PostgresPortVariable, ServerSettings.PostgresUserVariable,
+        ServerSettings.PostgresPasswordVariable, ServerSettings.AmqpHostVariable, ServerSettings.AmqpPortVariable,
+        ServerSettings.AmqpUserVariable, ServerSettings.AmqpPasswordVariable, ServerSettings.AmqpVirtualHostVariable,
+        ServerSettings.AmqpManagementPortVariable,
+    ];
+
+    readonly Dictionary<string, string?> saved = [];
+
+    [OneTimeSetUp]
+    public void SaveEnvironment()
+    {
+        foreach (var name in Variables)
+            saved[name] = Environment.GetEnvironmentVariable(name);
+    }
+
+    // Reset before each test (not after), so a failing test leaves its environment to inspect.
+    [SetUp]
+    public void ClearEnvironment()
+    {
+        foreach (var name in Variables)
+            Environment.SetEnvironmentVariable(name, null);
+    }
+
+    [OneTimeTearDown]
+    public void RestoreEnvironment()
+    {
+        foreach (var (name, value) in saved)
+            Environment.SetEnvironmentVariable(name, value);
+    }
+
+    [Test]
+    public void Defaults_to_the_loopback_servers_of_the_local_script_when_nothing_is_set()
+    {
+        var settings = ServerSettings.FromEnvironment();
+
+        Assert.That(settings, Is.EqualTo(new ServerSettings(
+            "127.0.0.1", 55432, "exchange", "exchange",
+            "127.0.0.1", 55672, "exchange", "exchange", "exchange", 55673)));
+        Assert.That(settings, Is.EqualTo(ServerSettings.Defaults));
+    }
+
+    [Test]
+    public void Reads_every_setting_from_its_environment_variable()
+    {
+        Environment.SetEnvironmentVariable("EXCHANGE_PG_HOST", "db.example");
+        Environment.SetEnvironmentVariable("EXCHANGE_PG_PORT", "5432");
+        Environment.SetEnvironmentVariable("EXCHANGE_PG_USER", "hub");
+        Environment.SetEnvironmentVariable("EXCHANGE_PG_PASSWORD", "pg-secret");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_HOST", "mq.example");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_PORT", "5672");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_USER", "agency-000-00-00-h01");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_PASSWORD", "mq-secret");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_VHOST", "province");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_MGMT_PORT", "15672");
+
+        var settings = ServerSettings.FromEnvironment();
+
+        Assert.That(settings, Is.EqualTo(new ServerSettings(
+            "db.example", 5432, "hub", "pg-secret",
+            "mq.example", 5672, "agency-000-00-00-h01", "mq-secret", "province", 15672)));
+    }
+
+    [Test]
+    public void Keeps_the_default_for_a_variable_that_is_set_but_empty()
+    {
+        Environment.SetEnvironmentVariable("EXCHANGE_PG_PORT", " ");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_HOST", "mq.example");
+
+        var settings = ServerSettings.FromEnvironment();
+
+        Assert.That(settings.PostgresPort, Is.EqualTo(55432));
+        Assert.That(settings.AmqpHost, Is.EqualTo("mq.example"));
+    }
+
+    [TestCase("5432x")]
+    [TestCase("0")]
+    [TestCase("70000")]
+    [TestCase("-1")]
+    public void Rejects_a_port_that_is_not_a_port_number_and_names_the_variable(string value)
+    {
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_PORT", value);
+
+        var error = Assert.Throws<FormatException>(() => ServerSettings.FromEnvironment());
+
+        Assert.That(error.Message, Does.Contain("EXCHANGE_AMQP_PORT"));
+    }
+
+    [Test]
+    public void Reads_the_same_keys_from_a_host_configuration()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["EXCHANGE_PG_HOST"] = "10.0.0.5",
+                ["EXCHANGE_AMQP_VHOST"] = "district-7",
+            })
+            .Build();
+
+        var settings = ServerSettings.FromConfiguration(configuration);
+
+        Assert.That(settings, Is.EqualTo(ServerSettings.Defaults with { PostgresHost = "10.0.0.5", AmqpVirtualHost = "district-7" }));
+    }
+
+    [Test]
+    public void ToString_redacts_both_passwords()
+    {
+        var settings = ServerSettings.Defaults with { PostgresPassword = "pg-Secret-1", AmqpPassword = "mq-Secret-2" };
+
+        var text = settings.ToString();
+
+        Assert.That(text, Does.Not.Contain("pg-Secret-1"));
+        Assert.That(text, Does.Not.Contain("mq-Secret-2"));
+        Assert.That(text, Does.Contain("***"));
+        Assert.That(text, Does.Contain("127.0.0.1:55432"));
+        Assert.That($"{settings}", Is.EqualTo(text), "interpolation uses the same redacted form");
+    }
+
+    [Test]
+    public void Postgres_connection_string_names_the_database_pools_and_hides_error_detail()
+    {
+        var settings = ServerSettings.Defaults with { PostgresPassword = "pg-secret" };
+
+        var parsed = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString("exchange_hub"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(parsed.Host, Is.EqualTo("127.0.0.1"));
+            Assert.That(parsed.Port, Is.EqualTo(55432));
+            Assert.That(parsed.Username, Is.EqualTo("exchange"));
+            Assert.That(parsed.Password, Is.EqualTo("pg-secret"));
+            Assert.That(parsed.Database, Is.EqualTo("exchange_hub"));
+            Assert.That(parsed.Pooling, Is.True);
+            Assert.That(parsed.Timeout, Is.EqualTo(ServerSettings.PostgresConnectTimeoutSeconds));
+            Assert.That(parsed.IncludeErrorDetail, Is.False);
+        });
+    }
+
+    [Test]
+    public void Maintenance_connection_string_points_at_the_postgres_database_without_pooling()
+    {
+        var parsed = new NpgsqlConnectionStringBuilder(ServerSettings.Defaults.PostgresMaintenanceConnectionString());
+
+        Assert.That(parsed.Database, Is.EqualTo("postgres"));
+        Assert.That(parsed.Pooling, Is.False);
+        Assert.That(parsed.IncludeErrorDetail, Is.False);
+    }
+
+    [Test]
+    public void Amqp_uri_is_rabbitmq_host_port_and_virtual_host_without_credentials()
+    {
+        var settings = ServerSettings.Defaults;
+
+        Assert.That(settings.AmqpUri, Is.EqualTo(new Uri("rabbitmq://127.0.0.1:55672/exchange")));
+        Assert.That(settings.AmqpUri.UserInfo, Is.Empty);
+        Assert.That(settings.AmqpManagementUri, Is.EqualTo(new Uri("http://127.0.0.1:55673/")));
+    }
+
+    [Test]
+    public void Amqp_uri_of_the_default_virtual_host_has_an_empty_path()
+    {
+        var settings = ServerSettings.Defaults with { AmqpVirtualHost = "/" };
+
+        Assert.That(settings.AmqpUri.AbsoluteUri, Is.EqualTo("rabbitmq://127.0.0.1:55672/"));
+    }
+}
