@@ -488,12 +488,16 @@ external_check() {
     ok=1
   fi
   if command -v curl >/dev/null 2>&1; then
-    if curl -fsS -m 10 -o /dev/null -u "$EXCHANGE_AMQP_USER:$EXCHANGE_AMQP_PASSWORD" \
-        "http://$EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT/api/whoami" 2>/dev/null; then
-      echo "services: rabbitmq  management API answers at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT for user $EXCHANGE_AMQP_USER"
-    else
-      echo "services: rabbitmq  warning: management API not answering at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT for user $EXCHANGE_AMQP_USER"
-    fi
+    local code
+    code="$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -u "$EXCHANGE_AMQP_USER:$EXCHANGE_AMQP_PASSWORD" \
+      "http://$EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT/api/whoami" 2>/dev/null || true)"
+    case "$code" in
+      200) echo "services: rabbitmq  management API at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT accepts user $EXCHANGE_AMQP_USER" ;;
+      401)
+        echo "services: rabbitmq  management API at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT rejects user $EXCHANGE_AMQP_USER (wrong password?)"
+        ok=1 ;;
+      *) echo "services: rabbitmq  warning: no management API at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_MGMT_PORT (HTTP ${code:-none}); the hosts need it to manage broker users" ;;
+    esac
   fi
   return "$ok"
 }
@@ -539,8 +543,9 @@ case "$cmd" in
     ;;
   status)
     if is_external; then
-      external_check
-      exit $?
+      rc=0
+      external_check || rc=1
+      exit "$rc"
     fi
     rc=0
     pg_status || rc=1

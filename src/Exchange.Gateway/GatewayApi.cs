@@ -130,8 +130,7 @@ public static class GatewayApi
         {
             From = new EdxmlOrganisation(gateway.AgencyCode, gateway.AgencyName),
             To = recipients,
-            // edXML identifies a document as "OrganId,PromulgationDate,CodeNumber/CodeNotation" (QCVN 102:2016).
-            DocumentId = $"{gateway.AgencyCode},{date:yyyy/MM/dd},{codeNumber}/{metadata.CodeNotation}",
+            DocumentId = EdxmlDocumentId.Format(gateway.AgencyCode, date, EdxmlDocumentId.Code(codeNumber, metadata.CodeNotation)!),
             CodeNumber = codeNumber,
             CodeNotation = metadata.CodeNotation,
             Subject = metadata.Subject,
@@ -146,7 +145,16 @@ public static class GatewayApi
             DueDate = metadata.DueDate,
             Priority = metadata.Priority,
         };
-        var package = EdxmlWriter.Write(new EdxmlPackage(header, attachments));
+        byte[] package;
+        try
+        {
+            package = EdxmlWriter.Write(new EdxmlPackage(header, attachments));
+        }
+        catch (EdxmlException e)
+        {
+            return Problems.Refuse(e.Reason, e.Message);
+        }
+
         return await QueueAsync(db, dispatcher, clock, header, package, signer.SignDetached(package), ct);
     }
 

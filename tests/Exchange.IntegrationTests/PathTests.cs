@@ -206,7 +206,7 @@ public sealed class PathTests : ProvinceFixture
         {
             From = new EdxmlOrganisation(from),
             To = [new EdxmlOrganisation(to)],
-            DocumentId = $"{from},{today:yyyy/MM/dd},{number}/TEST",
+            DocumentId = EdxmlDocumentId.Format(from, today, $"{number}/TEST"),
             CodeNumber = number,
             CodeNotation = "TEST",
             Subject = subject,

@@ -31,7 +31,8 @@ public static class DemoCommand
     private static async Task<int> RunAsync(bool json, TimeSpan timeout, CancellationToken ct)
     {
         var console = new ConsoleProgress();
-        var settings = new DeploymentSettings(ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load());
+        // Hosts log errors only: the table below is the report, and the forged envelope is expected to be refused.
+        var settings = new DeploymentSettings(ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), LogLevel: "Error");
         LocalDeployment deployment;
         try
         {
@@ -94,7 +95,7 @@ public static class DemoCommand
         {
             From = new EdxmlOrganisation(victim.Code, victim.Name),
             To = [new EdxmlOrganisation(SampleDirectory.HangBuomWard)],
-            DocumentId = $"{victim.Code},{today:yyyy/MM/dd},{codeNumber}/STC-KH",
+            DocumentId = EdxmlDocumentId.Format(victim.Code, today, $"{codeNumber}/STC-KH"),
             CodeNumber = codeNumber,
             CodeNotation = "STC-KH",
             Subject = "Đề nghị chuyển kinh phí gấp vào tài khoản mới",

@@ -94,12 +94,13 @@ internal static class Algorithms
             Oids.Sha512WithRsa => Pkcs1(HashAlgorithmName.SHA512, "sha512WithRSAEncryption"),
             Oids.Sha1WithRsa => Pkcs1(HashAlgorithmName.SHA1, "sha1WithRSAEncryption"),
             Oids.Md5WithRsa => Pkcs1(HashAlgorithmName.MD5, "md5WithRSAEncryption"),
-            Oids.RsaEncryption when digest is { } d => Pkcs1(d, $"rsaEncryption with {HashName(d)}"),
+            // Named as the equivalent combined algorithm, so reports read the same whichever OID the producer chose.
+            Oids.RsaEncryption when digest is { } d => Pkcs1(d, $"{HashName(d).Replace("-", string.Empty, StringComparison.Ordinal).ToLowerInvariant()}WithRSAEncryption"),
             Oids.EcdsaWithSha256 => Ecdsa(HashAlgorithmName.SHA256, "ecdsa-with-SHA256"),
             Oids.EcdsaWithSha384 => Ecdsa(HashAlgorithmName.SHA384, "ecdsa-with-SHA384"),
             Oids.EcdsaWithSha512 => Ecdsa(HashAlgorithmName.SHA512, "ecdsa-with-SHA512"),
             Oids.EcdsaWithSha1 => Ecdsa(HashAlgorithmName.SHA1, "ecdsa-with-SHA1"),
-            Oids.EcPublicKey when digest is { } d => Ecdsa(d, $"ECDSA with {HashName(d)}"),
+            Oids.EcPublicKey when digest is { } d => Ecdsa(d, $"ecdsa-with-{HashName(d).Replace("-", string.Empty, StringComparison.Ordinal)}"),
             Oids.RsaPss => ResolvePss(alg.Parameters, out error),
             _ => null,
         };

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds the solution once and runs every test project against the local servers.
+#
+#   deploy/local/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Router"]
+#
+# The last line of output is the total over all test projects: "N passed, N failed, N skipped".
+# Exits non-zero when the build fails, a test fails, the test run itself fails, or no test ran.
+# Results (.trx) go to .local/test-results/<run>/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+cd "$ROOT"
+# shellcheck source=deploy/local/env.sh
+. deploy/local/env.sh
+
+export DOTNET_CLI_TELEMETRY_OPTOUT="${DOTNET_CLI_TELEMETRY_OPTOUT:-1}"
+export DOTNET_NOLOGO="${DOTNET_NOLOGO:-1}"
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE="${DOTNET_SKIP_FIRST_TIME_EXPERIENCE:-1}"
+
+SOLUTION="${EXCHANGE_SOLUTION:-Exchange.sln}"
+# A test host that runs longer than this without finishing is stopped (and its tests fail), so that
+# a hang ends the run with a reason instead of eating the CI time limit. 0 turns it off.
+HANG_TIMEOUT="${EXCHANGE_TEST_HANG_TIMEOUT:-20m}"
+
+say() { printf 'test: %s\n' "$*"; }
+
+summary() {  # passed failed skipped
+  printf '%s passed, %s failed, %s skipped\n' "$1" "$2" "$3"
+}
+
+deploy/local/services.sh up >/dev/null
+
+say "building $SOLUTION (Release)"
+if ! dotnet build "$SOLUTION" -c Release; then
+  say "the build failed"
+  summary 0 0 0
+  exit 1
+fi
+
+results_base="$ROOT/.local/test-results"
+run="$(date -u +%Y%m%dT%H%M%SZ)-$$"
+results="$results_base/$run"
+rm -rf "$results"
+mkdir -p "$results"
+# Keep the five most recent runs.
+find "$results_base" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' 2>/dev/null \
+  | sort -rn | tail -n +6 | cut -d' ' -f2- | while IFS= read -r old; do rm -rf -- "$old"; done
+
+test_args=(test "$SOLUTION" -c Release --no-build --logger trx --results-directory "$results")
+if [ "$HANG_TIMEOUT" != 0 ]; then
+  test_args+=(--blame-hang-timeout "$HANG_TIMEOUT" --blame-hang-dump-type none)
+fi
+
+say "running the tests (results in $results)"
+test_rc=0
+dotnet "${test_args[@]}" "$@" || test_rc=$?
+
+# Sum the counters of every .trx (one per test project; the logger numbers clashing names).
+passed=0 failed=0 total=0 files=0
+while IFS= read -r -d '' trx; do
+  files=$((files + 1))
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1 || true)"
+  if [ -z "$counters" ]; then
+    say "note: no counters in $trx"
+    continue
+  fi
+  count() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]\+' || echo 0; }
+  t="$(count total)"
+  p="$(count passed)"
+  f=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
+  total=$((total + t))
+  passed=$((passed + p))
+  failed=$((failed + f))
+done < <(find "$results" -name '*.trx' -print0)
+skipped=$((total - passed - failed))
+[ "$skipped" -ge 0 ] || skipped=0
+
+# Every test project of the solution should have left a .trx naming its assembly.
+while IFS= read -r project; do
+  name="$(basename "$project" .csproj)"
+  if ! grep -qiF -- "/$name.dll" $(find "$results" -name '*.trx') /dev/null 2>/dev/null; then
+    say "note: test project $name produced no .trx (did its test host start?)"
+  fi
+done < <(dotnet sln "$SOLUTION" list 2>/dev/null | tr '\\' '/' | grep -E '(^|/)tests/.*Tests\.csproj$' || true)
+
+rc=0
+if [ "$failed" -gt 0 ]; then
+  say "$failed test(s) failed"
+  rc=1
+elif [ "$test_rc" -ne 0 ]; then
+  say "dotnet test exited with code $test_rc although no test failed (a test host crashed or the run aborted?)"
+  rc=1
+fi
+if [ "$total" -eq 0 ]; then
+  say "no test ran ($files .trx file(s))"
+  rc=1
+fi
+summary "$passed" "$failed" "$skipped"
+exit "$rc"
