@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Connection settings of the local servers, shared by the scripts of deploy/local and read by the
 # .NET hosts and tests. Source it from bash:
 #

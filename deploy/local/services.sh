@@ -44,6 +44,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 is_external() { [ "$EXTERNAL" = 1 ] || [ "$EXTERNAL" = true ]; }
 
 # True when something accepts TCP connections on host $1, port $2.
+# shellcheck disable=SC2016  # $1 and $2 expand in the inner shell
 port_open() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
 
 # Who listens on local TCP port $1 (for error messages).
@@ -131,7 +132,6 @@ pg_locate() {
 # cannot reach into the checkout (a parent folder it may not traverse), a folder outside it.
 pg_choose_datadir() {
   mkdir -p "$PG_BASE"
-  PG_FALLBACK=0
   PGDATA="$PG_BASE/data"
   if is_root; then
     # Our own folders may be traversed (not listed) by the postgres user.
@@ -143,9 +143,9 @@ pg_choose_datadir() {
       if [ -L "$outside" ] || { [ -e "$outside" ] && [ "$(stat -c %u "$outside")" != 0 ]; }; then
         die "$outside exists and is not a folder owned by root; remove it"
       fi
-      mkdir -p -m 0755 "$outside"
+      mkdir -p "$outside"
+      chmod 0755 "$outside"
       PGDATA="$outside/postgres"
-      PG_FALLBACK=1
       say "note: the postgres user cannot traverse the folders above $ROOT,"
       say "      so PostgreSQL keeps its data outside the checkout, in $PGDATA"
       # A fresh .local means fresh state: drop data left there by an earlier .local.
@@ -199,6 +199,11 @@ pg_up() {
   pg_choose_datadir
   if pg_running; then
     say "PostgreSQL: already running (pid $(pg_pid))"
+    local running_port
+    running_port="$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null || true)"
+    if [ -n "$running_port" ] && [ "$running_port" != "$EXCHANGE_PG_PORT" ]; then
+      die "it listens on port $running_port, not $EXCHANGE_PG_PORT: run 'down' first to change the port"
+    fi
   else
     if port_open "$LISTEN" "$EXCHANGE_PG_PORT"; then
       die "port $EXCHANGE_PG_PORT is taken by another process: $(port_owner "$EXCHANGE_PG_PORT")"

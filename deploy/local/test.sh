@@ -28,7 +28,7 @@ summary() {  # passed failed skipped
   printf '%s passed, %s failed, %s skipped\n' "$1" "$2" "$3"
 }
 
-deploy/local/services.sh up >/dev/null
+bash deploy/local/services.sh up >/dev/null
 
 say "building $SOLUTION (Release)"
 if ! dotnet build "$SOLUTION" -c Release; then
@@ -56,7 +56,7 @@ test_rc=0
 dotnet "${test_args[@]}" "$@" || test_rc=$?
 
 # Sum the counters of every .trx (one per test project; the logger numbers clashing names).
-passed=0 failed=0 total=0 files=0
+passed=0 failed=0 total=0 files=0 run_broken=0
 while IFS= read -r -d '' trx; do
   files=$((files + 1))
   counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1 || true)"
@@ -68,6 +68,12 @@ while IFS= read -r -d '' trx; do
   t="$(count total)"
   p="$(count passed)"
   f=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
+  outcome="$(grep -o '<ResultSummary outcome="[A-Za-z]*"' "$trx" | head -1 | cut -d'"' -f2 || true)"
+  if [ "$f" -eq 0 ] && [[ "$outcome" =~ ^(Failed|Aborted|Error|Timeout)$ ]]; then
+    assembly="$(grep -o '[^/ "]*\.dll' "$trx" | head -1 || true)"
+    say "note: the run of ${assembly:-$(basename "$trx")} ended '$outcome' without a failed test (a test host crashed or hung?)"
+    run_broken=1
+  fi
   total=$((total + t))
   passed=$((passed + p))
   failed=$((failed + f))
@@ -78,7 +84,7 @@ skipped=$((total - passed - failed))
 # Every test project of the solution should have left a .trx naming its assembly.
 while IFS= read -r project; do
   name="$(basename "$project" .csproj)"
-  if ! grep -qiF -- "/$name.dll" $(find "$results" -name '*.trx') /dev/null 2>/dev/null; then
+  if ! grep -rqiF --include='*.trx' -- "/$name.dll" "$results"; then
     say "note: test project $name produced no .trx (did its test host start?)"
   fi
 done < <(dotnet sln "$SOLUTION" list 2>/dev/null | tr '\\' '/' | grep -E '(^|/)tests/.*Tests\.csproj$' || true)
@@ -87,7 +93,7 @@ rc=0
 if [ "$failed" -gt 0 ]; then
   say "$failed test(s) failed"
   rc=1
-elif [ "$test_rc" -ne 0 ]; then
+elif [ "$test_rc" -ne 0 ] || [ "$run_broken" = 1 ]; then
   say "dotnet test exited with code $test_rc although no test failed (a test host crashed or the run aborted?)"
   rc=1
 fi

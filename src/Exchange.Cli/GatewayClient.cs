@@ -2,12 +2,20 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Exchange.Gateway;
+using Exchange.ServiceDefaults;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
 
 namespace Exchange.Cli;
 
-/// <summary>The calls a document system makes to its agency's gateway, over HTTP.</summary>
+/// <summary>
+/// The calls a document system makes to its agency's gateway, over HTTP. Reads are retried on transient
+/// failures; submissions are not (a retried POST could submit a document twice).
+/// </summary>
 public sealed class GatewayClient(HttpClient http)
 {
+    private static readonly ResiliencePipeline<HttpResponseMessage> Reads = Resilience.CreateHttpPipeline(NullLogger.Instance);
+
     public async Task<SubmissionAnswer> SendDocumentAsync(
         DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, CancellationToken cancellationToken = default)
     {
@@ -38,14 +46,18 @@ public sealed class GatewayClient(HttpClient http)
 
     public async Task<DocumentState?> GetDocumentAsync(Guid envelopeId, CancellationToken cancellationToken = default)
     {
-        using var response = await http.GetAsync(new Uri($"/api/documents/{envelopeId}", UriKind.Relative), cancellationToken);
+        using var response = await Reads.ExecuteAsync(ct => new ValueTask<HttpResponseMessage>(http.GetAsync(new Uri($"/api/documents/{envelopeId}", UriKind.Relative), ct)), cancellationToken);
         return response.IsSuccessStatusCode
             ? await response.Content.ReadFromJsonAsync<DocumentState>(JsonSerializerOptions.Web, cancellationToken)
             : null;
     }
 
-    public async Task<IReadOnlyList<InboxItem>> GetInboxAsync(CancellationToken cancellationToken = default) =>
-        await http.GetFromJsonAsync<List<InboxItem>>(new Uri("/api/inbox?limit=1000", UriKind.Relative), JsonSerializerOptions.Web, cancellationToken) ?? [];
+    public async Task<IReadOnlyList<InboxItem>> GetInboxAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await Reads.ExecuteAsync(ct => new ValueTask<HttpResponseMessage>(http.GetAsync(new Uri("/api/inbox?limit=1000", UriKind.Relative), ct)), cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<List<InboxItem>>(JsonSerializerOptions.Web, cancellationToken) ?? [];
+    }
 
     private async Task<SubmissionAnswer> PostAsync(Uri path, HttpContent content, CancellationToken cancellationToken)
     {

@@ -18,4 +18,17 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     BenchCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // A usage error is exit 2, never 1: 1 means "ran, and the answer is no" (a refused signature).
+    foreach (var error in parsed.Errors)
+    {
+        await Console.Error.WriteLineAsync(error.Message);
+    }
+
+    await Console.Error.WriteLineAsync("Run with --help for usage.");
+    return Exchange.Cli.ExitCodes.UsageOrIo;
+}
+
+return await parsed.InvokeAsync();

@@ -17,6 +17,21 @@ public enum EvidenceKind
 
     /// <summary>A receipt came back that the hub could not verify or match.</summary>
     ContentConsignmentFailure,
+
+    /// <summary>A hub accepted an envelope handed over by another hub (parent or child) for onward routing.</summary>
+    RelayAcceptance,
+
+    /// <summary>A hub refused an envelope handed over by another hub; the reason code says why.</summary>
+    RelayRejection,
+
+    /// <summary>A hub could not hand an envelope over to the next hub (unreachable, refused, deadline passed).</summary>
+    RelayFailure,
+
+    /// <summary>The recipient's document system fetched the envelope from its gateway's inbox.</summary>
+    ContentHandover,
+
+    /// <summary>The delivery deadline passed without the recipient's acceptance or rejection.</summary>
+    AcceptanceRejectionExpiry,
 }
 
 public static class Digests

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Exchange.Core;
 using Exchange.Edxml;
+using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
+using Exchange.ServiceDefaults;
 using Exchange.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -67,7 +69,7 @@ public static class GatewayApi
     /// The gateway builds the edXML package, signs it with the agency's organisation certificate and queues it.
     /// </summary>
     private static async Task<IResult> PostDocument(
-        HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher,
+        HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
         IOptions<GatewayOptions> options, TimeProvider clock, CancellationToken ct)
     {
         if (!request.HasFormContentType)
@@ -155,7 +157,7 @@ public static class GatewayApi
             return Problems.Refuse(e.Reason, e.Message);
         }
 
-        return await QueueAsync(db, dispatcher, clock, header, package, signer.SignDetached(package), ct);
+        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), ct);
     }
 
     /// <summary>
@@ -164,7 +166,7 @@ public static class GatewayApi
     /// the hub decides.
     /// </summary>
     private static async Task<IResult> PostPackage(
-        HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher,
+        HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
         IOptions<GatewayOptions> options, TimeProvider clock, CancellationToken ct)
     {
         if (!request.HasFormContentType || request.Form.Files["package"] is not { } packageFile)
@@ -202,11 +204,11 @@ public static class GatewayApi
         var signature = request.Form.Files["signature"] is { } signatureFile
             ? await ReadAllAsync(signatureFile, ct)
             : signer.SignDetached(package);
-        return await QueueAsync(db, dispatcher, clock, header, package, signature, ct);
+        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, ct);
     }
 
     private static async Task<IResult> QueueAsync(
-        GatewayDbContext db, OutboxDispatcher dispatcher, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature, CancellationToken ct)
+        GatewayDbContext db, OutboxDispatcher dispatcher, ResiliencePipelines resilience, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var envelopeId = Guid.CreateVersion7(now);
@@ -221,10 +223,21 @@ public static class GatewayApi
             Signature = signature,
             PackageSha256 = Digests.Sha256Hex(package),
             State = OutboxStates.Queued,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
             CreatedAt = now,
             UpdatedAt = now,
         });
-        await db.SaveChangesAsync(ct);
+        // Retried on transient database faults; a retry whose first attempt did commit meets its own row.
+        await resilience.Database.ExecuteAsync(async token =>
+        {
+            try
+            {
+                await db.SaveChangesAsync(token);
+            }
+            catch (Exception e) when (e.IsUniqueViolation())
+            {
+            }
+        }, ct);
         dispatcher.Wake();
         var location = $"/api/documents/{envelopeId}";
         return Results.Accepted(location, new SubmissionAnswer(envelopeId, header.DocumentId, OutboxStates.Queued, location));

@@ -2,6 +2,7 @@ using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Hosting;
 using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
 using MassTransit;
@@ -44,7 +45,7 @@ public static class GatewayExtensions
         });
         services.AddDbContext<GatewayDbContext>(o => o.UseNpgsql(connectionString));
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
-        services.AddHostedService(sp => new MigrationHostedService(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<MigrationHostedService>>()));
+        services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();
 
         services.AddMassTransit(x =>

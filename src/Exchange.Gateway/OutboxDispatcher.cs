@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Gateway;
+using Exchange.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -87,9 +89,15 @@ public sealed class OutboxDispatcher(
         }
 
         var hub = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
-        await Task.WhenAll(queued.Select(row => hub.Send(
-            new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt),
-            cancellationToken)));
+        await Task.WhenAll(queued.Select(async row =>
+        {
+            // Continue the trace of the HTTP request that submitted the document, so one trace spans the sender's
+            // gateway, the hub and the recipient's gateway.
+            ActivityContext.TryParse(row.TraceParent, null, out var parent);
+            using var activity = ExchangeTelemetry.Source.StartActivity("outbox send", ActivityKind.Producer, parent);
+            activity?.SetTag("exchange.envelope_id", row.EnvelopeId);
+            await hub.Send(new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt), cancellationToken);
+        }));
 
         var ids = queued.Select(r => r.EnvelopeId).ToList();
         var now = DateTimeOffset.UtcNow;

@@ -70,7 +70,16 @@ public sealed class SubmitDeliveryReceiptConsumer(
         db.AddEvidence(EvidenceKind.ContentConsignment, envelope.EnvelopeId, delivery.RecipientCode, ReasonCode.Ok,
             $"Stored in the recipient's inbox at {receipt.ReceivedAt:O}; receipt {message.ReceiptId} verified. {detail}",
             envelope.PackageSha256, options.Value.HubName, now);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Another copy of this receipt was recorded first: answer as a duplicate.
+            await Consume(context);
+            return;
+        }
 
         ExchangeTelemetry.DeliveriesConfirmed.Add(1);
         ExchangeTelemetry.DeliveryDuration.Record((now - envelope.SubmittedAt).TotalMilliseconds);

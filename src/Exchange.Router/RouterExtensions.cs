@@ -2,6 +2,7 @@ using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Hosting;
 using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
 using MassTransit;
@@ -39,7 +40,7 @@ public static class RouterExtensions
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
 
         // Registered before the bus so the schema is in place before the first message is consumed.
-        services.AddHostedService(sp => new MigrationHostedService(connectionString, HubDbContext.Schema, sp.GetRequiredService<ILogger<MigrationHostedService>>()));
+        services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, HubDbContext.Schema, sp.GetRequiredService<ILogger<HubDbContext>>(), ct));
 
         services.AddMassTransit(x =>
         {

@@ -1,30 +1,26 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Org.BouncyCastle.Asn1;
-using Org.BouncyCastle.Asn1.Cms;
-using Org.BouncyCastle.Asn1.Pkcs;
-using Org.BouncyCastle.Asn1.X509;
-using Org.BouncyCastle.Asn1.X9;
-using Org.BouncyCastle.Cms;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.X509.Store;
-using AttributeTable = Org.BouncyCastle.Asn1.Cms.AttributeTable;
-using BcAttribute = Org.BouncyCastle.Asn1.Cms.Attribute;
-using Time = Org.BouncyCastle.Asn1.Cms.Time;
-using BcX509Certificate = Org.BouncyCastle.X509.X509Certificate;
+using Exchange.Signing.Internal;
 
 namespace Exchange.Signing;
 
 /// <summary>
-/// Produces CMS SignedData (RFC 5652): BouncyCastle builds the structure, .NET (OpenSSL underneath) does the
-/// private-key operation. SHA-256, with signed attributes content-type, message-digest and signing-time; carries the
-/// signer certificate and its issuing CA(s), not the self-signed root. Thread-safe.
+/// Produces CMS SignedData (RFC 5652 §5): SHA-256, with signed attributes content-type, message-digest and
+/// signing-time; carries the signer certificate and its issuing CA(s), not the self-signed root. The DER is written
+/// with System.Formats.Asn1 and the private-key operation is .NET's (OpenSSL underneath), so nothing on the signing
+/// path runs managed cryptography. Thread-safe.
 /// </summary>
 public sealed class CmsSigner : IDisposable
 {
+    private static readonly Asn1Tag Context0 = new(TagClass.ContextSpecific, 0, isConstructed: true);
+
     private readonly AsymmetricAlgorithm _key;
-    private readonly BcX509Certificate _bcCertificate;
-    private readonly IX509Store _bcCertificates;
+
+    /// <summary>The parts that are the same in every signature, encoded once.</summary>
+    private readonly byte[] _certificateSet;
+    private readonly byte[] _signerIdentifier;
+    private readonly byte[] _signatureAlgorithm;
 
     public CmsSigner(X509Certificate2 certificateWithKey, IEnumerable<X509Certificate2>? chain = null)
     {
@@ -35,9 +31,7 @@ public sealed class CmsSigner : IDisposable
             ?? throw new ArgumentException("The certificate has no RSA or ECDSA private key.", nameof(certificateWithKey));
         CertificateSha256 = Convert.ToHexStringLower(SHA256.HashData(certificateWithKey.RawData));
 
-        var parser = new Org.BouncyCastle.X509.X509CertificateParser();
-        _bcCertificate = parser.ReadCertificate(certificateWithKey.RawData);
-        var carried = new List<BcX509Certificate> { _bcCertificate };
+        var carried = new List<X509Certificate2>();
         foreach (var ca in chain ?? [])
         {
             // The root is the verifier's trust anchor, configured on its side: sending it would add bytes and
@@ -47,11 +41,13 @@ public sealed class CmsSigner : IDisposable
                 continue;
             }
 
-            carried.Add(parser.ReadCertificate(ca.RawData));
+            carried.Add(X509CertificateLoader.LoadCertificate(ca.RawData));
         }
 
-        Chain = carried.Skip(1).Select(c => X509CertificateLoader.LoadCertificate(c.GetEncoded())).ToList();
-        _bcCertificates = X509StoreFactory.Create("Certificate/Collection", new X509CollectionStoreParameters(carried));
+        Chain = carried;
+        _certificateSet = EncodeCertificateSet([certificateWithKey, .. carried]);
+        _signerIdentifier = EncodeIssuerAndSerialNumber(certificateWithKey.RawData);
+        _signatureAlgorithm = EncodeAlgorithm(_key is RSA ? Oids.Sha256WithRsa : Oids.EcdsaWithSha256, withNullParameters: _key is RSA);
     }
 
     public X509Certificate2 Certificate { get; }
@@ -95,55 +91,173 @@ public sealed class CmsSigner : IDisposable
 
     private byte[] Sign(ReadOnlySpan<byte> content, DateTimeOffset signingTime, bool encapsulate)
     {
-        var attributeTable = new AttributeTable(new Asn1EncodableVector(
-            new BcAttribute(CmsAttributes.SigningTime, new DerSet(new Time(signingTime.UtcDateTime)))));
-        var signerInfo = new SignerInfoGeneratorBuilder()
-            .WithSignedAttributeGenerator(new DefaultSignedAttributeTableGenerator(attributeTable))
-            .Build(new DotNetSignatureFactory(_key), _bcCertificate);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(content, digest);
 
-        var generator = new CmsSignedDataGenerator();
-        generator.AddSignerInfoGenerator(signerInfo);
-        generator.AddCertificates(_bcCertificates);
-        var signed = generator.Generate(new CmsProcessableByteArray(content.ToArray()), encapsulate);
-        return signed.GetEncoded(Asn1Encodable.Der);
-    }
-
-    /// <summary>Lets BouncyCastle's CMS generator sign with a .NET key (OpenSSL does the private-key operation).</summary>
-    private sealed class DotNetSignatureFactory(AsymmetricAlgorithm key) : ISignatureFactory
-    {
-        public object AlgorithmDetails { get; } = key is RSA
-            ? new AlgorithmIdentifier(PkcsObjectIdentifiers.Sha256WithRsaEncryption, DerNull.Instance)
-            : new AlgorithmIdentifier(X9ObjectIdentifiers.ECDsaWithSha256);
-
-        public IStreamCalculator CreateCalculator() => new Calculator(key);
-
-        private sealed class Calculator(AsymmetricAlgorithm key) : IStreamCalculator
+        // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4); in the SignerInfo the same
+        // bytes carry the [0] IMPLICIT tag instead.
+        var signedAttributes = EncodeSignedAttributes(digest, signingTime);
+        SHA256.HashData(signedAttributes, digest);
+        var signature = _key switch
         {
-            private readonly MemoryStream _buffer = new();
+            RSA rsa => rsa.SignHash(digest, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+            ECDsa ec => ec.SignHash(digest, DSASignatureFormat.Rfc3279DerSequence),
+            _ => throw new NotSupportedException(),
+        };
+        signedAttributes[0] = 0xA0;
 
-            public Stream Stream => _buffer;
-
-            public object GetResult()
+        var writer = new AsnWriter(AsnEncodingRules.DER, (encapsulate ? content.Length : 0) + _certificateSet.Length + signature.Length + 512);
+        using (writer.PushSequence())
+        {
+            // ContentInfo (RFC 5652 §3)
+            writer.WriteObjectIdentifier(Oids.SignedData);
+            using (writer.PushSequence(Context0))
+            using (writer.PushSequence())
             {
-                var data = _buffer.ToArray();
-                var signature = key switch
+                // SignedData (§5.1): version 1 (id-data, IssuerAndSerialNumber, no attribute certificates).
+                writer.WriteInteger(1);
+                using (writer.PushSetOf())
                 {
-                    RSA rsa => rsa.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
-                    ECDsa ec => ec.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence),
-                    _ => throw new NotSupportedException(),
-                };
-                return new SignatureResult(signature);
+                    WriteAlgorithm(writer, Oids.Sha256, withNullParameters: true);
+                }
+
+                using (writer.PushSequence())
+                {
+                    // EncapsulatedContentInfo (§5.2): eContent absent for a detached signature.
+                    writer.WriteObjectIdentifier(Oids.Data);
+                    if (encapsulate)
+                    {
+                        using (writer.PushSequence(Context0))
+                        {
+                            writer.WriteOctetString(content);
+                        }
+                    }
+                }
+
+                writer.WriteEncodedValue(_certificateSet);
+                using (writer.PushSetOf())
+                using (writer.PushSequence())
+                {
+                    // SignerInfo (§5.3): version 1 with IssuerAndSerialNumber.
+                    writer.WriteInteger(1);
+                    writer.WriteEncodedValue(_signerIdentifier);
+                    WriteAlgorithm(writer, Oids.Sha256, withNullParameters: true);
+                    writer.WriteEncodedValue(signedAttributes);
+                    writer.WriteEncodedValue(_signatureAlgorithm);
+                    writer.WriteOctetString(signature);
+                }
             }
         }
 
-        private sealed class SignatureResult(byte[] signature) : IBlockResult
-        {
-            public byte[] Collect() => signature;
+        return writer.Encode();
+    }
 
-            public int Collect(byte[] destination, int offset)
+    /// <summary>content-type, signing-time and message-digest (RFC 5652 §11.1, §11.3, §11.2), DER-sorted.</summary>
+    private static byte[] EncodeSignedAttributes(ReadOnlySpan<byte> messageDigest, DateTimeOffset signingTime)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER, 128);
+        using (writer.PushSetOf())
+        {
+            using (writer.PushSequence())
             {
-                signature.CopyTo(destination, offset);
-                return signature.Length;
+                writer.WriteObjectIdentifier(Oids.ContentTypeAttr);
+                using (writer.PushSetOf())
+                {
+                    writer.WriteObjectIdentifier(Oids.Data);
+                }
+            }
+
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(Oids.SigningTimeAttr);
+                using (writer.PushSetOf())
+                {
+                    // §11.3: UTCTime for 1950 through 2049, GeneralizedTime otherwise; whole seconds, UTC.
+                    var utc = signingTime.ToUniversalTime();
+                    if (utc.Year is >= 1950 and < 2050)
+                    {
+                        writer.WriteUtcTime(utc);
+                    }
+                    else
+                    {
+                        writer.WriteGeneralizedTime(utc, omitFractionalSeconds: true);
+                    }
+                }
+            }
+
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(Oids.MessageDigestAttr);
+                using (writer.PushSetOf())
+                {
+                    writer.WriteOctetString(messageDigest);
+                }
+            }
+        }
+
+        return writer.Encode();
+    }
+
+    /// <summary>
+    /// The certificates field ([0] IMPLICIT CertificateSet, RFC 5652 §5.1), in the order given: the signer's first,
+    /// then its CAs, as BouncyCastle wrote it before; verifiers look certificates up by issuer and serial, not by
+    /// position.
+    /// </summary>
+    private static byte[] EncodeCertificateSet(IEnumerable<X509Certificate2> certificates)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence(Context0))
+        {
+            foreach (var certificate in certificates)
+            {
+                writer.WriteEncodedValue(certificate.RawData);
+            }
+        }
+
+        return writer.Encode();
+    }
+
+    /// <summary>IssuerAndSerialNumber (RFC 5652 §10.2.4), with the issuer Name and serial INTEGER copied from the
+    /// certificate's own encoding so that they match it byte for byte.</summary>
+    private static byte[] EncodeIssuerAndSerialNumber(byte[] certificate)
+    {
+        var tbs = new AsnReader(certificate, AsnEncodingRules.BER).ReadSequence().ReadSequence();
+        if (tbs.PeekTag().HasSameClassAndValue(Context0))
+        {
+            tbs.ReadEncodedValue(); // version
+        }
+
+        var serial = tbs.ReadEncodedValue();
+        tbs.ReadEncodedValue(); // signature algorithm
+        var issuer = tbs.ReadEncodedValue();
+
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteEncodedValue(issuer.Span);
+            writer.WriteEncodedValue(serial.Span);
+        }
+
+        return writer.Encode();
+    }
+
+    private static byte[] EncodeAlgorithm(string oid, bool withNullParameters)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        WriteAlgorithm(writer, oid, withNullParameters);
+        return writer.Encode();
+    }
+
+    /// <summary>AlgorithmIdentifier: NULL parameters on sha256WithRSAEncryption (RFC 4055 §5) and, as this signer
+    /// always wrote, on SHA-256 (RFC 5754 §2 has verifiers accept NULL or absent); none for ECDSA (RFC 5758 §3.2).</summary>
+    private static void WriteAlgorithm(AsnWriter writer, string oid, bool withNullParameters)
+    {
+        using (writer.PushSequence())
+        {
+            writer.WriteObjectIdentifier(oid);
+            if (withNullParameters)
+            {
+                writer.WriteNull();
             }
         }
     }

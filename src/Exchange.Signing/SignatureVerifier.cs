@@ -574,6 +574,23 @@ public sealed class SignatureVerifier
         for (var i = 0; i + 1 < path.Count; i++)
         {
             var status = CheckRevocation(path[i], path[i + 1], store, now, ref expires);
+            if (status.State == RevocationState.Unknown)
+            {
+                // No usable CRL: an OCSP responder, when one is configured (answers cached until their nextUpdate).
+                if (Trust.CheckOcsp(path[i], path[i + 1], now, out var until, out var ocspDetail) is { } answer)
+                {
+                    status = answer;
+                    if (until < expires)
+                    {
+                        expires = until;
+                    }
+                }
+                else if (ocspDetail.Length > 0)
+                {
+                    status = status with { Detail = $"{status.Detail}; {ocspDetail}" };
+                }
+            }
+
             if (status.State == RevocationState.Unknown && allowFetch)
             {
                 if (Trust.TryFetchCrl(path[i], path[i + 1], now, out var fetchDetail))

@@ -26,7 +26,13 @@ public sealed class TrustOptions
     /// (cached until the CRL's nextUpdate). Off by default.</summary>
     public bool FetchCrlDistributionPoints { get; set; }
 
-    /// <summary>Time allowed for one CRL download.</summary>
+    /// <summary>An OCSP responder (RFC 6960) asked about any certificate that no usable CRL covers. Null: none.</summary>
+    public string? OcspResponderUrl { get; set; }
+
+    /// <summary>Also ask the OCSP responders named in the certificates' authorityInfoAccess. Off by default.</summary>
+    public bool OcspFromCertificates { get; set; }
+
+    /// <summary>Time allowed for one CRL download or OCSP request.</summary>
     public TimeSpan CrlFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Largest CRL accepted from a distribution point.</summary>

@@ -12,6 +12,7 @@ public sealed class TrustStore
 {
     private readonly object _gate = new();
     private readonly CrlFetcher? _fetcher;
+    private readonly OcspClient? _ocsp;
     private volatile Snapshot _snapshot;
 
     private TrustStore(TrustOptions options, Snapshot snapshot)
@@ -21,6 +22,11 @@ public sealed class TrustStore
         if (options.FetchCrlDistributionPoints)
         {
             _fetcher = new CrlFetcher(options);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.OcspResponderUrl) || options.OcspFromCertificates)
+        {
+            _ocsp = new OcspClient(options);
         }
     }
 
@@ -117,6 +123,14 @@ public sealed class TrustStore
 
         Update(s => s with { Crls = Merge(s.Crls, [crl]) });
         return true;
+    }
+
+    /// <summary>Asks the configured OCSP responder(s), when there are any; null when there is no definite answer.</summary>
+    internal RevocationStatus? CheckOcsp(CertificateInfo certificate, CertificateInfo issuer, DateTimeOffset now, out DateTimeOffset until, out string detail)
+    {
+        until = now;
+        detail = string.Empty;
+        return _ocsp?.Check(certificate, issuer, now, out until, out detail);
     }
 
     private void Update(Func<Snapshot, Snapshot> change)

@@ -3,8 +3,8 @@ using System.Text;
 namespace Exchange.Edxml.Tests;
 
 /// <summary>
-/// The shared edXML samples (../shared/samples/edxml next to the checkout): real packages from the public SDK example
-/// of the national document exchange axis, read in place and never copied into the repository.
+/// The edXML samples (tests/Exchange.Edxml.Tests/samples): real packages from the public SDK example of the national
+/// document exchange axis, quirks included.
 /// </summary>
 internal static class Samples
 {
@@ -44,26 +44,14 @@ internal static class Samples
 
     public static byte[] Utf8(string xml) => Encoding.UTF8.GetBytes(xml);
 
+    // The samples travel with the tests (copied next to the test assembly by the project file) so a clone
+    // runs them anywhere; samples/README.md says where they come from.
     private static string Locate()
     {
-        var start = AppContext.BaseDirectory;
-        var directory = new DirectoryInfo(start);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Exchange.sln")))
+        var folder = Path.Combine(AppContext.BaseDirectory, "samples");
+        if (!File.Exists(Path.Combine(folder, "edoc.edxml")))
         {
-            directory = directory.Parent;
-        }
-
-        if (directory is null)
-        {
-            Assert.Fail($"Cannot find the samples: no folder above {start} holds Exchange.sln.");
-        }
-
-        var folder = Path.GetFullPath(Path.Combine(directory!.FullName, "..", "shared", "samples", "edxml"));
-        if (!Directory.Exists(folder) || Directory.GetFiles(folder, "*.edxml").Length == 0)
-        {
-            Assert.Fail(
-                $"The shared edXML samples are missing: expected *.edxml in {folder} (../shared/samples/edxml beside the "
-                + "checkout). They are not copied into the repository; restore the shared folder to run these tests.");
+            Assert.Fail($"The edXML samples are missing from {folder}.");
         }
 
         return folder;

@@ -1,22 +1,17 @@
-using System.Net.Http.Json;
 using Exchange.Cli;
 using Exchange.Contracts;
 using Exchange.Gateway;
 using Exchange.Signing;
 using MassTransit;
-using Npgsql;
 
 namespace Exchange.IntegrationTests;
 
 /// <summary>
 /// The sample province running in this process on the real servers, under a name prefix of its own, with a
-/// dev PKI in a temporary folder. State from earlier runs is removed before the run, not after, so a failed
-/// run leaves its databases to inspect.
+/// dev PKI in a temporary folder.
 /// </summary>
 public abstract class ProvinceFixture
 {
-    private const string RunPrefix = "it";
-
     protected LocalDeployment Province { get; private set; } = null!;
 
     protected string PkiFolder { get; private set; } = null!;
@@ -24,9 +19,8 @@ public abstract class ProvinceFixture
     [OneTimeSetUp]
     public async Task StartProvince()
     {
-        await DropEarlierRunsAsync();
         PkiFolder = Path.Combine(Path.GetTempPath(), $"exchange-it-pki-{Guid.NewGuid():N}");
-        var prefix = $"{RunPrefix}{Guid.NewGuid().ToString("N")[..6]}-";
+        var prefix = $"{Servers.RunPrefix}{Guid.NewGuid().ToString("N")[..6]}-";
         Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, SampleDirectory.Load(), prefix));
     }
 
@@ -88,54 +82,4 @@ public abstract class ProvinceFixture
         }
     }
 
-    private static async Task DropEarlierRunsAsync()
-    {
-        await using var connection = new NpgsqlConnection(Servers.Settings.PostgresMaintenanceConnectionString());
-        await connection.OpenAsync();
-        var stale = new List<string>();
-        await using (var list = new NpgsqlCommand($"select datname from pg_database where datname ~ '^{RunPrefix}[0-9a-f]{{6}}_exchange_'", connection))
-        await using (var reader = await list.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                stale.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (var name in stale)
-        {
-            await using var drop = new NpgsqlCommand($"drop database if exists \"{name}\" with (force)", connection);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        await DeleteStaleQueuesAsync();
-    }
-
-    private static async Task DeleteStaleQueuesAsync()
-    {
-        var s = Servers.Settings;
-        using var http = new HttpClient { BaseAddress = new Uri($"http://{s.AmqpHost}:{s.AmqpManagementPort}/") };
-        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{s.AmqpUser}:{s.AmqpPassword}")));
-        var vhost = Uri.EscapeDataString(s.AmqpVirtualHost);
-        List<QueueInfo>? queues;
-        try
-        {
-            queues = await http.GetFromJsonAsync<List<QueueInfo>>($"api/queues/{vhost}?columns=name");
-        }
-        catch (HttpRequestException)
-        {
-            return; // No management API on servers the user runs: stale queues only cost a little space.
-        }
-
-        foreach (var queue in queues ?? [])
-        {
-            if (System.Text.RegularExpressions.Regex.IsMatch(queue.Name, $"^{RunPrefix}[0-9a-f]{{6}}-"))
-            {
-                await http.DeleteAsync($"api/queues/{vhost}/{Uri.EscapeDataString(queue.Name)}");
-                await http.DeleteAsync($"api/exchanges/{vhost}/{Uri.EscapeDataString(queue.Name)}");
-            }
-        }
-    }
-
-    private sealed record QueueInfo(string Name);
 }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Exchange.ServiceDefaults;
 using Npgsql;
@@ -12,6 +13,9 @@ namespace Exchange.IntegrationTests;
 [SetUpFixture]
 public sealed class Servers
 {
+    /// <summary>Databases and queues of test runs start with this, then six hex digits of the fixture's own.</summary>
+    public const string RunPrefix = "it";
+
     public static ServerSettings Settings { get; } = ServerSettings.FromEnvironment();
 
     [OneTimeSetUp]
@@ -29,5 +33,66 @@ public sealed class Servers
             Assert.Fail($"PostgreSQL ({Settings.PostgresHost}:{Settings.PostgresPort}) or RabbitMQ ({Settings.AmqpHost}:{Settings.AmqpPort}) is not reachable: {e.Message}. "
                 + "Start them with `deploy/local/services.sh up` (or set the EXCHANGE_* variables to servers you run).");
         }
+
+        // State of earlier runs is removed before this run, not after it, so a failed run leaves its databases to inspect.
+        await DropEarlierRunsAsync();
     }
+
+    private static async Task DropEarlierRunsAsync()
+    {
+        await using var connection = new NpgsqlConnection(Servers.Settings.PostgresMaintenanceConnectionString());
+        await connection.OpenAsync();
+        var stale = new List<string>();
+        await using (var list = new NpgsqlCommand($"select datname from pg_database where datname ~ '^{RunPrefix}[0-9a-f]{{6}}_exchange_'", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                stale.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var name in stale)
+        {
+            try
+            {
+                await using var drop = new NpgsqlCommand($"drop database if exists \"{name}\"", connection);
+                await drop.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ObjectInUse)
+            {
+                // Another test run is using it right now.
+            }
+        }
+
+        await DeleteStaleQueuesAsync();
+    }
+
+    private static async Task DeleteStaleQueuesAsync()
+    {
+        var s = Servers.Settings;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{s.AmqpHost}:{s.AmqpManagementPort}/") };
+        http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{s.AmqpUser}:{s.AmqpPassword}")));
+        var vhost = Uri.EscapeDataString(s.AmqpVirtualHost);
+        List<QueueInfo>? queues;
+        try
+        {
+            queues = await http.GetFromJsonAsync<List<QueueInfo>>($"api/queues/{vhost}?columns=name");
+        }
+        catch (HttpRequestException)
+        {
+            return; // No management API on servers the user runs: stale queues only cost a little space.
+        }
+
+        foreach (var queue in queues ?? [])
+        {
+            if (System.Text.RegularExpressions.Regex.IsMatch(queue.Name, $"^{RunPrefix}[0-9a-f]{{6}}-"))
+            {
+                await http.DeleteAsync($"api/queues/{vhost}/{Uri.EscapeDataString(queue.Name)}");
+                await http.DeleteAsync($"api/exchanges/{vhost}/{Uri.EscapeDataString(queue.Name)}");
+            }
+        }
+    }
+
+    private sealed record QueueInfo(string Name);
 }

@@ -13,6 +13,8 @@ create table gateway.outbox (
     state           text        not null check (state in ('queued', 'submitted', 'accepted', 'rejected')),
     reason          text,
     detail          text,
+    -- W3C traceparent of the request that submitted it, so the document's trace continues on the bus.
+    trace_parent    text,
     created_at      timestamptz not null,
     updated_at      timestamptz not null
 );

@@ -33,12 +33,13 @@ public static class VerifyCommand
         var sha1Before = new Option<DateTimeOffset?>("--archive-sha1-before") { Description = "Under --policy archive, accept SHA-1 for signatures made before this date." };
         var acceptUnknown = new Option<bool>("--accept-unknown-revocation") { Description = "Accept (with a warning) when no CRL covers a certificate. Default: refuse." };
         var fetchCrl = new Option<bool>("--fetch-crl") { Description = "Download CRLs from the certificates' http(s) distribution points." };
+        var ocsp = new Option<string>("--ocsp") { Description = "OCSP responder URL, asked when no CRL covers a certificate." };
         var output = new Option<FileInfo>("--out") { Description = "For a signature that carries its content: write the content here." };
         var json = new Option<bool>("--json") { Description = "End with one JSON line: valid, reason, detail, signers." };
 
         var command = new Command("verify", "Verify a CMS signature (RFC 5652): signature, chain, validity, key usage, revocation, algorithms.")
         {
-            content, signature, anchors, intermediates, crls, policy, sha1Before, acceptUnknown, fetchCrl, output, json,
+            content, signature, anchors, intermediates, crls, policy, sha1Before, acceptUnknown, fetchCrl, ocsp, output, json,
         };
         command.SetAction((p, ct) =>
         {
@@ -63,6 +64,7 @@ public static class VerifyCommand
             p.GetValue(sha1Before),
             p.GetValue(acceptUnknown),
             p.GetValue(fetchCrl),
+            p.GetValue(ocsp),
             p.GetValue(output),
             p.GetValue(json))));
         });
@@ -79,6 +81,7 @@ public static class VerifyCommand
         DateTimeOffset? Sha1Before,
         bool AcceptUnknownRevocation,
         bool FetchCrl,
+        string? Ocsp,
         FileInfo? Output,
         bool Json);
 
@@ -92,6 +95,7 @@ public static class VerifyCommand
             AcceptUnknownRevocation = a.AcceptUnknownRevocation,
             ArchiveSha1AcceptedBefore = a.Sha1Before,
             FetchCrlDistributionPoints = a.FetchCrl,
+            OcspResponderUrl = a.Ocsp,
         };
 
         byte[] signature;

@@ -35,6 +35,7 @@ internal sealed class OutboxConfiguration : IEntityTypeConfiguration<OutboxRow>
         b.Property(x => x.State).HasColumnName("state");
         b.Property(x => x.Reason).HasColumnName("reason");
         b.Property(x => x.Detail).HasColumnName("detail");
+        b.Property(x => x.TraceParent).HasColumnName("trace_parent");
         b.Property(x => x.CreatedAt).HasColumnName("created_at");
         b.Property(x => x.UpdatedAt).HasColumnName("updated_at");
         b.HasMany(x => x.Receipts).WithOne().HasForeignKey(r => r.EnvelopeId);

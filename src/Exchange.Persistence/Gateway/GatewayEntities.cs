@@ -21,6 +21,7 @@ public sealed class OutboxRow
     public required string State { get; set; }
     public string? Reason { get; set; }
     public string? Detail { get; set; }
+    public string? TraceParent { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public List<OutboxReceiptRow> Receipts { get; set; } = [];

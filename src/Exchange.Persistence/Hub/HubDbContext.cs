@@ -65,7 +65,8 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<DeliveryR
         b.HasKey(x => new { x.EnvelopeId, x.RecipientCode });
         b.Property(x => x.EnvelopeId).HasColumnName("envelope_id");
         b.Property(x => x.RecipientCode).HasColumnName("recipient_code");
-        b.Property(x => x.State).HasColumnName("state");
+        // Two copies of one receipt may be consumed at once: the state is checked on update so only one wins.
+        b.Property(x => x.State).HasColumnName("state").IsConcurrencyToken();
         b.Property(x => x.ForwardedAt).HasColumnName("forwarded_at");
         b.Property(x => x.DeliveredAt).HasColumnName("delivered_at");
         b.Property(x => x.ReceiptId).HasColumnName("receipt_id");

@@ -26,6 +26,15 @@ internal readonly record struct AlgorithmId(string Oid, ReadOnlyMemory<byte> Par
         seq.ThrowIfNotEmpty();
         return new AlgorithmId(oid, parameters);
     }
+
+    /// <summary>Parameters absent or NULL, as digest algorithms (RFC 5754 §2) and PKCS#1 v1.5 / ECDSA signature
+    /// algorithms (RFC 4055 §5, RFC 5758 §3.2) have them.</summary>
+    public bool HasNoParameters => Parameters.IsEmpty || Parameters.Span.SequenceEqual(NullEncoding);
+
+    /// <summary>Same OID and same encoded parameters (RFC 5280 §4.1.1.2: the outer and inner algorithm must be equal).</summary>
+    public bool SameAs(AlgorithmId other) => Oid == other.Oid && Parameters.Span.SequenceEqual(other.Parameters.Span);
+
+    private static ReadOnlySpan<byte> NullEncoding => [0x05, 0x00];
 }
 
 /// <summary>A resolved signature scheme: how to check a signature value with .NET's OpenSSL-backed primitives.</summary>

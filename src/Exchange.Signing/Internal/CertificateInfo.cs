@@ -38,7 +38,12 @@ internal sealed class CertificateInfo
         Tbs = tbsEncoded;
         var tbs = cert.ReadSequence();
         SignatureAlgorithm = AlgorithmId.Read(cert);
-        SignatureValue = cert.ReadBitString(out _);
+        SignatureValue = cert.ReadBitString(out var unusedBits);
+        if (unusedBits != 0)
+        {
+            throw new CryptographicException("The signature BIT STRING is not byte-aligned.");
+        }
+
         cert.ThrowIfNotEmpty();
 
         var v0 = new Asn1Tag(TagClass.ContextSpecific, 0, true);
@@ -51,7 +56,7 @@ internal sealed class CertificateInfo
         SerialRaw = serial;
         SerialHex = Internal.Der.SerialHex(serial.Span);
         var innerAlg = AlgorithmId.Read(tbs);
-        if (innerAlg.Oid != SignatureAlgorithm.Oid)
+        if (!innerAlg.SameAs(SignatureAlgorithm))
         {
             throw new CryptographicException("The certificate's inner and outer signature algorithms differ (RFC 5280 §4.1.1.2).");
         }
@@ -88,6 +93,10 @@ internal sealed class CertificateInfo
                     {
                         CrlDistributionPoints = ReadCrlDistributionPoints(ext.RawData);
                     }
+                    else if (ext.Oid?.Value == Oids.AuthorityInfoAccess)
+                    {
+                        OcspUrls = ReadOcspUrls(ext.RawData);
+                    }
 
                     break;
             }
@@ -122,6 +131,9 @@ internal sealed class CertificateInfo
     public byte[]? SubjectKeyId { get; }
     public byte[]? AuthorityKeyId { get; }
     public IReadOnlyList<string> CrlDistributionPoints { get; } = [];
+
+    /// <summary>The http(s) OCSP responders of the authorityInfoAccess extension (RFC 5280 §4.2.2.1).</summary>
+    public IReadOnlyList<string> OcspUrls { get; } = [];
     public string? UnknownCriticalExtension { get; }
     public PublicKeyInfo Key { get; }
 
@@ -167,6 +179,35 @@ internal sealed class CertificateInfo
             default:
                 return new PublicKeyInfo { Description = cert.PublicKey.Oid.FriendlyName ?? cert.PublicKey.Oid.Value ?? "unknown" };
         }
+    }
+
+    private static List<string> ReadOcspUrls(byte[] raw)
+    {
+        var uris = new List<string>();
+        try
+        {
+            var access = new AsnReader(raw, AsnEncodingRules.DER).ReadSequence();
+            while (access.HasData)
+            {
+                var description = access.ReadSequence();
+                var method = description.ReadObjectIdentifier();
+                var tag = description.PeekTag();
+                if (method == "1.3.6.1.5.5.7.48.1" && tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 6)
+                {
+                    var uri = description.ReadCharacterString(UniversalTagNumber.IA5String, new Asn1Tag(TagClass.ContextSpecific, 6));
+                    if (uri.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                    {
+                        uris.Add(uri);
+                    }
+                }
+            }
+        }
+        catch (AsnContentException)
+        {
+            // A malformed AIA extension only means there is no responder to ask.
+        }
+
+        return uris;
     }
 
     /// <summary>The http(s) URIs of the CRL distribution points (RFC 5280 §4.2.1.13).</summary>

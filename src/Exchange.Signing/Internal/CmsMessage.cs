@@ -47,7 +47,13 @@ internal sealed class CmsMessage
         var signedData = contentInfo.ReadSequence(explicit0).ReadSequence();
         contentInfo.ThrowIfNotEmpty();
 
-        signedData.ReadInteger();
+        // CMSVersion (RFC 5652 §5.1): 1, or 3/4/5 for the later certificate and content variants.
+        if (!signedData.TryReadInt32(out var version) || version is not (1 or 3 or 4 or 5))
+        {
+            throw new CryptographicException("The SignedData version is not 1, 3, 4 or 5 (RFC 5652 §5.1).");
+        }
+
+        // digestAlgorithms is a hint for one-pass verifiers and may even be empty (RFC 5652 §5.1): read, not used.
         var digestAlgorithms = signedData.ReadSetOf();
         while (digestAlgorithms.HasData)
         {
@@ -118,7 +124,11 @@ internal sealed class CmsMessage
 
     private static SignerInfoData ReadSignerInfo(AsnReader si)
     {
-        var version = (int)si.ReadInteger();
+        if (!si.TryReadInt32(out var version))
+        {
+            throw new CryptographicException("The SignerInfo version is out of range.");
+        }
+
         ReadOnlyMemory<byte> issuer = default;
         string? serial = null;
         byte[]? keyId = null;
@@ -135,7 +145,18 @@ internal sealed class CmsMessage
             ias.ThrowIfNotEmpty();
         }
 
+        // RFC 5652 §5.3: version 1 with IssuerAndSerialNumber, 3 with SubjectKeyIdentifier.
+        if (version != (keyId is null ? 1 : 3))
+        {
+            throw new CryptographicException($"SignerInfo version {version} does not fit its signer identifier (RFC 5652 §5.3).");
+        }
+
         var digest = AlgorithmId.Read(si);
+        if (!digest.HasNoParameters)
+        {
+            throw new CryptographicException("The SignerInfo digest algorithm has unexpected parameters.");
+        }
+
         byte[]? signedAttrs = null;
         var attrsTag = new Asn1Tag(TagClass.ContextSpecific, 0, true);
         if (si.PeekTag().HasSameClassAndValue(attrsTag))
@@ -168,6 +189,11 @@ internal sealed class CmsMessage
         }
 
         var sigAlg = AlgorithmId.Read(si);
+        if (sigAlg.Oid != Oids.RsaPss && !sigAlg.HasNoParameters)
+        {
+            throw new CryptographicException("The SignerInfo signature algorithm has unexpected parameters.");
+        }
+
         var signature = si.ReadOctetString();
         var unsignedTag = new Asn1Tag(TagClass.ContextSpecific, 1, true);
         if (si.HasData && si.PeekTag().HasSameClassAndValue(unsignedTag))

@@ -22,7 +22,12 @@ internal sealed class RevocationList
         Tbs = list.PeekEncodedValue();
         var tbs = list.ReadSequence();
         SignatureAlgorithm = AlgorithmId.Read(list);
-        SignatureValue = list.ReadBitString(out _);
+        SignatureValue = list.ReadBitString(out var unusedBits);
+        if (unusedBits != 0)
+        {
+            throw new CryptographicException("The signature BIT STRING is not byte-aligned.");
+        }
+
         list.ThrowIfNotEmpty();
 
         if (tbs.PeekTag().HasSameClassAndValue(Asn1Tag.Integer))
@@ -31,7 +36,7 @@ internal sealed class RevocationList
         }
 
         var innerAlg = AlgorithmId.Read(tbs);
-        if (innerAlg.Oid != SignatureAlgorithm.Oid)
+        if (!innerAlg.SameAs(SignatureAlgorithm))
         {
             throw new CryptographicException("The CRL's inner and outer signature algorithms differ (RFC 5280 §5.1.2.2).");
         }

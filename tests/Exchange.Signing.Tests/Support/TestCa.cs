@@ -145,8 +145,36 @@ internal sealed class TestCa
     /// <summary>Signs with this CA's key without .NET's issuer checks, so that tests can build bad chains too.</summary>
     private X509SignatureGenerator Generator() =>
         Certificate.GetRSAPrivateKey() is { } rsa
-            ? X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1)
+            ? new RsaPkcs1Generator(rsa)
             : X509SignatureGenerator.CreateForECDsa(Certificate.GetECDsaPrivateKey()!);
+
+    /// <summary>PKCS#1 v1.5 with any hash, SHA-1 included (.NET's own generator refuses SHA-1; the policy tests need it).</summary>
+    private sealed class RsaPkcs1Generator(RSA key) : X509SignatureGenerator
+    {
+        public override byte[] GetSignatureAlgorithmIdentifier(HashAlgorithmName hashAlgorithm)
+        {
+            var oid = hashAlgorithm.Name switch
+            {
+                "SHA1" => "1.2.840.113549.1.1.5",
+                "SHA256" => "1.2.840.113549.1.1.11",
+                "SHA384" => "1.2.840.113549.1.1.12",
+                "SHA512" => "1.2.840.113549.1.1.13",
+                _ => throw new NotSupportedException(hashAlgorithm.Name),
+            };
+            var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(oid);
+                writer.WriteNull();
+            }
+
+            return writer.Encode();
+        }
+
+        public override byte[] SignData(byte[] data, HashAlgorithmName hashAlgorithm) => key.SignData(data, hashAlgorithm, RSASignaturePadding.Pkcs1);
+
+        protected override PublicKey BuildPublicKey() => PublicKey.CreateFromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _);
+    }
 
     private static X509Certificate2 CopyWithKey(X509Certificate2 cert, IDisposable key) => key switch
     {

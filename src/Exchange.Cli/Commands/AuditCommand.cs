@@ -1,0 +1,195 @@
+using System.CommandLine;
+using System.Data;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Exchange.Core;
+using Exchange.Persistence.Evidence;
+using Exchange.ServiceDefaults;
+using Exchange.Signing;
+using Exchange.Signing.Evidence;
+using Npgsql;
+using Spectre.Console;
+
+namespace Exchange.Cli.Commands;
+
+/// <summary>
+/// `exchange audit verify-log`: walks the hub's whole evidence chain in its database (streaming), recomputes every
+/// record's hash, checks every link and the contiguity of chain indexes, verifies every signed checkpoint against a
+/// trust anchor and that it matches the chain, and names the first record that was changed, removed or inserted
+/// out of order. Exit 0 intact, 1 broken, 2 usage or I/O error. With --json the last line of standard output is
+/// one JSON object (progress then goes to standard error).
+/// </summary>
+public static class AuditCommand
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
+
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "End with one JSON line: intact, counts, problems, warnings." };
+        var trust = EvidenceTrust.Options();
+        var tolerance = new Option<int>("--out-of-order-tolerance")
+        {
+            Description = "Seconds a record may be dated before a record preceding it in the chain before it counts as inserted out of order.",
+            DefaultValueFactory = _ => 300,
+        };
+        var verifyLog = new Command("verify-log", "Walk the hub's evidence chain and name the first record changed, removed or inserted out of order.")
+        {
+            json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance,
+        };
+        verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), ct));
+        return new Command("audit", "Auditors' checks of the hub's evidence.") { verifyLog };
+    }
+
+    private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, CancellationToken ct)
+    {
+        EvidenceTrust.Resolved trust;
+        try
+        {
+            trust = choice.Resolve();
+        }
+        catch (Exception e) when (EvidenceTrust.IsInputError(e))
+        {
+            return UsageError(json, e.Message);
+        }
+
+        var checkpoints = new CheckpointVerifier(new SignatureVerifier(trust.Store), trust.PinnedSealCertificates);
+        var console = new ConsoleProgress();
+        var started = DateTimeOffset.UtcNow;
+        ChainReport report;
+        try
+        {
+            await using var connection = new NpgsqlConnection(EvidenceTrust.HubConnection());
+            await connection.OpenAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+            await using (var readOnly = new NpgsqlCommand("set transaction read only", connection, transaction))
+            {
+                await readOnly.ExecuteNonQueryAsync(ct);
+            }
+
+            var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction, ct);
+            var entries = EvidenceChainStore.ReadChainAsync(connection, transaction, cancellationToken: ct);
+            var options = new ChainVerifierOptions { OutOfOrderTolerance = tolerance };
+            if (!json && ConsoleProgress.Interactive)
+            {
+                report = await AnsiConsole.Status().StartAsync("walking the evidence chain", async ctx =>
+                    await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed,
+                        new Progress<long>(n => ctx.Status($"walking the evidence chain: {n:N0} entries")), ct));
+            }
+            else
+            {
+                // A line every 100 000 entries, on standard error when standard output carries the JSON.
+                long lastReported = 0;
+                var progress = new SynchronousProgress(n =>
+                {
+                    if (n - lastReported >= 100_000)
+                    {
+                        lastReported = n;
+                        var line = $"{(DateTimeOffset.UtcNow - started).TotalSeconds,6:0.0}s walked {n:N0} entries";
+                        if (json)
+                        {
+                            Console.Error.WriteLine(line);
+                        }
+                        else
+                        {
+                            console.Stage($"walked {n:N0} entries");
+                        }
+                    }
+                });
+                report = await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed, progress, ct);
+            }
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn or PostgresErrorCodes.InvalidCatalogName)
+        {
+            return UsageError(json, $"The hub's database has no evidence chain ({e.MessageText}): start the router once so that it applies its migrations.");
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return UsageError(json, $"Cannot read the hub's database ({e.Message}). Start the servers with: deploy/local/services.sh up");
+        }
+
+        if (json)
+        {
+            Console.WriteLine(ToJson(report));
+        }
+        else
+        {
+            Print(report, trust.Note, DateTimeOffset.UtcNow - started);
+        }
+
+        return report.Intact ? ExitCodes.Ok : ExitCodes.Refused;
+    }
+
+    /// <summary>The JSON object `exchange audit verify-log --json` prints (one line).</summary>
+    public static string ToJson(ChainReport report) => JsonSerializer.Serialize(new
+    {
+        intact = report.Intact,
+        records = report.Records,
+        checkpoints = report.Checkpoints,
+        lastChainIndex = report.LastChainIndex,
+        lastCheckpointIndex = report.LastCheckpointIndex,
+        uncoveredRecords = report.UncoveredRecords,
+        unsealed = report.Unsealed,
+        problemCount = report.ProblemCount,
+        firstProblem = report.FirstProblem is { } first ? ProblemJson(first) : null,
+        problems = report.Problems.Select(ProblemJson),
+        warnings = report.Warnings,
+        checkpointSigners = report.CheckpointSigners,
+    }, Json);
+
+    internal static object ProblemJson(EvidenceProblem p) => new
+    {
+        code = p.Code,
+        chainIndex = p.ChainIndex,
+        evidenceId = p.EvidenceId,
+        file = p.File,
+        reason = p.Reason,
+    };
+
+    private static void Print(ChainReport report, string trustNote, TimeSpan took)
+    {
+        AnsiConsole.MarkupLineInterpolated(
+            $"[grey]{report.Records:N0} record(s), {report.Checkpoints:N0} checkpoint(s), chain index 1..{report.LastChainIndex}, newest checkpoint {report.LastCheckpointIndex}; {report.Unsealed:N0} record(s) not sealed yet; {took.TotalSeconds:0.0}s; {trustNote}[/]");
+        foreach (var warning in report.Warnings)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]warning[/] {warning}");
+        }
+
+        if (report.Intact)
+        {
+            AnsiConsole.MarkupLine("[green]INTACT[/] every record hashes to its sealed hash, links to the one before it, and every checkpoint verifies.");
+            return;
+        }
+
+        var table = new Table().AddColumns("Problem", "Chain index", "Evidence", "Reason");
+        foreach (var p in report.Problems)
+        {
+            table.AddRow(Markup.Escape(p.Code), p.ChainIndex?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
+                p.EvidenceId?.ToString() ?? "-", Markup.Escape(p.Reason));
+        }
+
+        AnsiConsole.Write(table);
+        var first = report.FirstProblem!;
+        AnsiConsole.MarkupLineInterpolated($"[red]BROKEN[/] {report.ProblemCount} problem(s); the first: {first}");
+    }
+
+    private static int UsageError(bool json, string message)
+    {
+        Console.Error.WriteLine(message);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new { intact = false, error = message }, Json));
+        }
+
+        return ExitCodes.UsageOrIo;
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}

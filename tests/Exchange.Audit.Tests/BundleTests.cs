@@ -1,0 +1,361 @@
+using System.IO.Compression;
+using System.Text;
+using Exchange.Audit.Tests.Support;
+using Exchange.Core;
+using Exchange.Signing.Evidence;
+
+namespace Exchange.Audit.Tests;
+
+/// <summary>
+/// Evidence bundles verify offline, and any change to any file makes them fail with a reason. Tamper tests follow
+/// the steps: 1. the untouched bundle verifies; 2. one change; 3. it fails, naming the file or record.
+/// </summary>
+[TestFixture]
+public sealed class BundleTests
+{
+    private BundleFactory _factory = null!;
+    private byte[] _zip = null!;
+
+    [OneTimeSetUp]
+    public void Build()
+    {
+        _factory = new BundleFactory();
+        _zip = _factory.Write();
+    }
+
+    private static string Problems(BundleReport report) => string.Join("\n", report.Problems);
+
+    [Test]
+    public void Untouched_bundle_is_valid()
+    {
+        var report = BundleFactory.Verify(_zip);
+
+        Assert.That(report.Valid, Is.True, Problems(report));
+        Assert.That(report.Warnings, Is.Empty);
+        var envelope = report.Envelopes.Single();
+        Assert.That(envelope.EnvelopeId, Is.EqualTo(_factory.EnvelopeId));
+        Assert.That(envelope.PackageSignature, Is.EqualTo("valid"));
+        Assert.That(envelope.Evidence.Select(e => e.Kind), Is.EqualTo(new[] { nameof(EvidenceKind.SubmissionAcceptance), nameof(EvidenceKind.ContentConsignment) }));
+        Assert.That(envelope.Evidence.Select(e => e.CheckpointIndex), Is.EqualTo(new long?[] { 6, 11 }));
+        Assert.That(envelope.Receipts.Single().RecipientCode, Is.EqualTo(TestPki.Recipient));
+    }
+
+    [Test]
+    public void Holds_the_package_and_its_signature_exactly_as_stored()
+    {
+        var files = BundleFactory.Unzip(_zip);
+
+        Assert.That(files[EvidenceBundleLayout.Package(_factory.EnvelopeId)], Is.EqualTo(_factory.Package));
+        Assert.That(files[EvidenceBundleLayout.PackageSignature(_factory.EnvelopeId)], Is.EqualTo(_factory.Signature));
+    }
+
+    [Test]
+    public void Holds_the_links_from_each_record_up_to_the_next_checkpoint_and_nothing_after()
+    {
+        var files = BundleFactory.Unzip(_zip);
+
+        var records = files.Keys.Where(k => k.StartsWith("chain/", StringComparison.Ordinal) && k.EndsWith(".jcs", StringComparison.Ordinal)).ToList();
+        Assert.That(records, Is.EqualTo(new long[] { 3, 4, 5, 6, 9, 10, 11 }.Select(EvidenceBundleLayout.Record)));
+        Assert.That(files.Keys.Where(k => k.StartsWith("checkpoints/", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { EvidenceBundleLayout.Checkpoint(6), EvidenceBundleLayout.CheckpointSignature(6), EvidenceBundleLayout.Checkpoint(11), EvidenceBundleLayout.CheckpointSignature(11) }));
+    }
+
+    [Test]
+    public void A_record_file_hashes_to_the_next_records_prev_hash_with_sha256sum_alone()
+    {
+        // What an auditor does by hand: sha256sum chain/…0009.jcs equals prev_hash in chain/…0010.jcs.
+        var files = BundleFactory.Unzip(_zip);
+
+        var hash = Digests.Sha256Hex(files[EvidenceBundleLayout.Record(9)]);
+
+        Assert.That(Encoding.UTF8.GetString(files[EvidenceBundleLayout.Record(10)]), Does.Contain($"\"prev_hash\":\"{hash}\""));
+    }
+
+    [Test]
+    public void Lists_every_file_in_the_manifest_with_its_sha256()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        var manifest = Encoding.UTF8.GetString(files[EvidenceBundleLayout.Manifest]);
+
+        foreach (var (name, bytes) in files.Where(f => f.Key != EvidenceBundleLayout.Manifest))
+        {
+            Assert.That(manifest, Does.Contain($"\"path\": \"{name}\",\n      \"sha256\": \"{Digests.Sha256Hex(bytes)}\""), name);
+        }
+    }
+
+    private static IEnumerable<int> Positions(int length, int seed)
+    {
+        var random = new Random(seed);
+        return new[] { 0, 1, length / 4, length / 2, 3 * length / 4, length - 2, length - 1 }
+            .Concat(Enumerable.Range(0, 6).Select(_ => random.Next(length)))
+            .Where(p => p >= 0 && p < length)
+            .Distinct();
+    }
+
+    [Test]
+    public void Any_single_changed_byte_in_any_file_makes_it_fail_with_a_reason()
+    {
+        // 1. It verifies untouched.
+        var files = BundleFactory.Unzip(_zip);
+        Assert.That(BundleFactory.Verify(_zip).Valid, Is.True);
+        var escaped = new List<string>();
+        var checkedCount = 0;
+        foreach (var (name, bytes) in files)
+        {
+            foreach (var position in Positions(bytes.Length, name.Length))
+            {
+                foreach (var mask in new byte[] { 0x01, 0x80 })
+                {
+                    // 2. One byte of one file changes, and the zip is rebuilt around it.
+                    var copy = bytes.ToArray();
+                    copy[position] ^= mask;
+                    var tampered = new SortedDictionary<string, byte[]>(files, StringComparer.Ordinal) { [name] = copy };
+
+                    // 3. It fails, and (but for the manifest itself) a problem names the file.
+                    var report = BundleFactory.Verify(BundleFactory.Zip(tampered));
+                    checkedCount++;
+                    if (report.Valid)
+                    {
+                        escaped.Add($"{name} byte {position} ^ 0x{mask:x2}: still valid");
+                    }
+                    else if (report.Problems.Any(p => string.IsNullOrWhiteSpace(p.Reason)))
+                    {
+                        escaped.Add($"{name} byte {position}: a problem without a reason");
+                    }
+                    else if (name != EvidenceBundleLayout.Manifest && !report.Problems.Any(p => p.File == name))
+                    {
+                        escaped.Add($"{name} byte {position}: no problem names the file ({Problems(report)})");
+                    }
+                }
+            }
+        }
+
+        Assert.That(escaped, Is.Empty);
+        Assert.That(checkedCount, Is.GreaterThan(files.Count * 10));
+    }
+
+    [TestCase("chain/0000000000000009.jcs")]
+    [TestCase("checkpoints/0000000000000011.jcs")]
+    public void Every_byte_of_a_record_and_a_checkpoint_matters(string name)
+    {
+        var files = BundleFactory.Unzip(_zip);
+        var bytes = files[name];
+        var escaped = new List<int>();
+        for (var position = 0; position < bytes.Length; position++)
+        {
+            var copy = bytes.ToArray();
+            copy[position] ^= 0x01;
+            var tampered = new SortedDictionary<string, byte[]>(files, StringComparer.Ordinal) { [name] = copy };
+            if (BundleFactory.Verify(BundleFactory.Zip(tampered)).Valid)
+            {
+                escaped.Add(position);
+            }
+        }
+
+        Assert.That(escaped, Is.Empty);
+    }
+
+    /// <summary>Changes a file and writes the manifest to match, as someone who knows the format but not the hub's
+    /// key would: the manifest no longer helps, so the signatures and the chain must catch it.</summary>
+    private static BundleReport Forge(SortedDictionary<string, byte[]> files)
+    {
+        var listed = files.Where(f => f.Key != EvidenceBundleLayout.Manifest)
+            .Select(f => $"    {{\n      \"path\": \"{f.Key}\",\n      \"sha256\": \"{Digests.Sha256Hex(f.Value)}\",\n      \"size\": {f.Value.Length}\n    }}");
+        var manifest = Encoding.UTF8.GetString(files[EvidenceBundleLayout.Manifest]);
+        var head = manifest[..manifest.IndexOf("\"files\": [", StringComparison.Ordinal)];
+        files[EvidenceBundleLayout.Manifest] = Encoding.UTF8.GetBytes(head + "\"files\": [\n" + string.Join(",\n", listed) + "\n  ]\n}\n");
+        return BundleFactory.Verify(BundleFactory.Zip(files));
+    }
+
+    [Test]
+    public void A_forged_manifest_is_in_the_writers_form()
+    {
+        // Guards the forgery tests below: an untouched bundle with a rewritten manifest still verifies.
+        var report = Forge(BundleFactory.Unzip(_zip));
+
+        Assert.That(report.Valid, Is.True, Problems(report));
+    }
+
+    [Test]
+    public void An_edited_record_with_a_matching_manifest_breaks_the_chain()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        var path = EvidenceBundleLayout.Record(9);
+        files[path] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(files[path]).Replace("000.01.21.H29", "000.02.22.H29", StringComparison.Ordinal));
+        files.Remove(EvidenceBundleLayout.RecordView(9));
+
+        var report = Forge(files);
+
+        Assert.That(report.Valid, Is.False);
+        Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.LinkBroken));
+        Assert.That(report.Problems.First(p => p.Kind == EvidenceProblemKind.LinkBroken).ChainIndex, Is.EqualTo(10));
+    }
+
+    [Test]
+    public void A_removed_receipt_with_a_matching_manifest_is_missed()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        foreach (var receipt in files.Keys.Where(k => k.Contains("/receipts/", StringComparison.Ordinal)).ToList())
+        {
+            files.Remove(receipt);
+        }
+
+        var report = Forge(files);
+
+        Assert.That(report.Valid, Is.False);
+        Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.FileMissing).Or.Contain(EvidenceProblemKind.EvidenceIncomplete));
+    }
+
+    [Test]
+    public void A_removed_consignment_record_with_a_matching_manifest_is_missed()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        files.Remove(EvidenceBundleLayout.Record(9));
+        files.Remove(EvidenceBundleLayout.RecordView(9));
+
+        var report = Forge(files);
+
+        Assert.That(report.Valid, Is.False);
+    }
+
+    [Test]
+    public void A_replaced_package_with_a_matching_manifest_fails_its_digest_and_signature()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        var path = EvidenceBundleLayout.Package(_factory.EnvelopeId);
+        files[path] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(files[path]).Replace("biên chế", "kinh phí", StringComparison.Ordinal));
+
+        var report = Forge(files);
+
+        Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.PackageDigest));
+        Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.PackageSignature));
+    }
+
+    [Test]
+    public void Refuses_checkpoints_against_another_trust_anchor()
+    {
+        var other = Path.Combine(Path.GetTempPath(), $"exchange-audit-other-{Guid.NewGuid():N}");
+        try
+        {
+            var pki = Exchange.Signing.DevPki.LoadOrCreate(other, []);
+            var report = BundleFactory.Verify(_zip, BundleFactory.Options() with { TrustAnchors = [pki.RootCertificate] });
+
+            Assert.That(report.Valid, Is.False);
+            Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.CheckpointSignature));
+            Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.PackageSignature));
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+    }
+
+    [Test]
+    public void Refuses_checkpoints_not_signed_by_the_pinned_hub_certificate()
+    {
+        var report = BundleFactory.Verify(_zip, BundleFactory.Options() with { SealCertificateSha256 = [new string('a', 64)] });
+
+        Assert.That(report.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.CheckpointSigner));
+    }
+
+    [Test]
+    public void Without_crls_revocation_is_unknown_and_accepted_with_a_warning()
+    {
+        var report = BundleFactory.Verify(_factory.Write(crls: []));
+
+        Assert.That(report.Valid, Is.True, Problems(report));
+        Assert.That(report.Warnings, Is.Not.Empty);
+    }
+
+    [Test]
+    public void A_rejected_envelope_with_a_bad_signature_verifies_as_evidence_of_the_rejection()
+    {
+        var rejected = new BundleFactory(accepted: false);
+
+        var report = BundleFactory.Verify(rejected.Write());
+
+        Assert.That(report.Valid, Is.True, Problems(report));
+        Assert.That(report.Envelopes.Single().PackageSignature, Does.StartWith("signature-invalid"));
+        Assert.That(report.Warnings, Has.Some.Contains("consistent with the hub's rejection"));
+    }
+
+    [Test]
+    public void Refuses_a_file_that_is_not_a_zip()
+    {
+        var report = BundleFactory.Verify("not a zip"u8.ToArray());
+
+        Assert.That(report.Problems.Single().Kind, Is.EqualTo(EvidenceProblemKind.BundleUnreadable));
+    }
+
+    [Test]
+    public void Refuses_an_entry_that_climbs_out_of_the_bundle()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        files["../../etc/passwd"] = "x"u8.ToArray();
+
+        var report = BundleFactory.Verify(BundleFactory.Zip(files));
+
+        Assert.That(report.Problems.Single().Kind, Is.EqualTo(EvidenceProblemKind.BundleUnreadable));
+    }
+
+    [Test]
+    public void Stops_reading_an_entry_that_decompresses_past_the_limit()
+    {
+        // 64 MB of zeros compresses to about 64 KB: a small zip bomb.
+        var files = BundleFactory.Unzip(_zip);
+        files["envelopes/bomb.bin"] = new byte[64 * 1024 * 1024];
+        var zip = BundleFactory.Zip(files);
+        Assert.That(zip.Length, Is.LessThan(1024 * 1024));
+
+        var report = BundleFactory.Verify(zip, BundleFactory.Options(new BundleLimits { MaxEntryBytes = 8 * 1024 * 1024, MaxTotalBytes = 16 * 1024 * 1024 }));
+
+        Assert.That(report.Problems.Single().Kind, Is.EqualTo(EvidenceProblemKind.LimitExceeded));
+    }
+
+    [Test]
+    public void Refuses_a_bundle_with_too_many_entries()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        for (var i = 0; i < 50; i++)
+        {
+            files[$"extra/{i}"] = [];
+        }
+
+        var report = BundleFactory.Verify(BundleFactory.Zip(files), BundleFactory.Options(new BundleLimits { MaxEntries = 40 }));
+
+        Assert.That(report.Problems.Single().Kind, Is.EqualTo(EvidenceProblemKind.LimitExceeded));
+    }
+
+    [Test]
+    public void Names_an_extra_file()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        files["notes.txt"] = "thêm"u8.ToArray();
+
+        var report = Forge(files);
+
+        Assert.That(report.Problems.Single().Kind, Is.EqualTo(EvidenceProblemKind.FileUnexpected));
+        Assert.That(report.Problems.Single().File, Is.EqualTo("notes.txt"));
+    }
+
+    [Test]
+    public void Refuses_a_bundle_written_from_a_damaged_chain()
+    {
+        var damaged = _factory.Source with
+        {
+            ChainRecords = _factory.Source.ChainRecords.Select(r => r.Record.ChainIndex == 9 ? r with { Record = r.Record with { Detail = "sửa" } } : r).ToList(),
+        };
+
+        Assert.Throws<InvalidDataException>(() => EvidenceBundleWriter.Write(damaged, new MemoryStream()));
+    }
+
+    [Test]
+    public void Zip_entries_are_compressed_and_named_in_sorted_order()
+    {
+        using var archive = new ZipArchive(new MemoryStream(_zip), ZipArchiveMode.Read);
+        var names = archive.Entries.Select(e => e.FullName).ToList();
+
+        Assert.That(names[0], Is.EqualTo(EvidenceBundleLayout.Manifest));
+        Assert.That(names.Skip(1), Is.Ordered.Using((IComparer<string>)StringComparer.Ordinal));
+    }
+}
