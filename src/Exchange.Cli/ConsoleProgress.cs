@@ -12,6 +12,9 @@ public sealed class ConsoleProgress
 
     public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
+    /// <summary>A reporter that prints each stage as it is reported, in order (unlike <see cref="Progress{T}"/>, which posts).</summary>
+    public IProgress<string> Stages(string prefix) => new Reporter(text => Stage($"{prefix}{text}"));
+
     public void Stage(string text) =>
         AnsiConsole.MarkupLineInterpolated($"[grey]{(DateTimeOffset.UtcNow - _started).TotalSeconds,6:0.0}s[/] {text}");
 
@@ -39,5 +42,10 @@ public sealed class ConsoleProgress
                 lastAt = DateTimeOffset.UtcNow;
             }
         });
+    }
+
+    private sealed class Reporter(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
     }
 }

@@ -35,7 +35,9 @@ public static class GatewayExtensions
         services.Configure<GatewayOptions>(configuration.GetSection(GatewayOptions.Section));
         services.PostConfigure<GatewayOptions>(o => o.AgencyCode = agency);
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = configuration.GetValue("Gateway:MaxPackageBytes", 64 * 1024 * 1024));
-        services.Configure<TrustOptions>(configuration.GetSection("Trust"));
+        services.AddOptions<TrustOptions>().Bind(configuration.GetSection(TrustOptions.SectionName))
+            .Validate(o => o.TrustAnchorFiles.Count > 0, "No trust anchor is configured: set Trust:TrustAnchorFiles:0 to a CA certificate (PEM or DER).")
+            .ValidateOnStart();
         services.AddSingleton(sp => TrustStore.Load(sp.GetRequiredService<IOptions<TrustOptions>>().Value));
         services.AddSingleton(sp => new SignatureVerifier(sp.GetRequiredService<TrustStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>

@@ -31,7 +31,9 @@ public static class RouterExtensions
         services.AddSingleton(names);
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<RouterOptions>(builder.Configuration.GetSection(RouterOptions.Section));
-        services.Configure<TrustOptions>(builder.Configuration.GetSection("Trust"));
+        services.AddOptions<TrustOptions>().Bind(builder.Configuration.GetSection(TrustOptions.SectionName))
+            .Validate(o => o.TrustAnchorFiles.Count > 0, "No trust anchor is configured: set Trust:TrustAnchorFiles:0 to a CA certificate (PEM or DER).")
+            .ValidateOnStart();
         services.AddSingleton(sp => TrustStore.Load(sp.GetRequiredService<IOptions<TrustOptions>>().Value));
         services.AddSingleton(sp => new SignatureVerifier(sp.GetRequiredService<TrustStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SubmissionCheck>();

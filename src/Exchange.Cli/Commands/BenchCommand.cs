@@ -45,7 +45,7 @@ public static class BenchCommand
         var recipient = SampleDirectory.PhucXaWard;
         var settings = new DeploymentSettings(
             ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), Prefix: "bench-", GatewayAgencies: [sender, recipient]);
-        await using var deployment = await LocalDeployment.StartAsync(settings, new Progress<string>(s => console.Stage($"starting {s}")), ct);
+        await using var deployment = await LocalDeployment.StartAsync(settings, console.Stages("starting "), ct);
         var client = new GatewayClient(deployment.Gateways[sender].Http);
         var payload = new byte[size];
         new Random(42).NextBytes(payload);

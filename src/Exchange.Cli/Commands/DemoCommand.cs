@@ -36,7 +36,7 @@ public static class DemoCommand
         LocalDeployment deployment;
         try
         {
-            deployment = await LocalDeployment.StartAsync(settings, new Progress<string>(s => console.Stage($"starting {s}")), ct);
+            deployment = await LocalDeployment.StartAsync(settings, console.Stages("starting "), ct);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or MassTransit.RabbitMqConnectionException or TimeoutException)
         {
@@ -167,7 +167,8 @@ public static class DemoCommand
                 var refused = state?.State == "rejected" && state.Reason == ReasonCode.SignerNotBound.ToCode();
                 rejected += state?.State == "rejected" ? 1 : 0;
                 ok &= refused;
-                table.AddRow(Markup.Escape($"{s.Kind}\n{s.Answer.EnvelopeId}"), Markup.Escape(s.From.Name), Markup.Escape(string.Join("\n", s.To)),
+                table.AddRow(Markup.Escape($"{s.Kind}\n{s.Answer.EnvelopeId}"), Markup.Escape(s.From.Name),
+                    Markup.Escape(string.Join("\n", s.To.Select(to => $"{deployment.Directory.Find(to)?.Name}\n{to}"))),
                     refused ? $"[green]rejected: {state!.Reason}[/]" : $"[red]{Markup.Escape(state?.State ?? "no answer")}[/]",
                     Markup.Escape($"{submission?.Kind} ({submission?.Reason})"), "-");
                 continue;
