@@ -121,7 +121,10 @@ public sealed class LocalDeployment : IAsyncDisposable
             return;
         }
 
-        var router = RouterHost.Build([], CommonSettings());
+        var settings = CommonSettings();
+        settings["Router:SealPkcs12Path"] = Pki.HubSealPkcs12Path;
+        settings["Router:SealPkcs12Password"] = Pki.Password;
+        var router = RouterHost.Build([], settings);
         await router.StartAsync(cancellationToken);
         Router = router;
     }

@@ -16,6 +16,8 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     VerifyCommand.Create(),
     DirectoryCommand.Create(),
     BenchCommand.Create(),
+    AuditCommand.Create(),
+    EvidenceCommand.Create(),
 };
 
 var parsed = root.Parse(args);

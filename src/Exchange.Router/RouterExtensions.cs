@@ -1,6 +1,7 @@
 using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
+using Exchange.Router.Evidence;
 using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Hosting;
 using Exchange.ServiceDefaults.Messaging;
@@ -43,6 +44,9 @@ public static class RouterExtensions
 
         // Registered before the bus so the schema is in place before the first message is consumed.
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, HubDbContext.Schema, sp.GetRequiredService<ILogger<HubDbContext>>(), ct));
+
+        // Before the bus: on shutdown the bus stops first, then the sealer seals the last records and signs a checkpoint.
+        services.AddEvidenceSealer(builder.Configuration);
 
         services.AddMassTransit(x =>
         {

@@ -189,7 +189,7 @@ public static class EvidenceCommand
         }
         catch (Exception e) when (EvidenceTrust.IsInputError(e))
         {
-            return UsageError(json, e.Message);
+            return UsageError(json, e.Message, "valid");
         }
 
         BundleReport report;
@@ -206,7 +206,7 @@ public static class EvidenceCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return UsageError(json, $"Cannot read {file.FullName}: {e.Message}");
+            return UsageError(json, $"Cannot read {file.FullName}: {e.Message}", "valid");
         }
 
         if (json)
@@ -302,26 +302,20 @@ public static class EvidenceCommand
         AnsiConsole.MarkupLineInterpolated($"[red]INVALID[/] {report.Problems.Count} problem(s); the first: {report.Problems[0]}");
     }
 
-    private static int Refused(bool json, string message)
+    private static int Refused(bool json, string message) => Fail(json, message, "written", ExitCodes.Refused);
+
+    private static int UsageError(bool json, string message, string flag = "written") => Fail(json, message, flag, ExitCodes.UsageOrIo);
+
+    /// <summary>The message on standard error; with --json also {"written"|"valid": false, "error": …} as the last line.</summary>
+    private static int Fail(bool json, string message, string flag, int exitCode)
     {
         Console.Error.WriteLine(message);
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new { valid = false, error = message }, Json));
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { [flag] = false, ["error"] = message }, Json));
         }
 
-        return ExitCodes.Refused;
-    }
-
-    private static int UsageError(bool json, string message)
-    {
-        Console.Error.WriteLine(message);
-        if (json)
-        {
-            Console.WriteLine(JsonSerializer.Serialize(new { valid = false, error = message }, Json));
-        }
-
-        return ExitCodes.UsageOrIo;
+        return exitCode;
     }
 }
 
