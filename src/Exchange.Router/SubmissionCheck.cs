@@ -15,7 +15,15 @@ public sealed record SubmissionVerdict(
     string? SignerCertificateSha256 = null)
 {
     public bool Accepted => Reason == ReasonCode.Ok;
+
+    /// <summary>Every signer of the CMS as verified; empty when the signature could not be read.</summary>
+    public IReadOnlyList<SignerRecord> Signers { get; init; } = [];
 }
+
+/// <summary>One signer of a submission as stored with the envelope (hub.envelopes.signers).</summary>
+public sealed record SignerRecord(
+    string Subject, string Issuer, string SerialNumber, string CertificateSha256, string DigestAlgorithm, string SignatureAlgorithm,
+    DateTimeOffset? SigningTime, string Verdict, bool BoundToSender);
 
 /// <summary>
 /// Decides whether a submission is genuine and routable. The signature is checked first and over the exact
@@ -33,6 +41,19 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         }
 
         var signature = verifier.Verify(message.Package, message.Signature);
+        var verdict = Decide(message, directory, signature);
+        var sender = AgencyCode.TryParse(verdict.Header?.From.OrganId, out var code, out _) ? code.Value : null;
+        return verdict with
+        {
+            Signers = signature.Signers.Select(s => new SignerRecord(
+                s.Subject, s.Issuer, s.SerialNumber, s.CertificateSha256, s.DigestAlgorithm, s.SignatureAlgorithm, s.SigningTime,
+                s.Verdict.ToCode(), sender is not null && s.Valid && directory.IsBound(sender, s.CertificateSha256))).ToList(),
+        };
+    }
+
+    private SubmissionVerdict Decide(SubmitEnvelope message, AgencyDirectory directory, VerificationResult signature)
+    {
+        var limits = options.Value;
         if (!signature.Valid)
         {
             return new(signature.Reason, signature.Detail);

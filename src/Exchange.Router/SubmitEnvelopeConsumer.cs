@@ -53,6 +53,7 @@ public sealed class SubmitEnvelopeConsumer(
             Signature = message.Signature,
             PackageSha256 = packageSha256,
             SignerCertificateSha256 = verdict.SignerCertificateSha256,
+            Signers = System.Text.Json.JsonSerializer.Serialize(verdict.Signers, System.Text.Json.JsonSerializerOptions.Web),
             DirectoryVersion = current.Version,
             State = verdict.Accepted ? EnvelopeStates.Accepted : EnvelopeStates.Rejected,
             Reason = verdict.Reason.ToCode(),

@@ -47,6 +47,7 @@ internal sealed class EnvelopeConfiguration : IEntityTypeConfiguration<EnvelopeR
         b.Property(x => x.Signature).HasColumnName("signature");
         b.Property(x => x.PackageSha256).HasColumnName("package_sha256");
         b.Property(x => x.SignerCertificateSha256).HasColumnName("signer_certificate_sha256");
+        b.Property(x => x.Signers).HasColumnName("signers").HasColumnType("jsonb");
         b.Property(x => x.DirectoryVersion).HasColumnName("directory_version");
         b.Property(x => x.State).HasColumnName("state");
         b.Property(x => x.Reason).HasColumnName("reason");

@@ -24,6 +24,7 @@ public sealed class EnvelopeRow
     public required byte[] Signature { get; set; }
     public required string PackageSha256 { get; set; }
     public string? SignerCertificateSha256 { get; set; }
+    public string Signers { get; set; } = "[]";
     public long? DirectoryVersion { get; set; }
     public required string State { get; set; }
     public required string Reason { get; set; }
