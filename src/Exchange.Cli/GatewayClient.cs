@@ -44,6 +44,27 @@ public sealed class GatewayClient(HttpClient http)
         return await PostAsync(new Uri("/api/packages", UriKind.Relative), form, cancellationToken);
     }
 
+    /// <summary>Reports a status: as a recipient about a document in the inbox, or (13) as the sender about its own document.</summary>
+    public async Task<StatusAnswer> ReportStatusAsync(Guid envelopeId, StatusReport report, bool asSender = false, CancellationToken cancellationToken = default)
+    {
+        var path = asSender ? $"/api/documents/{envelopeId}/status" : $"/api/inbox/{envelopeId}/status";
+        using var response = await http.PostAsJsonAsync(new Uri(path, UriKind.Relative), report, JsonSerializerOptions.Web, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new GatewayRefusedException((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+
+        return (await response.Content.ReadFromJsonAsync<StatusAnswer>(JsonSerializerOptions.Web, cancellationToken))!;
+    }
+
+    public async Task<InboxItem?> GetInboxItemAsync(Guid envelopeId, CancellationToken cancellationToken = default)
+    {
+        using var response = await Reads.ExecuteAsync(ct => new ValueTask<HttpResponseMessage>(http.GetAsync(new Uri($"/api/inbox/{envelopeId}", UriKind.Relative), ct)), cancellationToken);
+        return response.IsSuccessStatusCode
+            ? await response.Content.ReadFromJsonAsync<InboxItem>(JsonSerializerOptions.Web, cancellationToken)
+            : null;
+    }
+
     public async Task<DocumentState?> GetDocumentAsync(Guid envelopeId, CancellationToken cancellationToken = default)
     {
         using var response = await Reads.ExecuteAsync(ct => new ValueTask<HttpResponseMessage>(http.GetAsync(new Uri($"/api/documents/{envelopeId}", UriKind.Relative), ct)), cancellationToken);

@@ -73,3 +73,33 @@ public sealed record ReportDeliveryFailure(
     string RecipientCode,
     string Reason,
     string Detail);
+
+/// <summary>
+/// An agency reports a document status (edXML status package: 01..06, 13, 15, 16) about an envelope. Sent to
+/// the hub's queue. <see cref="Package"/> is the signed status package; <see cref="Signature"/> a detached CMS
+/// over it by the reporter's organisation certificate.
+/// </summary>
+public sealed record SubmitStatus(
+    Guid StatusId,
+    Guid EnvelopeId,
+    string ReporterCode,
+    string RecipientCode,
+    byte[] Package,
+    byte[] Signature,
+    DateTimeOffset SubmittedAt);
+
+/// <summary>The hub hands a verified status to the agency it is for. Sent to that agency's queue.</summary>
+public sealed record DeliverStatus(
+    Guid StatusId,
+    Guid EnvelopeId,
+    string ReporterCode,
+    string RecipientCode,
+    int StatusCode,
+    byte[] Package,
+    byte[] Signature);
+
+/// <summary>The hub recorded and forwarded a status. Sent to the reporter's queue.</summary>
+public sealed record StatusAccepted(Guid StatusId, Guid EnvelopeId, DateTimeOffset AcceptedAt);
+
+/// <summary>The hub refused a status; <see cref="Reason"/> is a stable reason code. Sent to the reporter's queue.</summary>
+public sealed record StatusRejected(Guid StatusId, Guid EnvelopeId, string Reason, string Detail, DateTimeOffset RejectedAt);

@@ -32,6 +32,15 @@ public enum EvidenceKind
 
     /// <summary>The delivery deadline passed without the recipient's acceptance or rejection.</summary>
     AcceptanceRejectionExpiry,
+
+    /// <summary>
+    /// The hub verified and forwarded a document status (edXML status package, QCVN 102:2016). ETSI EN 319 522
+    /// has no event for a recipient's handling of content, so this one is Exchange's own.
+    /// </summary>
+    StatusReport,
+
+    /// <summary>The hub refused a status package; the reason code says why.</summary>
+    StatusRejection,
 }
 
 public static class Digests

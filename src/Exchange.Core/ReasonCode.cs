@@ -30,6 +30,13 @@ public enum ReasonCode
     RecipientMismatch,
     DuplicateEnvelopeId,
     TooLarge,
+
+    // Callers of the audit host's HTTP API (RFC 9457 problem responses, docs/audit.md).
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidRequest,
+    NotReady,
 }
 
 public static class ReasonCodes

@@ -28,7 +28,10 @@ public sealed record DocumentMetadata(
     string? Content = null,
     string? SignerFullName = null,
     string? SignerPosition = null,
-    string? SignerCompetence = null);
+    string? SignerCompetence = null,
+    BusinessDocType BusinessDocType = BusinessDocType.New,
+    string? BusinessDocReason = null,
+    string? BusinessDocumentId = null);
 
 public sealed record SubmissionAnswer(Guid EnvelopeId, string DocumentId, string State, string Location);
 
@@ -36,11 +39,11 @@ public sealed record RecipientState(string Code, string State, Guid? ReceiptId, 
 
 public sealed record DocumentState(
     Guid EnvelopeId, string DocumentId, string Subject, string State, string? Reason, string? Detail,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<RecipientState> Recipients);
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<RecipientState> Recipients, IReadOnlyList<StatusView> Statuses);
 
 public sealed record InboxItem(
     Guid EnvelopeId, string SenderCode, string DocumentId, string Subject, DateTimeOffset ReceivedAt, Guid ReceiptId,
-    long DirectoryVersion, JsonElement Trace);
+    long DirectoryVersion, JsonElement Trace, IReadOnlyList<StatusView>? Statuses = null);
 
 /// <summary>The gateway's HTTP API for its agency's document system.</summary>
 public static class GatewayApi
@@ -91,6 +94,11 @@ public static class GatewayApi
         if (metadata is null || string.IsNullOrWhiteSpace(metadata.Subject) || metadata.To is not { Count: > 0 })
         {
             return Problems.Refuse(ReasonCode.PackageInvalid, "The 'metadata' part must give 'subject' and at least one 'to' agency code.");
+        }
+
+        if (metadata.BusinessDocType != BusinessDocType.New && string.IsNullOrWhiteSpace(metadata.BusinessDocumentId))
+        {
+            return Problems.Refuse(ReasonCode.PackageInvalid, "A recall, update or replacement must name the document it acts on in 'businessDocumentId'.");
         }
 
         var gateway = options.Value;
@@ -146,6 +154,10 @@ public static class GatewayApi
             SignerCompetence = metadata.SignerCompetence,
             DueDate = metadata.DueDate,
             Priority = metadata.Priority,
+            // Recall (1), update (2) and replacement (3) name the document they act on (QCVN 102:2016, Bussiness block).
+            BusinessDocType = metadata.BusinessDocType,
+            BusinessDocReason = metadata.BusinessDocReason,
+            BusinessDocumentId = metadata.BusinessDocumentId,
         };
         byte[] package;
         try
@@ -255,7 +267,8 @@ public static class GatewayApi
             ? new RecipientState(code, "delivered", receipt.ReceiptId, receipt.ReceivedAt)
             : new RecipientState(code, row.State == OutboxStates.Rejected ? "rejected" : "pending", null, null)).ToList();
         var state = row.State == OutboxStates.Accepted && recipients.All(r => r.State == "delivered") ? "delivered" : row.State;
-        return Results.Ok(new DocumentState(row.EnvelopeId, row.DocumentId, row.Subject, state, row.Reason, row.Detail, row.CreatedAt, row.UpdatedAt, recipients));
+        var statuses = await StatusesAsync(db, envelopeId, ct);
+        return Results.Ok(new DocumentState(row.EnvelopeId, row.DocumentId, row.Subject, state, row.Reason, row.Detail, row.CreatedAt, row.UpdatedAt, recipients, statuses));
     }
 
     private static async Task<IResult> ListInbox(GatewayDbContext db, DateTimeOffset? since, int? limit, CancellationToken ct)
@@ -278,8 +291,13 @@ public static class GatewayApi
         var i = await db.Inbox.AsNoTracking().FirstOrDefaultAsync(x => x.EnvelopeId == envelopeId, ct);
         return i is null
             ? Results.NotFound()
-            : Results.Ok(new InboxItem(i.EnvelopeId, i.SenderCode, i.DocumentId, i.Subject, i.ReceivedAt, i.ReceiptId, i.DirectoryVersion, JsonDocument.Parse(i.Trace).RootElement));
+            : Results.Ok(new InboxItem(i.EnvelopeId, i.SenderCode, i.DocumentId, i.Subject, i.ReceivedAt, i.ReceiptId, i.DirectoryVersion,
+                JsonDocument.Parse(i.Trace).RootElement, await StatusesAsync(db, envelopeId, ct)));
     }
+
+    private static async Task<IReadOnlyList<StatusView>> StatusesAsync(GatewayDbContext db, Guid envelopeId, CancellationToken ct) =>
+        (await db.Statuses.AsNoTracking().Where(s => s.EnvelopeId == envelopeId).OrderBy(s => s.StatusTime).ThenBy(s => s.CreatedAt).ToListAsync(ct))
+            .Select(StatusApi.View).ToList();
 
     private static async Task<byte[]> ReadAllAsync(IFormFile file, CancellationToken ct)
     {

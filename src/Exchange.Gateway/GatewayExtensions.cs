@@ -56,6 +56,9 @@ public static class GatewayExtensions
             x.AddConsumer<EnvelopeAcceptedConsumer, RetryingConsumerDefinition<EnvelopeAcceptedConsumer>>();
             x.AddConsumer<EnvelopeRejectedConsumer, RetryingConsumerDefinition<EnvelopeRejectedConsumer>>();
             x.AddConsumer<DeliveryConfirmedConsumer, RetryingConsumerDefinition<DeliveryConfirmedConsumer>>();
+            x.AddConsumer<DeliverStatusConsumer, RetryingConsumerDefinition<DeliverStatusConsumer>>();
+            x.AddConsumer<StatusAcceptedConsumer, RetryingConsumerDefinition<StatusAcceptedConsumer>>();
+            x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -69,6 +72,9 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<EnvelopeAcceptedConsumer>(context);
                     e.ConfigureConsumer<EnvelopeRejectedConsumer>(context);
                     e.ConfigureConsumer<DeliveryConfirmedConsumer>(context);
+                    e.ConfigureConsumer<DeliverStatusConsumer>(context);
+                    e.ConfigureConsumer<StatusAcceptedConsumer>(context);
+                    e.ConfigureConsumer<StatusRejectedConsumer>(context);
                 });
             });
         });
@@ -95,6 +101,7 @@ public static class GatewayHost
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapGatewayApi();
+        app.MapStatusApi();
         return app;
     }
 }

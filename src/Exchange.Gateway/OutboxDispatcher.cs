@@ -15,7 +15,7 @@ namespace Exchange.Gateway;
 
 /// <summary>
 /// Store and forward: the HTTP API stores a signed document as <c>queued</c> and returns at once; this
-/// service hands queued documents to the bus (with publisher confirms) and marks them <c>submitted</c>.
+/// service hands queued documents and statuses to the bus (with publisher confirms) and marks them <c>submitted</c>.
 /// While the bus or the hub is down, documents stay queued and are retried; nothing accepted is dropped.
 /// </summary>
 public sealed class OutboxDispatcher(
@@ -78,6 +78,8 @@ public sealed class OutboxDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDbContext>();
         var sendEndpoints = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
+        var hub = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
+        var moreStatuses = await DispatchStatusesAsync(db, hub, agencyCode, cancellationToken);
         var queued = await db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxStates.Queued)
             .OrderBy(o => o.CreatedAt)
@@ -85,10 +87,9 @@ public sealed class OutboxDispatcher(
             .ToListAsync(cancellationToken);
         if (queued.Count == 0)
         {
-            return false;
+            return moreStatuses;
         }
 
-        var hub = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
         await Task.WhenAll(queued.Select(async row =>
         {
             // Continue the trace of the HTTP request that submitted the document, so one trace spans the sender's
@@ -106,6 +107,32 @@ public sealed class OutboxDispatcher(
             .Where(o => ids.Contains(o.EnvelopeId) && o.State == OutboxStates.Queued)
             .ExecuteUpdateAsync(u => u.SetProperty(o => o.State, OutboxStates.Submitted).SetProperty(o => o.UpdatedAt, now), cancellationToken);
         logger.LogDebug("Handed {Count} document(s) to the hub", queued.Count);
+        return queued.Count == BatchSize || moreStatuses;
+    }
+
+    private static async Task<bool> DispatchStatusesAsync(GatewayDbContext db, ISendEndpoint hub, string agencyCode, CancellationToken cancellationToken)
+    {
+        var queued = await db.Statuses.AsNoTracking()
+            .Where(s => s.State == StatusStates.Queued)
+            .OrderBy(s => s.CreatedAt)
+            .Take(BatchSize)
+            .ToListAsync(cancellationToken);
+        if (queued.Count == 0)
+        {
+            return false;
+        }
+
+        await Task.WhenAll(queued.Select(async row =>
+        {
+            ActivityContext.TryParse(row.TraceParent, null, out var parent);
+            using var activity = ExchangeTelemetry.Source.StartActivity("status send", ActivityKind.Producer, parent);
+            await hub.Send(new SubmitStatus(row.StatusId, row.EnvelopeId, agencyCode, row.RecipientCode, row.Package, row.Signature, row.CreatedAt), cancellationToken);
+        }));
+        var ids = queued.Select(r => r.StatusId).ToList();
+        var now = DateTimeOffset.UtcNow;
+        await db.Statuses
+            .Where(s => ids.Contains(s.StatusId) && s.State == StatusStates.Queued)
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.State, StatusStates.Submitted).SetProperty(s => s.UpdatedAt, now), cancellationToken);
         return queued.Count == BatchSize;
     }
 }

@@ -53,6 +53,7 @@ public static class RouterExtensions
             x.AddConsumer<SubmitEnvelopeConsumer, RetryingConsumerDefinition<SubmitEnvelopeConsumer>>();
             x.AddConsumer<SubmitDeliveryReceiptConsumer, RetryingConsumerDefinition<SubmitDeliveryReceiptConsumer>>();
             x.AddConsumer<ReportDeliveryFailureConsumer, RetryingConsumerDefinition<ReportDeliveryFailureConsumer>>();
+            x.AddConsumer<SubmitStatusConsumer, RetryingConsumerDefinition<SubmitStatusConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -65,6 +66,7 @@ public static class RouterExtensions
                     e.ConfigureConsumer<SubmitEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
+                    e.ConfigureConsumer<SubmitStatusConsumer>(context);
                 });
             });
         });

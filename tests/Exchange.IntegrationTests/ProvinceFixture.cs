@@ -63,7 +63,8 @@ public abstract class ProvinceFixture
     }
 
     /// <summary>A bus client that bypasses every gateway, as a hostile or broken one would.</summary>
-    protected async Task SendToHubAsync(params SubmitEnvelope[] messages)
+    protected async Task SendToHubAsync<T>(params T[] messages)
+        where T : class
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings.AmqpUri, h =>
         {

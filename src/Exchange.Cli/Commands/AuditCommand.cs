@@ -41,7 +41,67 @@ public static class AuditCommand
             json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance,
         };
         verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), ct));
-        return new Command("audit", "Auditors' checks of the hub's evidence.") { verifyLog };
+        return new Command("audit", "Auditors' checks of the hub's evidence, and the audit host's API keys.") { verifyLog, KeyCommand() };
+    }
+
+    /// <summary>
+    /// `exchange audit key create --role auditor|agency [--agency CODE] [--index N]`: prints a fresh random key once
+    /// (it is stored nowhere) and the configuration lines that give it to the audit host, which keep only its SHA-256
+    /// (docs/audit.md).
+    /// </summary>
+    private static Command KeyCommand()
+    {
+        var role = new Option<string>("--role") { Description = "auditor (reads everything) or agency (reads its own documents, reports paper counts).", Required = true };
+        role.AcceptOnlyFromAmong("auditor", "agency");
+        var agency = new Option<string>("--agency") { Description = "The agency's code; required for --role agency." };
+        var index = new Option<int>("--index") { Description = "N in Audit:Keys:N (the next free entry of your configuration).", DefaultValueFactory = _ => 0 };
+        var create = new Command("create", "Make a new API key for the audit host: prints the key once, and the configuration lines with its hash.") { role, agency, index };
+        create.SetAction(p => CreateKey(p.GetValue(role)!, p.GetValue(agency), p.GetValue(index)));
+        return new Command("key", "API keys of the audit host (X-Api-Key).") { create };
+    }
+
+    private static int CreateKey(string roleText, string? agencyText, int index)
+    {
+        if (!Exchange.Audit.Access.ApiKeys.TryParseRole(roleText, out var role))
+        {
+            Console.Error.WriteLine("--role must be auditor or agency.");
+            return ExitCodes.UsageOrIo;
+        }
+
+        if (index < 0)
+        {
+            Console.Error.WriteLine("--index must be 0 or more.");
+            return ExitCodes.UsageOrIo;
+        }
+
+        string? agency = null;
+        if (role == Exchange.Audit.Access.AuditRole.Agency)
+        {
+            if (!AgencyCode.TryParse(agencyText, out var code, out var error))
+            {
+                Console.Error.WriteLine($"--agency: an agency key needs the agency's code. {error}");
+                return ExitCodes.UsageOrIo;
+            }
+
+            agency = code.Value;
+        }
+        else if (agencyText is not null)
+        {
+            Console.Error.WriteLine("--agency is only for --role agency: an auditor key reads every agency's documents.");
+            return ExitCodes.UsageOrIo;
+        }
+
+        var key = Exchange.Audit.Access.ApiKeys.Generate();
+        var hash = Exchange.Audit.Access.ApiKeys.Hash(key);
+        Console.WriteLine($"API key (shown once; give it to its holder, store it nowhere else): {key}");
+        Console.WriteLine();
+        Console.WriteLine("Add to the audit host's configuration (appsettings, --Key=value, or Audit__Keys__N__... environment variables):");
+        foreach (var line in Exchange.Audit.Access.ApiKeys.ConfigurationLines(index, hash, role, agency))
+        {
+            Console.WriteLine(line);
+        }
+
+        return ExitCodes.Ok;
     }
 
     private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, CancellationToken ct)

@@ -11,6 +11,7 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     public DbSet<OutboxRow> Outbox => Set<OutboxRow>();
     public DbSet<OutboxReceiptRow> OutboxReceipts => Set<OutboxReceiptRow>();
     public DbSet<InboxRow> Inbox => Set<InboxRow>();
+    public DbSet<StatusRow> Statuses => Set<StatusRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -75,5 +76,30 @@ internal sealed class InboxConfiguration : IEntityTypeConfiguration<InboxRow>
         b.Property(x => x.ReceiptId).HasColumnName("receipt_id");
         b.Property(x => x.Receipt).HasColumnName("receipt");
         b.Property(x => x.ReceiptSignature).HasColumnName("receipt_signature");
+    }
+}
+
+internal sealed class StatusConfiguration : IEntityTypeConfiguration<StatusRow>
+{
+    public void Configure(EntityTypeBuilder<StatusRow> b)
+    {
+        b.ToTable("statuses");
+        b.HasKey(x => x.StatusId);
+        b.Property(x => x.StatusId).HasColumnName("status_id").ValueGeneratedNever();
+        b.Property(x => x.EnvelopeId).HasColumnName("envelope_id");
+        b.Property(x => x.Direction).HasColumnName("direction");
+        b.Property(x => x.ReporterCode).HasColumnName("reporter_code");
+        b.Property(x => x.RecipientCode).HasColumnName("recipient_code");
+        b.Property(x => x.StatusCode).HasColumnName("status_code");
+        b.Property(x => x.Description).HasColumnName("description");
+        b.Property(x => x.StatusTime).HasColumnName("status_time");
+        b.Property(x => x.Package).HasColumnName("package");
+        b.Property(x => x.Signature).HasColumnName("signature");
+        b.Property(x => x.State).HasColumnName("state");
+        b.Property(x => x.Reason).HasColumnName("reason");
+        b.Property(x => x.Detail).HasColumnName("detail");
+        b.Property(x => x.TraceParent).HasColumnName("trace_parent");
+        b.Property(x => x.CreatedAt).HasColumnName("created_at");
+        b.Property(x => x.UpdatedAt).HasColumnName("updated_at");
     }
 }

@@ -52,3 +52,38 @@ public sealed class InboxRow
     public required byte[] Receipt { get; set; }
     public required byte[] ReceiptSignature { get; set; }
 }
+
+public static class StatusDirections
+{
+    public const string Sent = "sent";
+    public const string Received = "received";
+}
+
+public static class StatusStates
+{
+    public const string Queued = "queued";
+    public const string Submitted = "submitted";
+    public const string Accepted = "accepted";
+    public const string Rejected = "rejected";
+    public const string Received = "received";
+}
+
+public sealed class StatusRow
+{
+    public Guid StatusId { get; set; }
+    public Guid EnvelopeId { get; set; }
+    public required string Direction { get; set; }
+    public required string ReporterCode { get; set; }
+    public required string RecipientCode { get; set; }
+    public short StatusCode { get; set; }
+    public string? Description { get; set; }
+    public DateTimeOffset StatusTime { get; set; }
+    public required byte[] Package { get; set; }
+    public required byte[] Signature { get; set; }
+    public required string State { get; set; }
+    public string? Reason { get; set; }
+    public string? Detail { get; set; }
+    public string? TraceParent { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

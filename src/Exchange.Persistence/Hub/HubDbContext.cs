@@ -12,6 +12,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     public DbSet<EnvelopeRow> Envelopes => Set<EnvelopeRow>();
     public DbSet<DeliveryRow> Deliveries => Set<DeliveryRow>();
     public DbSet<EvidenceRow> Evidence => Set<EvidenceRow>();
+    public DbSet<StatusRow> Statuses => Set<StatusRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -93,5 +94,27 @@ internal sealed class EvidenceConfiguration : IEntityTypeConfiguration<EvidenceR
         b.Property(x => x.PackageSha256).HasColumnName("package_sha256");
         b.Property(x => x.Issuer).HasColumnName("issuer");
         b.Property(x => x.IssuedAt).HasColumnName("issued_at");
+    }
+}
+
+internal sealed class StatusConfiguration : IEntityTypeConfiguration<StatusRow>
+{
+    public void Configure(EntityTypeBuilder<StatusRow> b)
+    {
+        b.ToTable("statuses");
+        b.HasKey(x => x.StatusId);
+        b.Property(x => x.StatusId).HasColumnName("status_id").ValueGeneratedNever();
+        b.Property(x => x.EnvelopeId).HasColumnName("envelope_id");
+        b.Property(x => x.ReporterCode).HasColumnName("reporter_code");
+        b.Property(x => x.RecipientCode).HasColumnName("recipient_code");
+        b.Property(x => x.StatusCode).HasColumnName("status_code");
+        b.Property(x => x.Description).HasColumnName("description");
+        b.Property(x => x.StatusTime).HasColumnName("status_time");
+        b.Property(x => x.ReceivedAt).HasColumnName("received_at");
+        b.Property(x => x.Package).HasColumnName("package");
+        b.Property(x => x.Signature).HasColumnName("signature");
+        b.Property(x => x.PackageSha256).HasColumnName("package_sha256");
+        b.Property(x => x.State).HasColumnName("state");
+        b.Property(x => x.Reason).HasColumnName("reason");
     }
 }

@@ -67,3 +67,20 @@ public sealed class EvidenceRow
     public required string Issuer { get; set; }
     public DateTimeOffset IssuedAt { get; set; }
 }
+
+public sealed class StatusRow
+{
+    public Guid StatusId { get; set; }
+    public Guid EnvelopeId { get; set; }
+    public required string ReporterCode { get; set; }
+    public required string RecipientCode { get; set; }
+    public short StatusCode { get; set; }
+    public string? Description { get; set; }
+    public DateTimeOffset StatusTime { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public required byte[] Package { get; set; }
+    public required byte[] Signature { get; set; }
+    public required string PackageSha256 { get; set; }
+    public required string State { get; set; }
+    public required string Reason { get; set; }
+}

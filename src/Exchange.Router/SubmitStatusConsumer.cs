@@ -1,0 +1,189 @@
+using Exchange.Contracts;
+using Exchange.Core;
+using Exchange.Edxml;
+using Exchange.Persistence;
+using Exchange.Persistence.Hub;
+using Exchange.Signing;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Router;
+
+/// <summary>
+/// Routes a document status (edXML status package, QCVN 102:2016) between the parties of one envelope: a
+/// recipient's 01–06, 15, 16 go to the sender, a sender's 13 to a recipient. The hub verifies the status
+/// package's signature and its binding to the reporter, checks that reporter and addressee are parties of the
+/// envelope and that the package refers to that document, records it with evidence, then forwards it.
+/// Idempotent on the status id.
+/// </summary>
+public sealed class SubmitStatusConsumer(
+    HubDbContext db,
+    SignatureVerifier verifier,
+    DirectoryCache directory,
+    ExchangeNames names,
+    IOptions<RouterOptions> options,
+    TimeProvider clock,
+    ILogger<SubmitStatusConsumer> logger) : IConsumer<SubmitStatus>
+{
+    public async Task Consume(ConsumeContext<SubmitStatus> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        db.ChangeTracker.Clear();
+
+        var existing = await db.Statuses.AsNoTracking().FirstOrDefaultAsync(s => s.StatusId == message.StatusId, cancellationToken);
+        if (existing is not null)
+        {
+            await AnnounceAsync(context, existing, string.Empty);
+            return;
+        }
+
+        var envelope = await db.Envelopes.AsNoTracking().Include(e => e.Deliveries)
+            .FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId && e.State == EnvelopeStates.Accepted, cancellationToken);
+        var current = await directory.CurrentAsync(cancellationToken);
+        var (reason, detail, status) = Check(message, envelope, current);
+        var now = clock.GetUtcNow();
+        var packageSha256 = Digests.Sha256Hex(message.Package);
+        var code = status is null ? "??" : ((int)status.Code).ToString("00", System.Globalization.CultureInfo.InvariantCulture);
+        db.AddEvidence(
+            reason == ReasonCode.Ok ? EvidenceKind.StatusReport : EvidenceKind.StatusRejection,
+            message.EnvelopeId, message.RecipientCode, reason,
+            $"Status {code} ({status?.Code}) from {message.ReporterCode} to {message.RecipientCode}, status id {message.StatusId}. {detail}",
+            packageSha256, options.Value.HubName, now);
+
+        StatusRow? row = null;
+        if (envelope is not null)
+        {
+            // With no such envelope there is nothing to attach a row to; the evidence alone records the attempt.
+            row = new StatusRow
+            {
+                StatusId = message.StatusId,
+                EnvelopeId = message.EnvelopeId,
+                ReporterCode = Truncate(message.ReporterCode),
+                RecipientCode = Truncate(message.RecipientCode),
+                StatusCode = (short)(status?.Code ?? 0),
+                Description = status?.Description,
+                StatusTime = status?.Timestamp.ToUniversalTime() ?? now,
+                ReceivedAt = now,
+                Package = message.Package,
+                Signature = message.Signature,
+                PackageSha256 = packageSha256,
+                State = reason == ReasonCode.Ok ? EnvelopeStates.Accepted : EnvelopeStates.Rejected,
+                Reason = reason.ToCode(),
+            };
+            db.Statuses.Add(row);
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception e) when (e.IsUniqueViolation())
+        {
+            db.ChangeTracker.Clear();
+            var winner = await db.Statuses.AsNoTracking().SingleAsync(s => s.StatusId == message.StatusId, cancellationToken);
+            await AnnounceAsync(context, winner, string.Empty);
+            return;
+        }
+
+        if (reason != ReasonCode.Ok)
+        {
+            logger.LogWarning("Rejected status {StatusId} from {Reporter}: {Reason} {Detail}", message.StatusId, message.ReporterCode, reason.ToCode(), detail);
+        }
+
+        if (row is null)
+        {
+            await SendAsync(context, message.ReporterCode, new StatusRejected(message.StatusId, message.EnvelopeId, reason.ToCode(), detail, now));
+            return;
+        }
+
+        await AnnounceAsync(context, row, detail);
+    }
+
+    private (ReasonCode Reason, string Detail, EdxmlStatus? Status) Check(SubmitStatus message, EnvelopeRow? envelope, AgencyDirectory current)
+    {
+        if (envelope is null)
+        {
+            return (ReasonCode.PackageInvalid, $"No accepted envelope {message.EnvelopeId} on this hub.", null);
+        }
+
+        if (message.Package.Length > options.Value.MaxPackageBytes)
+        {
+            return (ReasonCode.TooLarge, $"The status package is {message.Package.Length} bytes.", null);
+        }
+
+        var signature = verifier.Verify(message.Package, message.Signature);
+        if (!signature.Valid)
+        {
+            return (signature.Reason, signature.Detail, null);
+        }
+
+        EdxmlStatus status;
+        try
+        {
+            status = EdxmlStatusReader.Read(message.Package);
+        }
+        catch (EdxmlException e)
+        {
+            return (e.Reason, e.Message, null);
+        }
+
+        if (!AgencyCode.TryParse(status.From.OrganId, out var from, out _) || from.Value != message.ReporterCode)
+        {
+            return (ReasonCode.SenderMismatch, $"The status package is from '{status.From.OrganId}', the bus message names '{message.ReporterCode}'.", status);
+        }
+
+        if (!AgencyCode.TryParse(status.ResponseForOrganId, out var to, out _) || to.Value != message.RecipientCode)
+        {
+            return (ReasonCode.RecipientMismatch, $"The status package is for '{status.ResponseForOrganId}', the bus message names '{message.RecipientCode}'.", status);
+        }
+
+        if (!signature.ValidSigners.Any(s => current.IsBound(from.Value, s.CertificateSha256)))
+        {
+            return (ReasonCode.SignerNotBound, $"No valid signer of the status is registered to '{from}'.", status);
+        }
+
+        var recipients = envelope.Deliveries.Select(d => d.RecipientCode).ToHashSet(StringComparer.Ordinal);
+        var parties = status.Code == StatusCode.RecallRequested
+            ? from.Value == envelope.SenderCode && recipients.Contains(to.Value)
+            : recipients.Contains(from.Value) && to.Value == envelope.SenderCode;
+        if (!parties)
+        {
+            return (ReasonCode.RecipientMismatch, status.Code == StatusCode.RecallRequested
+                ? "Status 13 goes from the document's sender to one of its recipients."
+                : "A status goes from one of the document's recipients to its sender.", status);
+        }
+
+        return status.ResponseForDocumentId == envelope.DocumentId
+            ? (ReasonCode.Ok, string.Empty, status)
+            : (ReasonCode.PackageInvalid, $"The status refers to document '{status.ResponseForDocumentId}', the envelope carries '{envelope.DocumentId}'.", status);
+    }
+
+    private async Task AnnounceAsync(ConsumeContext context, StatusRow row, string detail)
+    {
+        if (row.State == EnvelopeStates.Rejected)
+        {
+            await SendAsync(context, row.ReporterCode, new StatusRejected(row.StatusId, row.EnvelopeId, row.Reason, detail, row.ReceivedAt));
+            return;
+        }
+
+        await SendAsync(context, row.RecipientCode, new DeliverStatus(row.StatusId, row.EnvelopeId, row.ReporterCode, row.RecipientCode, row.StatusCode, row.Package, row.Signature));
+        await SendAsync(context, row.ReporterCode, new StatusAccepted(row.StatusId, row.EnvelopeId, row.ReceivedAt));
+    }
+
+    private async Task SendAsync<T>(ConsumeContext context, string agencyCode, T message)
+        where T : class
+    {
+        if (!AgencyCode.TryParse(agencyCode, out var code, out _))
+        {
+            return;
+        }
+
+        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{names.AgencyQueue(code.Value)}"));
+        await endpoint.Send(message, context.CancellationToken);
+    }
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : text[..64];
+}
