@@ -35,11 +35,7 @@ public static class GatewayExtensions
         services.Configure<GatewayOptions>(configuration.GetSection(GatewayOptions.Section));
         services.PostConfigure<GatewayOptions>(o => o.AgencyCode = agency);
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = configuration.GetValue("Gateway:MaxPackageBytes", 64 * 1024 * 1024));
-        services.AddOptions<TrustOptions>().Bind(configuration.GetSection(TrustOptions.SectionName))
-            .Validate(o => o.TrustAnchorFiles.Count > 0, "No trust anchor is configured: set Trust:TrustAnchorFiles:0 to a CA certificate (PEM or DER).")
-            .ValidateOnStart();
-        services.AddSingleton(sp => TrustStore.Load(sp.GetRequiredService<IOptions<TrustOptions>>().Value));
-        services.AddSingleton(sp => new SignatureVerifier(sp.GetRequiredService<TrustStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddTrust(configuration);
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
@@ -90,13 +86,7 @@ public static class GatewayHost
 {
     public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        if (settings is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-        }
-
-        builder.AddServiceDefaults("exchange-gateway");
+        var builder = ExchangeHost.CreateBuilder(args, "exchange-gateway", settings);
         builder.AddGateway();
         var app = builder.Build();
         app.MapDefaultEndpoints();

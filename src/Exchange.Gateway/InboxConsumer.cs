@@ -4,6 +4,7 @@ using Exchange.Core;
 using Exchange.Edxml;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
+using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -44,8 +45,7 @@ public sealed class DeliverEnvelopeConsumer(
         if (reason != ReasonCode.Ok)
         {
             logger.LogWarning("Refused delivery {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, reason.ToCode(), detail);
-            var hub = await context.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
-            await hub.Send(new ReportDeliveryFailure(message.EnvelopeId, message.RecipientCode, reason.ToCode(), detail), cancellationToken);
+            await context.SendToQueueAsync(names.HubQueue, new ReportDeliveryFailure(message.EnvelopeId, message.RecipientCode, reason.ToCode(), detail), cancellationToken);
             return;
         }
 
@@ -122,7 +122,6 @@ public sealed class DeliverEnvelopeConsumer(
 
     private async Task SendReceiptAsync(ConsumeContext context, InboxRow row)
     {
-        var hub = await context.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
-        await hub.Send(new SubmitDeliveryReceipt(row.EnvelopeId, options.Value.AgencyCode, row.ReceiptId, row.Receipt, row.ReceiptSignature), context.CancellationToken);
+        await context.SendToQueueAsync(names.HubQueue, new SubmitDeliveryReceipt(row.EnvelopeId, options.Value.AgencyCode, row.ReceiptId, row.Receipt, row.ReceiptSignature), context.CancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Hub;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Messaging;
 
 using Exchange.Signing;
 using MassTransit;
@@ -114,8 +115,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
 
     private async Task ConfirmAsync(ConsumeContext context, EnvelopeRow envelope, DeliveryRow delivery)
     {
-        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{names.AgencyQueue(envelope.SenderCode)}"));
-        await endpoint.Send(new DeliveryConfirmed(
+        await context.SendToQueueAsync(names.AgencyQueue(envelope.SenderCode), new DeliveryConfirmed(
             envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, delivery.ReceiptId!.Value,
             delivery.DeliveredAt!.Value, clock.GetUtcNow()), context.CancellationToken);
     }

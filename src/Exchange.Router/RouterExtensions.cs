@@ -32,11 +32,7 @@ public static class RouterExtensions
         services.AddSingleton(names);
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<RouterOptions>(builder.Configuration.GetSection(RouterOptions.Section));
-        services.AddOptions<TrustOptions>().Bind(builder.Configuration.GetSection(TrustOptions.SectionName))
-            .Validate(o => o.TrustAnchorFiles.Count > 0, "No trust anchor is configured: set Trust:TrustAnchorFiles:0 to a CA certificate (PEM or DER).")
-            .ValidateOnStart();
-        services.AddSingleton(sp => TrustStore.Load(sp.GetRequiredService<IOptions<TrustOptions>>().Value));
-        services.AddSingleton(sp => new SignatureVerifier(sp.GetRequiredService<TrustStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddTrust(builder.Configuration);
         services.AddSingleton<SubmissionCheck>();
         services.AddSingleton<DirectoryCache>();
         services.AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString));
@@ -79,13 +75,7 @@ public static class RouterHost
 {
     public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        if (settings is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-        }
-
-        builder.AddServiceDefaults("exchange-router");
+        var builder = ExchangeHost.CreateBuilder(args, "exchange-router", settings);
         builder.AddRouter();
         var app = builder.Build();
         app.MapDefaultEndpoints();

@@ -3,6 +3,7 @@ using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Messaging;
 
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -128,8 +129,8 @@ public sealed class SubmitEnvelopeConsumer(
         {
             if (hasSenderQueue)
             {
-                await SendAsync(context, names.AgencyQueue(sender.Value), new EnvelopeRejected(
-                    envelope.EnvelopeId, sender.Value, envelope.Reason, envelope.Detail, envelope.ReceivedAt));
+                await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeRejected(
+                    envelope.EnvelopeId, sender.Value, envelope.Reason, envelope.Detail, envelope.ReceivedAt), context.CancellationToken);
             }
 
             return;
@@ -138,21 +139,14 @@ public sealed class SubmitEnvelopeConsumer(
         var trace = new List<TraceEntry> { new(options.Value.HubName, envelope.ReceivedAt, "accepted") };
         foreach (var delivery in envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded))
         {
-            await SendAsync(context, names.AgencyQueue(delivery.RecipientCode), new DeliverEnvelope(
+            await context.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), new DeliverEnvelope(
                 envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, envelope.Package, envelope.Signature,
-                envelope.DirectoryVersion ?? 0, trace));
+                envelope.DirectoryVersion ?? 0, trace), context.CancellationToken);
         }
 
-        await SendAsync(context, names.AgencyQueue(sender.Value), new EnvelopeAccepted(
+        await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeAccepted(
             envelope.EnvelopeId, sender.Value, envelope.Deliveries.Select(d => d.RecipientCode).ToList(),
-            envelope.DirectoryVersion ?? 0, envelope.ReceivedAt));
-    }
-
-    private static async Task SendAsync<T>(ConsumeContext context, string queue, T message)
-        where T : class
-    {
-        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{queue}"));
-        await endpoint.Send(message, context.CancellationToken);
+            envelope.DirectoryVersion ?? 0, envelope.ReceivedAt), context.CancellationToken);
     }
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];

@@ -3,6 +3,7 @@ using Exchange.Core;
 using Exchange.Edxml;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -181,8 +182,7 @@ public sealed class SubmitStatusConsumer(
             return;
         }
 
-        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{names.AgencyQueue(code.Value)}"));
-        await endpoint.Send(message, context.CancellationToken);
+        await context.SendToQueueAsync(names.AgencyQueue(code.Value), message, context.CancellationToken);
     }
 
     private static string Truncate(string text) => text.Length <= 64 ? text : text[..64];

@@ -1,4 +1,6 @@
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Exchange.Cli.Commands;
 using Exchange.Contracts;
@@ -64,10 +66,18 @@ public sealed class BrokerIsolationTests
         }
     }
 
-    /// <summary>Each test starts from empty queues, so a message left by another test cannot answer for it.</summary>
+    /// <summary>
+    /// Each test starts from the provisioned users (a test that changed one is undone) and from empty queues,
+    /// so a message left by another test cannot answer for it.
+    /// </summary>
     [SetUp]
-    public async Task EmptyQueues()
+    public async Task ResetUsersAndQueues()
     {
+        using (var provisioner = new BrokerProvisioner(Servers.Settings))
+        {
+            await provisioner.ProvisionAsync(_layout);
+        }
+
         using var http = AdminHttp();
         foreach (var queue in new[] { _layout.HubQueue, A.Queue, B.Queue })
         {
@@ -110,6 +120,37 @@ public sealed class BrokerIsolationTests
         Assert.That(second.Orphans, Is.Empty);
         await using var again = await ConnectAsync(A.User);
         Assert.That(again.IsOpen, Is.True, "the first password still logs in");
+    }
+
+    [Test]
+    public async Task Provisioning_puts_back_drifted_tags_and_permissions_and_keeps_the_password()
+    {
+        // 1. Someone makes B an administrator with every right, keeping its password hash.
+        using var http = AdminHttp();
+        var user = await http.GetFromJsonAsync<JsonElement>($"api/users/{Uri.EscapeDataString(B.User)}");
+        (await http.PutAsJsonAsync($"api/users/{Uri.EscapeDataString(B.User)}", new
+        {
+            password_hash = user.GetProperty("password_hash").GetString(),
+            hashing_algorithm = user.GetProperty("hashing_algorithm").GetString(),
+            tags = "administrator",
+        })).EnsureSuccessStatusCode();
+        (await http.PutAsJsonAsync($"api/permissions/{Vhost}/{Uri.EscapeDataString(B.User)}", new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+
+        // 2. Provisioning puts back what B should have, and touches nothing else.
+        using var provisioner = new BrokerProvisioner(Servers.Settings);
+        var result = await provisioner.ProvisionAsync(_layout);
+        Assert.That(result.Users.Select(u => (u.User, u.Change, u.Password)), Is.EqualTo(new[]
+        {
+            (_layout.HubUser, BrokerUserChange.Unchanged, (string?)null),
+            (A.User, BrokerUserChange.Unchanged, null),
+            (B.User, BrokerUserChange.Updated, null),
+        }));
+        Assert.That(await provisioner.GetUserTagsAsync(B.User), Is.Empty);
+        Assert.That(await provisioner.GetPermissionsAsync(B.User), Is.EqualTo(B.Permissions));
+
+        // 3. B's gateway still logs in with the password it was given.
+        await using var again = await ConnectAsync(B.User);
+        Assert.That(again.IsOpen, Is.True);
     }
 
     [Test]

@@ -176,7 +176,8 @@ public static class AuditPages
         var scopeNote = caller.IsAuditor
             ? "Mọi văn bản qua trục / every document through the hub"
             : $"Văn bản cơ quan {caller.Agency} đã gửi hoặc nhận / documents your agency sent or received";
-        return PageLayout.Page(context, "Tra cứu văn bản", $"Search deliveries — {scopeNote}", caller, "search", Html.Of($"{form}<h2>Kết quả <small>/ Results</small></h2>{results}"));
+        return PageLayout.Page(context, "Tra cứu văn bản", $"Search deliveries — {scopeNote}", caller, "search", Html.Of($"{form}<h2>Kết quả <small>/ Results</small></h2>{results}"),
+            valid ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     private static string Selected(string? current, string value) => string.Equals(current ?? string.Empty, value, StringComparison.OrdinalIgnoreCase) ? "selected" : string.Empty;
@@ -210,7 +211,7 @@ public static class AuditPages
         var download = caller.IsAuditor
             ? Html.Of($"""
                 <p><a class="button" href="/api/envelopes/{h.EnvelopeId}/bundle">Tải gói chứng cứ / Download evidence bundle (.zip)</a>
-                <span class="note">Kiểm tra ngoại tuyến / verify offline: <span class="mono">exchange evidence verify evidence-{h.EnvelopeId}.zip</span></span></p>
+                <br><span class="note">Kiểm tra ngoại tuyến / verify offline: <span class="mono">exchange evidence verify evidence-{h.EnvelopeId}.zip</span></span></p>
                 """)
             : Html.Of($"""<p class="note">Gói chứng cứ do kiểm toán viên cung cấp. / Evidence bundles are issued by auditors.</p>""");
         var partial = h.Partial
@@ -226,7 +227,7 @@ public static class AuditPages
               <dt>Nơi gửi / Sender</dt><dd>{h.SenderName ?? "?"} <span class="code">{h.Sender}</span></dd>
               <dt>Gửi lúc / Submitted</dt><dd class="mono">{Html.Time(h.SubmittedAt)}</dd>
               <dt>Hub nhận lúc / Received</dt><dd class="mono">{Html.Time(h.ReceivedAt)}</dd>
-              <dt>Kết quả / Outcome</dt><dd>{PageLayout.StateBadge(h.State)} <span class="code">{h.Reason}</span> {h.Detail}</dd>
+              <dt>Kết quả / Outcome</dt><dd>{PageLayout.StateBadge(h.State)} <span class="code">{h.Reason}</span><br>{h.Detail}</dd>
               <dt>Chữ ký (NĐ 30/2020)</dt><dd>{required}</dd>
               <dt>SHA-256 gói tin / package</dt><dd class="hash">{h.PackageSha256}</dd>
               <dt>Phiên bản danh bạ / directory</dt><dd>{h.DirectoryVersion?.ToString(CultureInfo.InvariantCulture) ?? "–"}</dd>
@@ -262,17 +263,19 @@ public static class AuditPages
                 <tbody>{deliveryRows}</tbody></table>
                 """);
 
-        var events = h.Evidence.Select(e => (Time: e.IssuedAt, Html: Html.Of($"""
+        // Statuses are placed at the hub's time of receipt (next to their StatusReport record); each shows its own time too.
+        var events = h.Evidence.Select(e => (Time: e.IssuedAt, Order: 1, Html: Html.Of($"""
                 <li class="{(e.Reason == ReasonCode.Ok.ToCode() ? "ok" : "bad")}"><span class="when">{Html.Time(e.IssuedAt)}</span> · <strong>{e.Kind}</strong>
                 {(e.Recipient is null ? HtmlFragment.Empty : Html.Of($"→ <span class=\"code\">{e.Recipient}</span>"))} · <span class="code">{e.Reason}</span><br>{e.Detail}
                 <br><span class="note">{e.Issuer} · {(e.ChainIndex is { } index ? $"chuỗi / chain #{index}" : "chưa niêm phong / not sealed yet")}</span></li>
                 """)))
-            .Concat(h.Statuses.Select(s => (Time: s.StatusTime, Html: Html.Of($"""
-                <li class="status"><span class="when">{Html.Time(s.StatusTime)}</span> · <strong>Trạng thái / status {s.Name}</strong>
+            .Concat(h.Statuses.Select(s => (Time: s.ReceivedAt, Order: 0, Html: Html.Of($"""
+                <li class="status"><span class="when">{Html.Time(s.ReceivedAt)}</span> · <strong>Trạng thái / status {s.Name}</strong>
                 · {s.ReporterName ?? s.Reporter} → {s.RecipientName ?? s.Recipient}{(s.Description is { Length: > 0 } text ? Html.Of($"<br>{text}") : HtmlFragment.Empty)}
-                <br><span class="note">hub nhận / received {Html.Time(s.ReceivedAt)} · {s.State} <span class="code">{s.Reason}</span></span></li>
+                <br><span class="note">thời điểm trên gói / status time {Html.Time(s.StatusTime)} · {s.State} <span class="code">{s.Reason}</span></span></li>
                 """))))
             .OrderBy(x => x.Time)
+            .ThenBy(x => x.Order)
             .Select(x => x.Html)
             .ToList();
         var timeline = events.Count == 0
@@ -358,13 +361,13 @@ public static class AuditPages
         line.Sent == 0 ? "0 văn bản" : $"{Html.Percent(line.SignedShare)} ({line.Signed}/{line.Sent})";
 
     private static HtmlFragment Table(HtmlFragment rows) => Html.Of($"""
-        <table><thead><tr>
+        <div class="scroll"><table class="report"><thead><tr>
           <th>Cơ quan / cấp<br><small>agency / tier</small></th><th class="num">Đã gửi<br><small>sent</small></th><th class="num">Có chữ ký<br><small>signed</small></th>
           <th class="num">Tỷ lệ<br><small>share</small></th><th class="num">Chỉ tiêu<br><small>target</small></th><th>Đạt?<br><small>meets</small></th>
           <th class="num">Giấy<br><small>paper</small></th><th class="num">Tỷ lệ điện tử<br><small>electronic</small></th>
           <th class="num">Đã giao<br><small>delivered</small></th><th class="num">Đến nơi<br><small>to delivery p50 / p95</small></th>
-          <th class="num">Tiếp nhận (03)<br><small>to status 03 p50 / p95</small></th><th class="num">VB quá hạn<br><small>overdue docs</small></th><th class="num">Chưa giao, quá hạn<br><small>open past due</small></th>
-        </tr></thead><tbody>{rows}</tbody></table>
+          <th class="num">Tiếp nhận (03)<br><small>to status 03 p50 / p95</small></th><th class="num">VB quá hạn<br><small>overdue docs</small></th><th class="num">Chưa giao quá hạn<br><small>open past due</small></th>
+        </tr></thead><tbody>{rows}</tbody></table></div>
         """);
 
     private static HtmlFragment Row(ComplianceLine l, bool group)

@@ -69,8 +69,8 @@ public static class BarChart
         // Legend.
         var ly = height - 8;
         svg.Append(Html.Of($"""<rect x="{X(0)}" y="{ly - 9}" width="12" height="10" fill="#1e7b34"/><text x="{X(0) + 16}" y="{ly}">đạt chỉ tiêu / meets target</text>"""));
-        svg.Append(Html.Of($"""<rect x="{X(0) + 170}" y="{ly - 9}" width="12" height="10" fill="#b3261e"/><text x="{X(0) + 186}" y="{ly}">chưa đạt / below target</text>"""));
-        svg.Append(Html.Of($"""<line x1="{X(0) + 330}" y1="{ly - 10}" x2="{X(0) + 330}" y2="{ly + 1}" stroke="#1d2733" stroke-width="2"/><text x="{X(0) + 336}" y="{ly}">chỉ tiêu / target</text>"""));
+        svg.Append(Html.Of($"""<rect x="{X(0) + 210}" y="{ly - 9}" width="12" height="10" fill="#b3261e"/><text x="{X(0) + 226}" y="{ly}">chưa đạt / below target</text>"""));
+        svg.Append(Html.Of($"""<line x1="{X(0) + 400}" y1="{ly - 10}" x2="{X(0) + 400}" y2="{ly + 1}" stroke="#1d2733" stroke-width="2"/><text x="{X(0) + 406}" y="{ly}">chỉ tiêu / target</text>"""));
         svg.Append("</svg>");
         return Html.Raw(svg.ToString());
     }

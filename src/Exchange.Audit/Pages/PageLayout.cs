@@ -34,13 +34,17 @@ public static class PageLayout
         input, select { font:inherit; padding:5px 7px; border:1px solid #b9c3ce; border-radius:4px; background:#fff; min-width:0; }
         button.primary, a.button { background:var(--brand); color:#fff; border:0; border-radius:4px; padding:7px 14px; font:inherit; font-weight:600; cursor:pointer; text-decoration:none; display:inline-block; }
         a.button.secondary { background:#fff; color:var(--brand); border:1px solid var(--brand); }
-        .actions { display:flex; gap:8px; align-items:end; }
+        .actions { display:flex; gap:8px; align-items:end; grid-column:span 2; }
+        button, a.button { white-space:nowrap; }
         table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line); }
         th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
         th { background:#eef2f6; font-size:12px; white-space:nowrap; }
         td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+        td.mono, td.num { white-space:nowrap; }
+        table.report td:first-child { min-width:170px; }
+        .scroll { overflow-x:auto; }
         tr.group td { background:#f3f5f8; font-weight:700; }
-        td .code, .mono { font-family:ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size:12px; color:var(--muted); }
+        .code, .mono { font-family:ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size:12px; color:var(--muted); }
         .hash { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:11px; word-break:break-all; color:var(--muted); }
         .badge { display:inline-block; border-radius:10px; padding:1px 8px; font-size:12px; font-weight:600; white-space:nowrap; }
         .b-ok { background:#e3f3e6; color:var(--ok); } .b-warn { background:#fff1dc; color:var(--warn); }
@@ -56,7 +60,7 @@ public static class PageLayout
         ol.timeline .when { font-variant-numeric:tabular-nums; color:var(--muted); font-size:12px; }
         .pager { margin-top:10px; display:flex; gap:12px; align-items:center; }
         .chart { background:#fff; border:1px solid var(--line); border-radius:6px; padding:8px; }
-        .login { max-width:420px; margin:60px auto; }
+        .login { max-width:460px; margin:24px 0; }
         .login input { width:100%; }
         """;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Exchange.Core;
 using Exchange.Persistence;
@@ -20,6 +21,9 @@ public static class BrokerCommand
 {
     /// <summary>What `check` accepts instead of an agency code to show the hub's user.</summary>
     public const string HubArgument = "hub";
+
+    // Regexes stay readable: '+' as itself, not \u002B.
+    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create()
     {
@@ -165,7 +169,7 @@ public static class BrokerCommand
                 }),
                 declared = result.Declared,
                 orphans = result.Orphans,
-            }));
+            }, Json));
             return ExitCodes.Ok;
         }
 
@@ -174,10 +178,11 @@ public static class BrokerCommand
         foreach (var u in result.Users)
         {
             var file = SecretPath(names, u);
-            table.AddRow(Markup.Escape(u.User), u.AgencyCode ?? HubArgument, u.Change.ToString().ToLowerInvariant(), Markup.Escape(File.Exists(file) ? file : $"{file} (missing)"));
+            table.AddRow(Markup.Escape(u.User), u.AgencyCode ?? HubArgument, u.Change.ToString().ToLowerInvariant(), Markup.Escape(Path.GetFileName(file) + (File.Exists(file) ? string.Empty : " (missing)")));
         }
 
         AnsiConsole.Write(table);
+        Console.WriteLine($"Secret files (mode 0600) are in {SecretFolder}.");
         var counts = string.Join(", ", Enum.GetValues<BrokerUserChange>().Select(c => $"{result.Users.Count(u => u.Change == c)} {c.ToString().ToLowerInvariant()}"));
         Console.WriteLine($"{result.Users.Count} users: {counts}; {result.Declared.Count} exchanges, queues or bindings declared.");
         foreach (var orphan in result.Orphans)
@@ -246,7 +251,7 @@ public static class BrokerCommand
                 as_provisioned = ok,
                 secret_file = secret,
                 secret_file_exists = File.Exists(secret),
-            }));
+            }, Json));
             return ok ? ExitCodes.Ok : ExitCodes.Refused;
         }
 

@@ -1,0 +1,22 @@
+namespace Exchange.ServiceDefaults.Broker;
+
+/// <summary>
+/// Where a gateway sends what is meant for its hub (submissions, receipts, failure reports, statuses).
+/// </summary>
+/// <remarks>
+/// Logging in as its agency's own user, a gateway may not declare the hub's queue or exchange (declaring
+/// needs configure permission, which would also let it delete them), so it sends to its outbound exchange,
+/// which <see cref="BrokerProvisioner"/> declared and bound to the hub's exchange. Logging in as the shared
+/// administrator it sends to <c>queue:{hub queue}</c>, as before, which declares the hub's queue if missing.
+/// </remarks>
+public sealed record GatewayHubAddress(Uri Address)
+{
+    public static GatewayHubAddress For(string hubQueue, string agencyQueue, bool ownBrokerUser)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(hubQueue);
+        ArgumentException.ThrowIfNullOrWhiteSpace(agencyQueue);
+        return new GatewayHubAddress(ownBrokerUser
+            ? new Uri($"exchange:{BrokerNames.OutboundExchange(agencyQueue)}")
+            : new Uri($"queue:{hubQueue}"));
+    }
+}
