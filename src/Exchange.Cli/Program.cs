@@ -18,6 +18,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     BenchCommand.Create(),
     AuditCommand.Create(),
     EvidenceCommand.Create(),
+    ComplianceCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -42,6 +42,7 @@ public static class PageLayout
         td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
         td.mono, td.num { white-space:nowrap; }
         table.report td:first-child { min-width:170px; }
+        table.report { font-size:13px; } table.report th { white-space:normal; } table.report th, table.report td { padding:5px 6px; }
         .scroll { overflow-x:auto; }
         tr.group td { background:#f3f5f8; font-weight:700; }
         .code, .mono { font-family:ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size:12px; color:var(--muted); }

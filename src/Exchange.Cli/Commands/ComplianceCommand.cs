@@ -184,31 +184,33 @@ public static class ComplianceCommand
         AnsiConsole.MarkupLineInterpolated(
             $"[bold]Compliance {report.Month}[/] (received {report.Month.Start:yyyy-MM-dd HH:mm zzz} to {report.Month.End:yyyy-MM-dd HH:mm zzz}; overdue = not delivered {report.DeliveryDue.TotalHours:0.#} h after forwarding)");
         var lines = report.Tiers.Concat(report.All is null ? [] : [report.All]).Concat(report.Agencies).ToList();
-        var table = new Table().AddColumns("Agency / tier", "Sent", "Signed", "Share", "Target", "Meets", "Paper", "Electronic",
-            "Delivered", "To delivery p50/p95", "To 03 p50/p95", "Overdue docs", "Open past due");
+        var table = new Table().AddColumns("Code", "Agency / tier", "Sent", "Signed", "Share", "Target", "Paper", "Electronic",
+            "Delivered", "Delivery p50/p95", "Status 03 p50/p95", "Overdue docs");
         foreach (var l in lines)
         {
-            var name = l.Scope == ComplianceScopes.Agency ? $"{l.Name} ({l.Code})" : $"[bold]{Markup.Escape(l.Name)}[/]";
+            var agency = l.Scope == ComplianceScopes.Agency;
+            var share = Percent(l.SignedShare);
             table.AddRow(
-                l.Scope == ComplianceScopes.Agency ? Markup.Escape(name) : name,
-                Int(l.Sent), Int(l.Signed), Percent(l.SignedShare), Percent(l.Target),
-                l.MeetsTarget switch { true => "[green]yes[/]", false => "[red]no[/]", null => "-" },
-                l.Paper is { } paper ? Int(paper) : "-", Percent(l.ElectronicShare),
+                agency ? Markup.Escape(l.Code) : string.Empty,
+                agency ? Markup.Escape(l.Name) : $"[bold]{Markup.Escape(l.Name)}[/]",
+                Int(l.Sent), Int(l.Signed),
+                l.MeetsTarget switch { true => $"[green]{share}[/]", false => $"[red]{share}[/]", null => share },
+                Percent(l.Target), l.Paper is { } paper ? Int(paper) : "-", Percent(l.ElectronicShare),
                 $"{Int(l.Delivered)}/{Int(l.Deliveries)}",
                 $"{Duration(l.ToDelivery.MedianSeconds)} / {Duration(l.ToDelivery.P95Seconds)}",
                 $"{Duration(l.ToStatus03.MedianSeconds)} / {Duration(l.ToStatus03.P95Seconds)}",
-                Int(l.OverdueDocuments), Int(l.UndeliveredPastDue));
+                Int(l.OverdueDocuments));
         }
 
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine("[grey]Signed = a valid signature bound to the sender and a valid personal one (a certificate bound to no agency), Nghị định 30/2020. Targets: province 70%, district 60%, commune 30%.[/]");
+        AnsiConsole.MarkupLine("[grey]Signed = a valid signature bound to the sender and a valid personal one (a certificate bound to no agency), Nghị định 30/2020. Share in green meets the target (province 70%, district 60%, commune 30%), red does not.[/]");
     }
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Percent(double? share) => share is { } s ? (s * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "-";
 
-    private static string Duration(double? seconds) => seconds is { } s ? TimeSpan.FromSeconds(Math.Round(s)).ToString("c", CultureInfo.InvariantCulture) : "-";
+    private static string Duration(double? seconds) => seconds is null ? "-" : Exchange.Audit.Pages.Html.Duration(seconds);
 
     private static int UsageError(bool json, string message)
     {

@@ -1,3 +1,5 @@
+using MassTransit;
+
 namespace Exchange.ServiceDefaults.Broker;
 
 /// <summary>
@@ -18,5 +20,18 @@ public sealed record GatewayHubAddress(Uri Address)
         return new GatewayHubAddress(ownBrokerUser
             ? new Uri($"exchange:{BrokerNames.OutboundExchange(agencyQueue)}")
             : new Uri($"queue:{hubQueue}"));
+    }
+}
+
+public static class GatewayHubAddressExtensions
+{
+    /// <summary>Sends <paramref name="message"/> to the hub at <paramref name="hub"/>, with publisher confirms.</summary>
+    public static async Task SendToHubAsync<T>(this ISendEndpointProvider sender, GatewayHubAddress hub, T message, CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(hub);
+        var endpoint = await sender.GetSendEndpoint(hub.Address);
+        await endpoint.Send(message, cancellationToken);
     }
 }
