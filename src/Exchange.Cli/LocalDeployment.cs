@@ -1,3 +1,4 @@
+using Exchange.Cli.Commands;
 using Exchange.Core;
 using Exchange.Gateway;
 using Exchange.Persistence;
@@ -5,6 +6,7 @@ using Exchange.Persistence.Gateway;
 using Exchange.Persistence.Hub;
 using Exchange.Router;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Broker;
 using Exchange.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +20,8 @@ public sealed record DeploymentSettings(
     DirectoryDocument Directory,
     string Prefix = "",
     IReadOnlyCollection<string>? GatewayAgencies = null,
-    string LogLevel = "Warning");
+    string LogLevel = "Warning",
+    bool PerAgencyBrokerUsers = false);
 
 /// <summary>One running agency gateway.</summary>
 public sealed record RunningGateway(Agency Agency, WebApplication App, HttpClient Http);
@@ -32,6 +35,7 @@ public sealed class LocalDeployment : IAsyncDisposable
 {
     private readonly DeploymentSettings _settings;
     private readonly Dictionary<string, RunningGateway> _gateways = new(StringComparer.Ordinal);
+    private BrokerProvisionResult? _brokerUsers;
 
     private LocalDeployment(DeploymentSettings settings, DevPki pki, AgencyDirectory directory)
     {
@@ -78,6 +82,15 @@ public sealed class LocalDeployment : IAsyncDisposable
         }
 
         var deployment = new LocalDeployment(settings, pki, directory);
+        if (settings.PerAgencyBrokerUsers)
+        {
+            // Rotated on every start: an in-process deployment keeps the passwords in memory only.
+            progress?.Report("broker users");
+            using var provisioner = new BrokerProvisioner(settings.Servers);
+            deployment._brokerUsers = await provisioner.ProvisionAsync(
+                BrokerCommand.Layout(names, directory.Agencies.Select(a => a.Code)), new BrokerProvisionOptions { RotatePasswords = true }, cancellationToken: cancellationToken);
+        }
+
         try
         {
             progress?.Report("router");
@@ -124,6 +137,12 @@ public sealed class LocalDeployment : IAsyncDisposable
         var settings = CommonSettings();
         settings["Router:SealPkcs12Path"] = Pki.HubSealPkcs12Path;
         settings["Router:SealPkcs12Password"] = Pki.Password;
+        if (_brokerUsers?.Users.Single(u => u.AgencyCode is null) is { } hubUser)
+        {
+            settings["Router:AmqpUser"] = hubUser.User;
+            settings["Router:AmqpPassword"] = hubUser.Password;
+        }
+
         var router = RouterHost.Build([], settings);
         await router.StartAsync(cancellationToken);
         Router = router;
@@ -147,6 +166,12 @@ public sealed class LocalDeployment : IAsyncDisposable
         settings["Gateway:AgencyName"] = agency.Name;
         settings["Gateway:Pkcs12Path"] = Pki.AgencyPkcs12Path(agency.Code);
         settings["Gateway:Pkcs12Password"] = Pki.Password;
+        if (_brokerUsers?.Users.Single(u => u.AgencyCode == agency.Code) is { } agencyUser)
+        {
+            settings["Gateway:AmqpUser"] = agencyUser.User;
+            settings["Gateway:AmqpPassword"] = agencyUser.Password;
+        }
+
         var app = GatewayHost.Build([], settings);
         await app.StartAsync(cancellationToken);
         var gateway = new RunningGateway(agency, app, new HttpClient { BaseAddress = new Uri(app.Urls.First()) });

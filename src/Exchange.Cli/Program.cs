@@ -19,6 +19,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     AuditCommand.Create(),
     EvidenceCommand.Create(),
     ComplianceCommand.Create(),
+    BrokerCommand.Create(),
 };
 
 var parsed = root.Parse(args);

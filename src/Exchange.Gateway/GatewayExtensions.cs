@@ -2,6 +2,7 @@ using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Broker;
 using Exchange.ServiceDefaults.Hosting;
 using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
@@ -28,9 +29,16 @@ public static class GatewayExtensions
         var servers = ServerSettings.FromConfiguration(configuration);
         var names = new ExchangeNames(configuration["Exchange:Prefix"] ?? string.Empty);
         var agency = AgencyCode.Parse(configuration["Gateway:AgencyCode"]).Value;
+        // The agency's own broker user (exchange broker provision, docs/broker.md) when set; else the shared one.
+        var ownBrokerUser = !string.IsNullOrWhiteSpace(configuration["Gateway:AmqpUser"]);
+        if (ownBrokerUser)
+        {
+            servers = servers with { AmqpUser = configuration["Gateway:AmqpUser"]!, AmqpPassword = configuration["Gateway:AmqpPassword"] ?? string.Empty };
+        }
         var connectionString = servers.PostgresConnectionString(configuration["Gateway:Database"] ?? names.GatewayDatabase(agency));
 
         services.AddSingleton(names);
+        services.AddSingleton(GatewayHubAddress.For(names.HubQueue, names.AgencyQueue(agency), ownBrokerUser));
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<GatewayOptions>(configuration.GetSection(GatewayOptions.Section));
         services.PostConfigure<GatewayOptions>(o => o.AgencyCode = agency);
@@ -64,6 +72,10 @@ public static class GatewayExtensions
                 {
                     e.PrefetchCount = 32;
                     e.ConcurrentMessageLimit = 8;
+                    // Its own user may declare only its own names: no exchange per message type, and a message
+                    // that keeps failing goes to the _error queue without a Fault<T> published (docs/broker.md).
+                    e.ConfigureConsumeTopology = false;
+                    e.PublishFaults = false;
                     e.ConfigureConsumer<DeliverEnvelopeConsumer>(context);
                     e.ConfigureConsumer<EnvelopeAcceptedConsumer>(context);
                     e.ConfigureConsumer<EnvelopeRejectedConsumer>(context);

@@ -4,7 +4,7 @@ using Exchange.Core;
 using Exchange.Edxml;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
-using Exchange.ServiceDefaults.Messaging;
+using Exchange.ServiceDefaults.Broker;
 using Exchange.Signing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -23,7 +23,7 @@ public sealed class DeliverEnvelopeConsumer(
     GatewayDbContext db,
     SignatureVerifier verifier,
     CmsSigner signer,
-    ExchangeNames names,
+    GatewayHubAddress hubAddress,
     IOptions<GatewayOptions> options,
     TimeProvider clock,
     ILogger<DeliverEnvelopeConsumer> logger) : IConsumer<DeliverEnvelope>
@@ -45,7 +45,7 @@ public sealed class DeliverEnvelopeConsumer(
         if (reason != ReasonCode.Ok)
         {
             logger.LogWarning("Refused delivery {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, reason.ToCode(), detail);
-            await context.SendToQueueAsync(names.HubQueue, new ReportDeliveryFailure(message.EnvelopeId, message.RecipientCode, reason.ToCode(), detail), cancellationToken);
+            await context.SendToHubAsync(hubAddress, new ReportDeliveryFailure(message.EnvelopeId, message.RecipientCode, reason.ToCode(), detail), cancellationToken);
             return;
         }
 
@@ -122,6 +122,6 @@ public sealed class DeliverEnvelopeConsumer(
 
     private async Task SendReceiptAsync(ConsumeContext context, InboxRow row)
     {
-        await context.SendToQueueAsync(names.HubQueue, new SubmitDeliveryReceipt(row.EnvelopeId, options.Value.AgencyCode, row.ReceiptId, row.Receipt, row.ReceiptSignature), context.CancellationToken);
+        await context.SendToHubAsync(hubAddress, new SubmitDeliveryReceipt(row.EnvelopeId, options.Value.AgencyCode, row.ReceiptId, row.Receipt, row.ReceiptSignature), context.CancellationToken);
     }
 }

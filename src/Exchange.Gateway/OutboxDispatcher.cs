@@ -4,6 +4,7 @@ using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Broker;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +21,7 @@ namespace Exchange.Gateway;
 /// </summary>
 public sealed class OutboxDispatcher(
     IServiceScopeFactory scopes,
-    ExchangeNames names,
+    GatewayHubAddress hubAddress,
     IOptions<GatewayOptions> options,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
@@ -78,7 +79,7 @@ public sealed class OutboxDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDbContext>();
         var sendEndpoints = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
-        var hub = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
+        var hub = await sendEndpoints.GetSendEndpoint(hubAddress.Address);
         var moreStatuses = await DispatchStatusesAsync(db, hub, agencyCode, cancellationToken);
         var queued = await db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxStates.Queued)

@@ -25,6 +25,11 @@ public static class RouterExtensions
     {
         var services = builder.Services;
         var servers = ServerSettings.FromConfiguration(builder.Configuration);
+        // The hub's own broker user (exchange broker provision, docs/broker.md) when set; else the shared one.
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["Router:AmqpUser"]))
+        {
+            servers = servers with { AmqpUser = builder.Configuration["Router:AmqpUser"]!, AmqpPassword = builder.Configuration["Router:AmqpPassword"] ?? string.Empty };
+        }
         var names = new ExchangeNames(builder.Configuration["Exchange:Prefix"] ?? string.Empty);
         var database = builder.Configuration["Router:Database"] ?? names.HubDatabase;
         var connectionString = servers.PostgresConnectionString(database);
@@ -59,6 +64,10 @@ public static class RouterExtensions
                 {
                     e.PrefetchCount = router.PrefetchCount;
                     e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
+                    // Gateways send to this queue's exchange and never publish by message type; a message that keeps
+                    // failing goes to the _error queue without a Fault<T> published (docs/broker.md).
+                    e.ConfigureConsumeTopology = false;
+                    e.PublishFaults = false;
                     e.ConfigureConsumer<SubmitEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);

@@ -21,7 +21,7 @@ public abstract class ProvinceFixture
     {
         PkiFolder = Path.Combine(Path.GetTempPath(), $"exchange-it-pki-{Guid.NewGuid():N}");
         var prefix = $"{Servers.RunPrefix}{Guid.NewGuid().ToString("N")[..6]}-";
-        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, SampleDirectory.Load(), prefix));
+        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, SampleDirectory.Load(), prefix, PerAgencyBrokerUsers: true));
     }
 
     [OneTimeTearDown]

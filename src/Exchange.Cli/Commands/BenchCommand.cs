@@ -44,7 +44,7 @@ public static class BenchCommand
         var sender = SampleDirectory.HomeAffairs;
         var recipient = SampleDirectory.PhucXaWard;
         var settings = new DeploymentSettings(
-            ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), Prefix: "bench-", GatewayAgencies: [sender, recipient]);
+            ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), Prefix: "bench-", GatewayAgencies: [sender, recipient], PerAgencyBrokerUsers: true);
         await using var deployment = await LocalDeployment.StartAsync(settings, console.Stages("starting "), ct);
         var client = new GatewayClient(deployment.Gateways[sender].Http);
         var payload = new byte[size];

@@ -31,8 +31,9 @@ public static class DemoCommand
     private static async Task<int> RunAsync(bool json, TimeSpan timeout, CancellationToken ct)
     {
         var console = new ConsoleProgress();
-        // Hosts log errors only: the table below is the report, and the forged envelope is expected to be refused.
-        var settings = new DeploymentSettings(ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), LogLevel: "Error");
+        // Each gateway logs in to RabbitMQ as its agencys own user. Hosts log errors only: the table below is the
+        // report, and the forged envelope is expected to be refused.
+        var settings = new DeploymentSettings(ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), LogLevel: "Error", PerAgencyBrokerUsers: true);
         LocalDeployment deployment;
         try
         {
