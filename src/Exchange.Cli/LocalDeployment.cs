@@ -21,7 +21,8 @@ public sealed record DeploymentSettings(
     string Prefix = "",
     IReadOnlyCollection<string>? GatewayAgencies = null,
     string LogLevel = "Warning",
-    bool PerAgencyBrokerUsers = false);
+    bool PerAgencyBrokerUsers = false,
+    IReadOnlyDictionary<string, string?>? HostSettings = null);
 
 /// <summary>One running agency gateway.</summary>
 public sealed record RunningGateway(Agency Agency, WebApplication App, HttpClient Http);
@@ -202,7 +203,7 @@ public sealed class LocalDeployment : IAsyncDisposable
     private Dictionary<string, string?> CommonSettings()
     {
         var s = _settings.Servers;
-        return new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["urls"] = "http://127.0.0.1:0",
             ["Exchange:Prefix"] = _settings.Prefix,
@@ -220,5 +221,11 @@ public sealed class LocalDeployment : IAsyncDisposable
             [ServerSettings.AmqpPasswordVariable] = s.AmqpPassword,
             [ServerSettings.AmqpVirtualHostVariable] = s.AmqpVirtualHost,
         };
+        foreach (var (key, value) in _settings.HostSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
     }
 }

@@ -103,3 +103,14 @@ public sealed record StatusAccepted(Guid StatusId, Guid EnvelopeId, DateTimeOffs
 
 /// <summary>The hub refused a status; <see cref="Reason"/> is a stable reason code. Sent to the reporter's queue.</summary>
 public sealed record StatusRejected(Guid StatusId, Guid EnvelopeId, string Reason, string Detail, DateTimeOffset RejectedAt);
+
+/// <summary>
+/// A delivery missed its deadline and its retries: the hub recorded AcceptanceRejectionExpiry evidence. Sent to
+/// the sender's queue. A receipt that comes later still records the delivery (and is confirmed as usual).
+/// </summary>
+public sealed record DeliveryExpired(
+    Guid EnvelopeId,
+    string SenderCode,
+    string RecipientCode,
+    DateTimeOffset DueAt,
+    DateTimeOffset ExpiredAt);

@@ -70,3 +70,33 @@ public sealed class DeliveryConfirmedConsumer(GatewayDbContext db, ILogger<Deliv
         }
     }
 }
+
+/// <summary>Records that a delivery of one of this agency's documents expired at the hub (deadline and retries spent).</summary>
+public sealed class DeliveryExpiredConsumer(GatewayDbContext db) : IConsumer<DeliveryExpired>
+{
+    public async Task Consume(ConsumeContext<DeliveryExpired> context)
+    {
+        var message = context.Message;
+        db.ChangeTracker.Clear();
+        if (!await db.Outbox.AnyAsync(o => o.EnvelopeId == message.EnvelopeId, context.CancellationToken))
+        {
+            return;
+        }
+
+        db.OutboxExpiries.Add(new OutboxExpiryRow
+        {
+            EnvelopeId = message.EnvelopeId,
+            RecipientCode = message.RecipientCode,
+            DueAt = message.DueAt,
+            ExpiredAt = message.ExpiredAt,
+        });
+        try
+        {
+            await db.SaveChangesAsync(context.CancellationToken);
+        }
+        catch (Exception e) when (e.IsUniqueViolation())
+        {
+            // Already recorded: the hub re-sent it.
+        }
+    }
+}

@@ -263,9 +263,10 @@ public static class GatewayApi
             return Results.NotFound();
         }
 
+        var expired = await db.OutboxExpiries.AsNoTracking().Where(x => x.EnvelopeId == envelopeId).Select(x => x.RecipientCode).ToListAsync(ct);
         var recipients = row.Recipients.Select(code => row.Receipts.FirstOrDefault(r => r.RecipientCode == code) is { } receipt
             ? new RecipientState(code, "delivered", receipt.ReceiptId, receipt.ReceivedAt)
-            : new RecipientState(code, row.State == OutboxStates.Rejected ? "rejected" : "pending", null, null)).ToList();
+            : new RecipientState(code, row.State == OutboxStates.Rejected ? "rejected" : expired.Contains(code) ? "expired" : "pending", null, null)).ToList();
         var state = row.State == OutboxStates.Accepted && recipients.All(r => r.State == "delivered") ? "delivered" : row.State;
         var statuses = await StatusesAsync(db, envelopeId, ct);
         return Results.Ok(new DocumentState(row.EnvelopeId, row.DocumentId, row.Subject, state, row.Reason, row.Detail, row.CreatedAt, row.UpdatedAt, recipients, statuses));

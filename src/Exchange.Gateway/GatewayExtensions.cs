@@ -60,6 +60,7 @@ public static class GatewayExtensions
             x.AddConsumer<EnvelopeAcceptedConsumer, RetryingConsumerDefinition<EnvelopeAcceptedConsumer>>();
             x.AddConsumer<EnvelopeRejectedConsumer, RetryingConsumerDefinition<EnvelopeRejectedConsumer>>();
             x.AddConsumer<DeliveryConfirmedConsumer, RetryingConsumerDefinition<DeliveryConfirmedConsumer>>();
+            x.AddConsumer<DeliveryExpiredConsumer, RetryingConsumerDefinition<DeliveryExpiredConsumer>>();
             x.AddConsumer<DeliverStatusConsumer, RetryingConsumerDefinition<DeliverStatusConsumer>>();
             x.AddConsumer<StatusAcceptedConsumer, RetryingConsumerDefinition<StatusAcceptedConsumer>>();
             x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
@@ -80,6 +81,7 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<EnvelopeAcceptedConsumer>(context);
                     e.ConfigureConsumer<EnvelopeRejectedConsumer>(context);
                     e.ConfigureConsumer<DeliveryConfirmedConsumer>(context);
+                    e.ConfigureConsumer<DeliveryExpiredConsumer>(context);
                     e.ConfigureConsumer<DeliverStatusConsumer>(context);
                     e.ConfigureConsumer<StatusAcceptedConsumer>(context);
                     e.ConfigureConsumer<StatusRejectedConsumer>(context);

@@ -37,6 +37,7 @@ public static class RouterExtensions
         services.AddSingleton(names);
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<RouterOptions>(builder.Configuration.GetSection(RouterOptions.Section));
+        services.Configure<DeadlineOptions>(builder.Configuration.GetSection(DeadlineOptions.Section));
         services.AddTrust(builder.Configuration);
         services.AddSingleton<SubmissionCheck>();
         services.AddSingleton<DirectoryCache>();
@@ -75,6 +76,8 @@ public static class RouterExtensions
                 });
             });
         });
+        // After the bus: it sends.
+        services.AddHostedService<DeadlineChaser>();
         return builder;
     }
 }

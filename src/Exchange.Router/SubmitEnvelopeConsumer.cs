@@ -23,6 +23,7 @@ public sealed class SubmitEnvelopeConsumer(
     DirectoryCache directory,
     ExchangeNames names,
     IOptions<RouterOptions> options,
+    IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
     ILogger<SubmitEnvelopeConsumer> logger) : IConsumer<SubmitEnvelope>
 {
@@ -62,9 +63,10 @@ public sealed class SubmitEnvelopeConsumer(
             SubmittedAt = message.SubmittedAt,
             ReceivedAt = now,
         };
+        var dueAt = now + deadlines.Value.For(verdict.Header?.Priority ?? 0);
         foreach (var recipient in verdict.Recipients ?? [])
         {
-            envelope.Deliveries.Add(new DeliveryRow { RecipientCode = recipient, State = DeliveryStates.Forwarded, ForwardedAt = now });
+            envelope.Deliveries.Add(new DeliveryRow { RecipientCode = recipient, State = DeliveryStates.Forwarded, ForwardedAt = now, DueAt = dueAt });
         }
 
         db.Envelopes.Add(envelope);
@@ -136,12 +138,9 @@ public sealed class SubmitEnvelopeConsumer(
             return;
         }
 
-        var trace = new List<TraceEntry> { new(options.Value.HubName, envelope.ReceivedAt, "accepted") };
         foreach (var delivery in envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded))
         {
-            await context.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), new DeliverEnvelope(
-                envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, envelope.Package, envelope.Signature,
-                envelope.DirectoryVersion ?? 0, trace), context.CancellationToken);
+            await context.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), Forwarding.Deliver(envelope, delivery.RecipientCode, options.Value.HubName), context.CancellationToken);
         }
 
         await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeAccepted(

@@ -16,12 +16,18 @@ public abstract class ProvinceFixture
 
     protected string PkiFolder { get; private set; } = null!;
 
+    /// <summary>Settings every host of this fixture's province gets on top of the defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? HostSettings => null;
+
+    /// <summary>The agencies whose gateways start with the province; null for all.</summary>
+    protected virtual IReadOnlyCollection<string>? GatewayAgencies => null;
+
     [OneTimeSetUp]
     public async Task StartProvince()
     {
         PkiFolder = Path.Combine(Path.GetTempPath(), $"exchange-it-pki-{Guid.NewGuid():N}");
         var prefix = $"{Servers.RunPrefix}{Guid.NewGuid().ToString("N")[..6]}-";
-        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, SampleDirectory.Load(), prefix, PerAgencyBrokerUsers: true));
+        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, SampleDirectory.Load(), prefix, GatewayAgencies, PerAgencyBrokerUsers: true, HostSettings: HostSettings));
     }
 
     [OneTimeTearDown]

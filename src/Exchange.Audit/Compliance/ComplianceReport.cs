@@ -4,7 +4,8 @@ namespace Exchange.Audit.Compliance;
 
 /// <summary>One recipient's delivery of a document: when the hub forwarded it, when the recipient's signed receipt
 /// says it was stored, and when (by the recipient's signed status) it first reported status 03.</summary>
-public sealed record DeliveryFact(string RecipientCode, DateTimeOffset ForwardedAt, DateTimeOffset? DeliveredAt, DateTimeOffset? FirstRegisteredAt);
+/// <param name="DueAt">The hub's deadline for the delivery (by priority); null for deliveries stored before deadlines existed.</param>
+public sealed record DeliveryFact(string RecipientCode, DateTimeOffset ForwardedAt, DateTimeOffset? DeliveredAt, DateTimeOffset? FirstRegisteredAt, DateTimeOffset? DueAt = null);
 
 /// <summary>One document the hub accepted from a sender (one envelope).</summary>
 public sealed record SentDocument(
@@ -130,7 +131,7 @@ public sealed class ComplianceCalculator
     /// <param name="agencies">Every agency to report on (with no documents they show 0 sent); senders missing from it are reported with no tier.</param>
     /// <param name="paper">The paper count each agency reported for the month (its newest report).</param>
     /// <param name="asOf">When the report is made: a delivery still open at this time past its due time is overdue.</param>
-    /// <param name="deliveryDue">How long after forwarding a delivery is due (24 h by default; the package's DueDate is not stored).</param>
+    /// <param name="deliveryDue">How long after forwarding a delivery is due when the hub stored no deadline for it (24 h by default).</param>
     public ComplianceCalculator(
         ReportMonth month, IEnumerable<ReportAgency> agencies, IReadOnlyDictionary<string, int> paper, DateTimeOffset asOf, TimeSpan deliveryDue)
     {
@@ -175,7 +176,7 @@ public sealed class ComplianceCalculator
         foreach (var delivery in document.Deliveries)
         {
             tally.Deliveries++;
-            var dueAt = delivery.ForwardedAt + _due;
+            var dueAt = delivery.DueAt ?? delivery.ForwardedAt + _due;
             if (delivery.DeliveredAt is { } delivered)
             {
                 tally.Delivered++;

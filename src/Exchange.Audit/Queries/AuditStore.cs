@@ -208,9 +208,9 @@ public sealed class AuditStore(NpgsqlDataSource database, DirectoryCache directo
             signersJson = Text(reader, 10);
         }
 
-        var deliveryRows = new List<(string Recipient, string State, DateTimeOffset ForwardedAt, DateTimeOffset? DeliveredAt, Guid? ReceiptId, string? FailureReason)>();
+        var deliveryRows = new List<(string Recipient, string State, DateTimeOffset ForwardedAt, DateTimeOffset? DeliveredAt, Guid? ReceiptId, string? FailureReason, DateTimeOffset? DueAt)>();
         await using (var select = new NpgsqlCommand("""
-            select recipient_code, state, forwarded_at, delivered_at, receipt_id, failure_reason
+            select recipient_code, state, forwarded_at, delivered_at, receipt_id, failure_reason, due_at
             from hub.deliveries where envelope_id = @id order by recipient_code
             """, connection, transaction))
         {
@@ -219,7 +219,7 @@ public sealed class AuditStore(NpgsqlDataSource database, DirectoryCache directo
             while (await reader.ReadAsync(cancellationToken))
             {
                 deliveryRows.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), Time(reader, 3),
-                    reader.IsDBNull(4) ? null : reader.GetGuid(4), Text(reader, 5)));
+                    reader.IsDBNull(4) ? null : reader.GetGuid(4), Text(reader, 5), Time(reader, 6)));
             }
         }
 
@@ -288,7 +288,7 @@ public sealed class AuditStore(NpgsqlDataSource database, DirectoryCache directo
             .Where(d => caller.SeesRecipient(sender, d.Recipient))
             .Select(d =>
             {
-                var due = d.ForwardedAt + deliveryDue;
+                var due = d.DueAt ?? d.ForwardedAt + deliveryDue;
                 var overdue = d.DeliveredAt is { } at ? at > due : now > due;
                 return new DeliveryView(d.Recipient, DirectoryCache.NameIn(directory, d.Recipient), d.State, d.ForwardedAt, d.DeliveredAt, due, overdue, d.ReceiptId, d.FailureReason);
             })
@@ -380,7 +380,7 @@ public sealed class AuditStore(NpgsqlDataSource database, DirectoryCache directo
         var calculator = new ComplianceCalculator(month, agencies, paper, asOf, deliveryDue);
         await using var command = database.CreateCommand($"""
             select e.envelope_id, e.sender_code, e.submitted_at, e.directory_version, e.signers::text,
-                   d.recipient_code, d.forwarded_at, d.delivered_at, registered.at
+                   d.recipient_code, d.forwarded_at, d.delivered_at, registered.at, d.due_at
             from hub.envelopes e
             left join hub.deliveries d on d.envelope_id = e.envelope_id
             left join lateral (
@@ -437,7 +437,7 @@ public sealed class AuditStore(NpgsqlDataSource database, DirectoryCache directo
 
             if (!reader.IsDBNull(5))
             {
-                deliveries.Add(new DeliveryFact(reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), Time(reader, 7), Time(reader, 8)));
+                deliveries.Add(new DeliveryFact(reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), Time(reader, 7), Time(reader, 8), Time(reader, 9)));
             }
         }
 

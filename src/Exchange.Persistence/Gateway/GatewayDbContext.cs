@@ -12,6 +12,7 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     public DbSet<OutboxReceiptRow> OutboxReceipts => Set<OutboxReceiptRow>();
     public DbSet<InboxRow> Inbox => Set<InboxRow>();
     public DbSet<StatusRow> Statuses => Set<StatusRow>();
+    public DbSet<OutboxExpiryRow> OutboxExpiries => Set<OutboxExpiryRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -101,5 +102,18 @@ internal sealed class StatusConfiguration : IEntityTypeConfiguration<StatusRow>
         b.Property(x => x.TraceParent).HasColumnName("trace_parent");
         b.Property(x => x.CreatedAt).HasColumnName("created_at");
         b.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+    }
+}
+
+internal sealed class OutboxExpiryConfiguration : IEntityTypeConfiguration<OutboxExpiryRow>
+{
+    public void Configure(EntityTypeBuilder<OutboxExpiryRow> b)
+    {
+        b.ToTable("outbox_expiries");
+        b.HasKey(x => new { x.EnvelopeId, x.RecipientCode });
+        b.Property(x => x.EnvelopeId).HasColumnName("envelope_id");
+        b.Property(x => x.RecipientCode).HasColumnName("recipient_code");
+        b.Property(x => x.DueAt).HasColumnName("due_at");
+        b.Property(x => x.ExpiredAt).HasColumnName("expired_at");
     }
 }

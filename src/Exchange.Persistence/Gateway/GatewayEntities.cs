@@ -87,3 +87,11 @@ public sealed class StatusRow
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+public sealed class OutboxExpiryRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string RecipientCode { get; set; }
+    public DateTimeOffset DueAt { get; set; }
+    public DateTimeOffset ExpiredAt { get; set; }
+}

@@ -75,6 +75,8 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<DeliveryR
         b.Property(x => x.Receipt).HasColumnName("receipt");
         b.Property(x => x.ReceiptSignature).HasColumnName("receipt_signature");
         b.Property(x => x.FailureReason).HasColumnName("failure_reason");
+        b.Property(x => x.DueAt).HasColumnName("due_at");
+        b.Property(x => x.Attempts).HasColumnName("attempts");
     }
 }
 

@@ -39,6 +39,7 @@ public static class DeliveryStates
     public const string Forwarded = "forwarded";
     public const string Delivered = "delivered";
     public const string Failed = "failed";
+    public const string Expired = "expired";
 }
 
 public sealed class DeliveryRow
@@ -52,6 +53,8 @@ public sealed class DeliveryRow
     public byte[]? Receipt { get; set; }
     public byte[]? ReceiptSignature { get; set; }
     public string? FailureReason { get; set; }
+    public DateTimeOffset? DueAt { get; set; }
+    public int Attempts { get; set; } = 1;
 }
 
 public sealed class EvidenceRow
