@@ -114,3 +114,9 @@ public sealed record DeliveryExpired(
     string RecipientCode,
     DateTimeOffset DueAt,
     DateTimeOffset ExpiredAt);
+
+/// <summary>
+/// The recipient's document system fetched the package from its gateway's inbox (ETSI EN 319 522
+/// ContentHandover). Sent to the hub's queue; the hub records the evidence once.
+/// </summary>
+public sealed record ReportHandover(Guid EnvelopeId, string RecipientCode, DateTimeOffset HandedOverAt);

@@ -56,10 +56,7 @@ public static class GatewayApi
         api.MapGet("/documents/{envelopeId:guid}", GetDocument);
         api.MapGet("/inbox", ListInbox);
         api.MapGet("/inbox/{envelopeId:guid}", GetInboxItem);
-        api.MapGet("/inbox/{envelopeId:guid}/package", async (Guid envelopeId, GatewayDbContext db, CancellationToken ct) =>
-            await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Package).FirstOrDefaultAsync(ct) is { } bytes
-                ? Results.File(bytes, "application/xml", $"{envelopeId}.edxml")
-                : Results.NotFound());
+        api.MapGet("/inbox/{envelopeId:guid}/package", GetPackage);
         api.MapGet("/inbox/{envelopeId:guid}/signature", async (Guid envelopeId, GatewayDbContext db, CancellationToken ct) =>
             await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Signature).FirstOrDefaultAsync(ct) is { } bytes
                 ? Results.File(bytes, "application/pkcs7-signature", $"{envelopeId}.p7s")
@@ -253,6 +250,25 @@ public static class GatewayApi
         dispatcher.Wake();
         var location = $"/api/documents/{envelopeId}";
         return Results.Accepted(location, new SubmissionAnswer(envelopeId, header.DocumentId, OutboxStates.Queued, location));
+    }
+
+    /// <summary>The exact signed package. The first fetch is the handover to the document system (ContentHandover evidence).</summary>
+    private static async Task<IResult> GetPackage(Guid envelopeId, GatewayDbContext db, OutboxDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
+    {
+        var bytes = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Package).FirstOrDefaultAsync(ct);
+        if (bytes is null)
+        {
+            return Results.NotFound();
+        }
+
+        var now = clock.GetUtcNow();
+        if (await db.Inbox.Where(i => i.EnvelopeId == envelopeId && i.HandedOverAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(i => i.HandedOverAt, now), ct) > 0)
+        {
+            dispatcher.Wake();
+        }
+
+        return Results.File(bytes, "application/xml", $"{envelopeId}.edxml");
     }
 
     private static async Task<IResult> GetDocument(Guid envelopeId, GatewayDbContext db, CancellationToken ct)

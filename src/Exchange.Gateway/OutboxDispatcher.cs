@@ -16,7 +16,7 @@ namespace Exchange.Gateway;
 
 /// <summary>
 /// Store and forward: the HTTP API stores a signed document as <c>queued</c> and returns at once; this
-/// service hands queued documents and statuses to the bus (with publisher confirms) and marks them <c>submitted</c>.
+/// service hands queued documents, statuses and handover reports to the bus (with publisher confirms) and marks them <c>submitted</c>.
 /// While the bus or the hub is down, documents stay queued and are retried; nothing accepted is dropped.
 /// </summary>
 public sealed class OutboxDispatcher(
@@ -81,6 +81,7 @@ public sealed class OutboxDispatcher(
         var sendEndpoints = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
         var hub = await sendEndpoints.GetSendEndpoint(hubAddress.Address);
         var moreStatuses = await DispatchStatusesAsync(db, hub, agencyCode, cancellationToken);
+        await DispatchHandoversAsync(db, hub, agencyCode, cancellationToken);
         var queued = await db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxStates.Queued)
             .OrderBy(o => o.CreatedAt)
@@ -109,6 +110,21 @@ public sealed class OutboxDispatcher(
             .ExecuteUpdateAsync(u => u.SetProperty(o => o.State, OutboxStates.Submitted).SetProperty(o => o.UpdatedAt, now), cancellationToken);
         logger.LogDebug("Handed {Count} document(s) to the hub", queued.Count);
         return queued.Count == BatchSize || moreStatuses;
+    }
+
+    private static async Task DispatchHandoversAsync(GatewayDbContext db, ISendEndpoint hub, string agencyCode, CancellationToken cancellationToken)
+    {
+        var handed = await db.Inbox.AsNoTracking()
+            .Where(i => i.HandedOverAt != null && !i.HandoverReported)
+            .Select(i => new { i.EnvelopeId, i.HandedOverAt })
+            .Take(BatchSize)
+            .ToListAsync(cancellationToken);
+        foreach (var item in handed)
+        {
+            await hub.Send(new ReportHandover(item.EnvelopeId, agencyCode, item.HandedOverAt!.Value), cancellationToken);
+            await db.Inbox.Where(i => i.EnvelopeId == item.EnvelopeId)
+                .ExecuteUpdateAsync(u => u.SetProperty(i => i.HandoverReported, true), cancellationToken);
+        }
     }
 
     private static async Task<bool> DispatchStatusesAsync(GatewayDbContext db, ISendEndpoint hub, string agencyCode, CancellationToken cancellationToken)

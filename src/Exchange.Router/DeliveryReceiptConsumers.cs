@@ -151,3 +151,35 @@ public sealed class ReportDeliveryFailureConsumer(
 }
 
 
+
+/// <summary>
+/// Records that the recipient's document system fetched the package (ContentHandover, ETSI EN 319 522), once per
+/// delivery: the conditional update decides which of several copies of the report writes the evidence.
+/// </summary>
+public sealed class ReportHandoverConsumer(
+    HubDbContext db,
+    IOptions<RouterOptions> options,
+    TimeProvider clock) : IConsumer<ReportHandover>
+{
+    public async Task Consume(ConsumeContext<ReportHandover> context)
+    {
+        var message = context.Message;
+        var ct = context.CancellationToken;
+        db.ChangeTracker.Clear();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var first = await db.Deliveries
+            .Where(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode && d.HandedOverAt == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(d => d.HandedOverAt, message.HandedOverAt.ToUniversalTime()), ct);
+        if (first == 0)
+        {
+            return; // Already recorded, or no such delivery.
+        }
+
+        var sha = await db.Envelopes.Where(e => e.EnvelopeId == message.EnvelopeId).Select(e => e.PackageSha256).SingleAsync(ct);
+        db.AddEvidence(EvidenceKind.ContentHandover, message.EnvelopeId, message.RecipientCode, ReasonCode.Ok,
+            $"The recipient's document system fetched the package at {message.HandedOverAt.ToUniversalTime():O} (reported by its gateway).",
+            sha, options.Value.HubName, clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+    }
+}

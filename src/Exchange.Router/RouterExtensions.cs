@@ -56,6 +56,7 @@ public static class RouterExtensions
             x.AddConsumer<SubmitDeliveryReceiptConsumer, RetryingConsumerDefinition<SubmitDeliveryReceiptConsumer>>();
             x.AddConsumer<ReportDeliveryFailureConsumer, RetryingConsumerDefinition<ReportDeliveryFailureConsumer>>();
             x.AddConsumer<SubmitStatusConsumer, RetryingConsumerDefinition<SubmitStatusConsumer>>();
+            x.AddConsumer<ReportHandoverConsumer, RetryingConsumerDefinition<ReportHandoverConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -73,6 +74,7 @@ public static class RouterExtensions
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
                     e.ConfigureConsumer<SubmitStatusConsumer>(context);
+                    e.ConfigureConsumer<ReportHandoverConsumer>(context);
                 });
             });
         });

@@ -58,6 +58,23 @@ public sealed class PathTests : ProvinceFixture
     }
 
     [Test]
+    public async Task Records_handover_once_when_the_recipient_system_fetches_the_package()
+    {
+        var answer = await Client(Sender).SendDocumentAsync(Letter(Recipient), File());
+        Assert.That((await WaitForOutcomeAsync(Sender, answer.EnvelopeId)).State, Is.EqualTo("delivered"));
+
+        var http = Province.Gateways[Recipient].Http;
+        var first = await http.GetByteArrayAsync(new Uri($"/api/inbox/{answer.EnvelopeId}/package", UriKind.Relative));
+        await http.GetByteArrayAsync(new Uri($"/api/inbox/{answer.EnvelopeId}/package", UriKind.Relative));
+        await Eventually(async () => (await EvidenceAsync(answer.EnvelopeId)).Any(e => e.Kind == nameof(EvidenceKind.ContentHandover)), "handover evidence");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var evidence = await EvidenceAsync(answer.EnvelopeId);
+        Assert.That(evidence.Count(e => e.Kind == nameof(EvidenceKind.ContentHandover)), Is.EqualTo(1));
+        Assert.That(evidence.Single(e => e.Kind == nameof(EvidenceKind.ContentHandover)).PackageSha256, Is.EqualTo(Digests.Sha256Hex(first)));
+    }
+
+    [Test]
     public async Task Delivers_a_directive_to_every_commune_of_the_district()
     {
         var communes = Province.Directory.ChildrenOf(SampleDirectory.BaDinhDistrict).Select(a => a.Code).ToArray();

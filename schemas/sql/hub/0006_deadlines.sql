@@ -4,7 +4,9 @@
 -- still records the delivery.
 alter table hub.deliveries
     add column due_at   timestamptz,
-    add column attempts integer not null default 1;
+    add column attempts integer not null default 1,
+    -- When the recipient's document system fetched the package (ContentHandover evidence, recorded once).
+    add column handed_over_at timestamptz;
 alter table hub.deliveries drop constraint deliveries_state_check;
 alter table hub.deliveries add constraint deliveries_state_check
     check (state in ('forwarded', 'delivered', 'failed', 'expired'));

@@ -77,6 +77,8 @@ internal sealed class InboxConfiguration : IEntityTypeConfiguration<InboxRow>
         b.Property(x => x.ReceiptId).HasColumnName("receipt_id");
         b.Property(x => x.Receipt).HasColumnName("receipt");
         b.Property(x => x.ReceiptSignature).HasColumnName("receipt_signature");
+        b.Property(x => x.HandedOverAt).HasColumnName("handed_over_at");
+        b.Property(x => x.HandoverReported).HasColumnName("handover_reported");
     }
 }
 

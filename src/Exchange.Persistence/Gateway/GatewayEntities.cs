@@ -51,6 +51,8 @@ public sealed class InboxRow
     public Guid ReceiptId { get; set; }
     public required byte[] Receipt { get; set; }
     public required byte[] ReceiptSignature { get; set; }
+    public DateTimeOffset? HandedOverAt { get; set; }
+    public bool HandoverReported { get; set; }
 }
 
 public static class StatusDirections

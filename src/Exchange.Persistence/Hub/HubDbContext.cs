@@ -77,6 +77,7 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<DeliveryR
         b.Property(x => x.FailureReason).HasColumnName("failure_reason");
         b.Property(x => x.DueAt).HasColumnName("due_at");
         b.Property(x => x.Attempts).HasColumnName("attempts");
+        b.Property(x => x.HandedOverAt).HasColumnName("handed_over_at");
     }
 }
 

@@ -55,6 +55,7 @@ public sealed class DeliveryRow
     public string? FailureReason { get; set; }
     public DateTimeOffset? DueAt { get; set; }
     public int Attempts { get; set; } = 1;
+    public DateTimeOffset? HandedOverAt { get; set; }
 }
 
 public sealed class EvidenceRow
