@@ -85,6 +85,26 @@ public sealed class StatusTests : ProvinceFixture
         Assert.That(state.Statuses.Single(s => s.Code == "16").Description, Does.Contain("không thể thu hồi"));
     }
 
+    [TestCase(BusinessDocType.Update)]
+    [TestCase(BusinessDocType.Replacement)]
+    public async Task Update_or_replacement_reaches_the_recipient_naming_the_original_and_its_agreement_reaches_the_sender(BusinessDocType kind)
+    {
+        var original = await DeliverAsync(new DocumentMetadata([Recipient], "Kế hoạch cần sửa đổi", CodeNotation: "KH-SNV"));
+
+        var change = await DeliverAsync(new DocumentMetadata([Recipient], "Văn bản sửa đổi, thay thế", CodeNotation: "SĐ-SNV",
+            BusinessDocType: kind, BusinessDocReason: "Điều chỉnh thời hạn", BusinessDocumentId: original.DocumentId));
+
+        await using (var inbox = Province.CreateGatewayDb(Recipient))
+        {
+            var header = EdxmlReader.ReadHeader((await inbox.Inbox.AsNoTracking().SingleAsync(i => i.EnvelopeId == change.EnvelopeId)).Package);
+            Assert.That(header.BusinessDocType, Is.EqualTo(kind));
+            Assert.That(header.BusinessDocumentId, Is.EqualTo(original.DocumentId));
+        }
+
+        await Client(Recipient).ReportStatusAsync(change.EnvelopeId, new StatusReport(15, "Đồng ý"));
+        Assert.That((await WaitForStatusesAsync(change.EnvelopeId, "15")).Statuses.Single(s => s.Code == "15").ReporterCode, Is.EqualTo(Recipient));
+    }
+
     [Test]
     public async Task Status_from_an_agency_that_is_not_a_party_is_rejected_with_evidence()
     {
