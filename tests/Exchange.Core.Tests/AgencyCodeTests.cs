@@ -74,7 +74,7 @@ public class AgencyCodeTests
         Assert.That(AgencyCode.Parse(text).Value, Is.EqualTo(expected));
     }
 
-    // Every well-formed agency id in ../shared/samples/edxml (From, To, TraceHeader, ResponseFor, DocumentId).
+    // Every well-formed agency id in the edXML samples (tests/Exchange.Edxml.Tests/samples: From, To, TraceHeader, ResponseFor, DocumentId).
     [TestCase("000.00.00.G22", "G22", false)] // edoc_*, status_* (Văn phòng Chính phủ)
     [TestCase("000.00.00.H41", "H41", false)] // edoc_update/revocation/replacement, status_* (UBND Tỉnh Nghệ An)
     [TestCase("000.00.00.H14", "H14", false)] // edoc_update/revocation/replacement (UBND Tỉnh Cao Bằng)

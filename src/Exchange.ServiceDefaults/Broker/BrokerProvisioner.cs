@@ -49,7 +49,7 @@ public sealed record BrokerProvisionResult(IReadOnlyList<BrokerUserResult> Users
 
 /// <summary>
 /// Gives every agency its own RabbitMQ user, through the management HTTP API, so that a gateway may read
-/// only its own queue and write only towards its hub (DESIGN.md, "Real parts"); and gives the hub a user
+/// only its own queue and write only towards its hub (docs/architecture.md, "Bus layout"); and gives the hub a user
 /// that may read its queue and send to every agency queue. See docs/broker.md.
 /// </summary>
 /// <remarks>

@@ -56,7 +56,7 @@ public sealed class ResilienceOptions
 /// <summary>
 /// The project's Polly pipelines. Retries are for faults (a server restarting, a dropped connection,
 /// a serialization failure), never for business outcomes, and they are safe because every consumer
-/// and every write is idempotent on its envelope or receipt id (DESIGN.md, non-negotiables): an
+/// and every write is idempotent on its envelope or receipt id (docs/architecture.md, "Exactly once in effect"): an
 /// attempt that committed but lost its answer is recognised as a duplicate when it runs again.
 /// </summary>
 public static class Resilience
