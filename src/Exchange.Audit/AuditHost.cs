@@ -3,6 +3,7 @@ using Exchange.Audit.Pages;
 using Exchange.Audit.Queries;
 using Exchange.Core;
 using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -73,13 +74,7 @@ public static class AuditHost
     /// <param name="configure">Extra registrations before the host is built (tests add a log capture here).</param>
     public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        if (settings is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-        }
-
-        builder.AddServiceDefaults("exchange-audit");
+        var builder = ExchangeHost.CreateBuilder(args, "exchange-audit", settings);
         builder.AddAudit();
         configure?.Invoke(builder);
         var app = builder.Build();

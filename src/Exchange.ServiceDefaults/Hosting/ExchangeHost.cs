@@ -12,7 +12,9 @@ public static class ExchangeHost
     /// </summary>
     public static WebApplicationBuilder CreateBuilder(string[] args, string serviceName, IDictionary<string, string?>? settings = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Rooted at the application's folder, not the working directory: a host started from a checkout would
+        // otherwise set its configuration watcher over the whole tree, PostgreSQL's data folder included.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
