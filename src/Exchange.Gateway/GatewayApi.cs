@@ -236,17 +236,7 @@ public static class GatewayApi
             CreatedAt = now,
             UpdatedAt = now,
         });
-        // Retried on transient database faults; a retry whose first attempt did commit meets its own row.
-        await resilience.Database.ExecuteAsync(async token =>
-        {
-            try
-            {
-                await db.SaveChangesAsync(token);
-            }
-            catch (Exception e) when (e.IsUniqueViolation())
-            {
-            }
-        }, ct);
+        await db.SaveAcceptedAsync(resilience, ct);
         dispatcher.Wake();
         var location = $"/api/documents/{envelopeId}";
         return Results.Accepted(location, new SubmissionAnswer(envelopeId, header.DocumentId, OutboxStates.Queued, location));

@@ -136,17 +136,7 @@ public static class StatusApi
         }
 
         db.Statuses.AddRange(rows);
-        await resilience.Database.ExecuteAsync(async token =>
-        {
-            try
-            {
-                await db.SaveChangesAsync(token);
-            }
-            catch (Exception e) when (e.IsUniqueViolation())
-            {
-                // A retry whose first attempt committed.
-            }
-        }, ct);
+        await db.SaveAcceptedAsync(resilience, ct);
         dispatcher.Wake();
         return Results.Accepted($"/api/documents/{envelopeId}", new StatusAnswer(rows.Select(r => r.StatusId).ToList(), StatusStates.Queued));
     }

@@ -1129,7 +1129,20 @@ internal sealed class EdxmlParser
         return value.Length == 0 ? null : value;
     }
 
-    private DateOnly? ReadDate()
+    private delegate bool ValueParser<T>(string text, out T value);
+
+    private DateOnly? ReadDate() => ReadValue<DateOnly>(EdxmlValues.TryParseDate, "a date (expected yyyy/MM/dd)");
+
+    private DateTimeOffset? ReadTimestamp() =>
+        ReadValue<DateTimeOffset>(EdxmlValues.TryParseTimestamp, "a timestamp (expected yyyy/MM/dd HH:mm:ss, Vietnam time)");
+
+    private int? ReadInt() => ReadValue<int>(EdxmlValues.TryParseInt, "a whole number");
+
+    private bool? ReadBool() => ReadValue<bool>(EdxmlValues.TryParseBool, "true or false");
+
+    /// <summary>Reads a typed element; empty is null, anything unparseable is refused naming the element and the value.</summary>
+    private T? ReadValue<T>(ValueParser<T> parse, string expected)
+        where T : struct
     {
         var name = _reader.LocalName;
         var text = ReadText();
@@ -1138,51 +1151,9 @@ internal sealed class EdxmlParser
             return null;
         }
 
-        return EdxmlValues.TryParseDate(text, out var date)
-            ? date
-            : throw Invalid($"{Where}/{name} '{text}' is not a date (expected yyyy/MM/dd).");
-    }
-
-    private DateTimeOffset? ReadTimestamp()
-    {
-        var name = _reader.LocalName;
-        var text = ReadText();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-
-        return EdxmlValues.TryParseTimestamp(text, out var timestamp)
-            ? timestamp
-            : throw Invalid($"{Where}/{name} '{text}' is not a timestamp (expected yyyy/MM/dd HH:mm:ss, Vietnam time).");
-    }
-
-    private int? ReadInt()
-    {
-        var name = _reader.LocalName;
-        var text = ReadText();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-
-        return EdxmlValues.TryParseInt(text, out var value)
+        return parse(text, out var value)
             ? value
-            : throw Invalid($"{Where}/{name} '{text}' is not a whole number.");
-    }
-
-    private bool? ReadBool()
-    {
-        var name = _reader.LocalName;
-        var text = ReadText();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-
-        return EdxmlValues.TryParseBool(text, out var value)
-            ? value
-            : throw Invalid($"{Where}/{name} '{text}' is not true or false.");
+            : throw Invalid($"{Where}/{name} '{text}' is not {expected}.");
     }
 
     private void ReadList(string itemName, List<string> items)
