@@ -20,6 +20,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     EvidenceCommand.Create(),
     ComplianceCommand.Create(),
     BrokerCommand.Create(),
+    SendCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Text.Json;
+using Exchange.Cli;
+using Exchange.Cli.Commands;
+using Exchange.Edxml;
+using Exchange.Signing;
+
+namespace Exchange.IntegrationTests;
+
+/// <summary>`exchange send` against a running province's gateway.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class SendCommandTests : ProvinceFixture
+{
+    private const string Sender = SampleDirectory.HomeAffairs;
+    private const string Recipient = SampleDirectory.PhucXaWard;
+
+    private string _folder = null!;
+
+    [SetUp]
+    public void Folder() => _folder = Directory.CreateTempSubdirectory("exchange-send-").FullName;
+
+    private string Write(string name, byte[] bytes)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private async Task<(int Exit, string LastLine)> SendAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            var exit = await new RootCommand { SendCommand.Create() }.Parse(["send", .. args]).InvokeAsync();
+            var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return (exit, lines.Length == 0 ? string.Empty : lines[^1]);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+    }
+
+    private static byte[] Package(string from, string to)
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var number = Guid.NewGuid().ToString("N")[..10];
+        return EdxmlWriter.Write(new EdxmlPackage(new EdxmlHeader
+        {
+            From = new EdxmlOrganisation(from),
+            To = [new EdxmlOrganisation(to)],
+            DocumentId = EdxmlDocumentId.Format(from, today, $"{number}/SEND"),
+            CodeNumber = number,
+            CodeNotation = "SEND",
+            Subject = "Văn bản gửi bằng exchange send",
+            PromulgationDate = today,
+        }, [new EdxmlAttachment("a.txt", "text/plain", "x"u8.ToArray())]));
+    }
+
+    private string GatewayUrl => Province.Gateways[Sender].App.Urls.First();
+
+    [Test]
+    public async Task Sends_a_package_the_gateway_signs_and_reports_it_delivered()
+    {
+        var package = Write("p.edxml", Package(Sender, Recipient));
+
+        var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl, "--json");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), last);
+        using var result = JsonDocument.Parse(last);
+        Assert.That(result.RootElement.GetProperty("outcome").GetString(), Is.EqualTo("delivered"));
+        Assert.That(result.RootElement.GetProperty("reason").GetString(), Is.EqualTo("ok"));
+        Assert.That(result.RootElement.GetProperty("document_id").GetString(), Does.StartWith(Sender));
+    }
+
+    [Test]
+    public async Task Reports_a_signature_no_agency_registered_as_rejected_signer_not_bound()
+    {
+        var bytes = Package(Sender, Recipient);
+        using var rogue = CmsSigner.FromPkcs12(Province.Pki.IssueRogueCertificate("Người gửi giả"), Province.Pki.Password);
+
+        var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", Write("p.edxml", bytes),
+            "--signature", Write("p.p7s", rogue.SignDetached(bytes)), "--gateway", GatewayUrl, "--json");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Refused), last);
+        using var result = JsonDocument.Parse(last);
+        Assert.That(result.RootElement.GetProperty("outcome").GetString(), Is.EqualTo("rejected"));
+        Assert.That(result.RootElement.GetProperty("reason").GetString(), Is.EqualTo("signer-not-bound"));
+    }
+
+    [Test]
+    public async Task Refuses_a_command_line_that_disagrees_with_the_package_before_sending()
+    {
+        var package = Write("p.edxml", Package(Sender, Recipient));
+
+        var (exit, _) = await SendAsync("--from", Sender, "--to", SampleDirectory.HangBuomWard, "--package", package, "--gateway", GatewayUrl);
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.UsageOrIo));
+    }
+}
