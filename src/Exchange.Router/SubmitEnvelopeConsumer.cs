@@ -48,7 +48,8 @@ public sealed class SubmitEnvelopeConsumer(
         var envelope = new EnvelopeRow
         {
             EnvelopeId = message.EnvelopeId,
-            SenderCode = Truncate(message.SenderCode, 64),
+            // Normalised (a 3-group alias becomes its 4-group code) so every later message reaches the right queue.
+            SenderCode = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Truncate(message.SenderCode, 64),
             DocumentId = verdict.Header?.DocumentId,
             Subject = verdict.Header?.Subject,
             Package = message.Package,
@@ -126,13 +127,15 @@ public sealed class SubmitEnvelopeConsumer(
     /// <summary>Sends what the outcome calls for: deliveries still outstanding and the answer to the sender.</summary>
     private async Task AnnounceAsync(ConsumeContext context, EnvelopeRow envelope)
     {
-        var hasSenderQueue = AgencyCode.TryParse(envelope.SenderCode, out var sender, out _);
         if (envelope.State == EnvelopeStates.Rejected)
         {
-            if (hasSenderQueue)
+            // Only an agency the directory knows has a queue someone reads; a made-up sender code gets evidence,
+            // not a new queue on the broker.
+            var current = await directory.CurrentAsync(context.CancellationToken);
+            if (AgencyCode.TryParse(envelope.SenderCode, out var rejectedSender, out _) && current.Find(rejectedSender.Value) is not null)
             {
-                await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeRejected(
-                    envelope.EnvelopeId, sender.Value, envelope.Reason, envelope.Detail, envelope.ReceivedAt), context.CancellationToken);
+                await context.SendToQueueAsync(names.AgencyQueue(rejectedSender.Value), new EnvelopeRejected(
+                    envelope.EnvelopeId, rejectedSender.Value, envelope.Reason, envelope.Detail, envelope.ReceivedAt), context.CancellationToken);
             }
 
             return;
@@ -143,6 +146,8 @@ public sealed class SubmitEnvelopeConsumer(
             await context.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), Forwarding.Deliver(envelope, delivery.RecipientCode, options.Value.HubName), context.CancellationToken);
         }
 
+        // Accepted means the sender is a known agency with a valid code.
+        var sender = AgencyCode.Parse(envelope.SenderCode);
         await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeAccepted(
             envelope.EnvelopeId, sender.Value, envelope.Deliveries.Select(d => d.RecipientCode).ToList(),
             envelope.DirectoryVersion ?? 0, envelope.ReceivedAt), context.CancellationToken);

@@ -170,6 +170,21 @@ public sealed class PathTests : ProvinceFixture
     }
 
     [Test]
+    public async Task Accepts_a_bus_sender_written_in_the_three_group_form_and_stores_the_four_group_code()
+    {
+        // 00.02.H29 is the older 3-group form of 000.00.02.H29 (QCVN 102:2016 alias).
+        var package = BuildPackage(SampleDirectory.Finance, Recipient);
+        var signature = Province.Pki.AgencySigner(SampleDirectory.Finance).SignDetached(package);
+        var envelope = new SubmitEnvelope(Guid.CreateVersion7(), "00.02.H29", [Recipient], package, signature, DateTimeOffset.UtcNow);
+
+        await SendToHubAsync(envelope);
+        await Eventually(async () => await InboxCountAsync(Recipient, envelope.EnvelopeId) == 1 && await DeliveredAsync(envelope.EnvelopeId), "the delivery");
+
+        await using var hub = Province.CreateHubDb();
+        Assert.That((await hub.Envelopes.AsNoTracking().SingleAsync(e => e.EnvelopeId == envelope.EnvelopeId)).SenderCode, Is.EqualTo(SampleDirectory.Finance));
+    }
+
+    [Test]
     public async Task Gateway_refuses_malformed_recipient_code_at_once()
     {
         var refusal = Assert.ThrowsAsync<GatewayRefusedException>(() => Client(Sender).SendDocumentAsync(Letter("vxp.saas.03"), File()));
