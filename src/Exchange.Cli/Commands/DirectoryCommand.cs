@@ -12,9 +12,12 @@ namespace Exchange.Cli.Commands;
 /// <summary>`exchange directory import|list|tree`: the hub's versioned agency directory.</summary>
 public static class DirectoryCommand
 {
+    // Agency names are Vietnamese: keep them readable rather than \u-escaped (still valid JSON).
+    private static readonly JsonSerializerOptions ReadableJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Create()
     {
-        var file = new Argument<FileInfo>("file") { Description = "A directory document (JSON: { \"agencies\": [...] })." };
+        var file = new Argument<FileInfo>("file") { Description = "A directory: JSON ({ \"agencies\": [...] }) or CSV (.csv; header code,name,kind,parent,certificates)." };
         var bindDevPki = new Option<bool>("--bind-dev-pki") { Description = "Register each agency's dev PKI organisation certificate to it." };
         var import = new Command("import", "Import a directory; a changed directory becomes a new version.") { file, bindDevPki };
         import.SetAction((p, ct) => ImportAsync(p.GetValue(file)!, p.GetValue(bindDevPki), ct));
@@ -37,7 +40,8 @@ public static class DirectoryCommand
         DirectoryDocument document;
         try
         {
-            document = DirectoryDocument.Parse(await File.ReadAllTextAsync(file.FullName, ct));
+            var text = await File.ReadAllTextAsync(file.FullName, ct);
+            document = file.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase) ? DirectoryCsv.Parse(text) : DirectoryDocument.Parse(text);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or FormatException)
         {
@@ -97,7 +101,7 @@ public static class DirectoryCommand
                 parent = a.Parent,
                 certificates = a.Certificates,
                 directory_version = directory.Version,
-            })));
+            }), ReadableJson));
             return ExitCodes.Ok;
         }
 
