@@ -367,121 +367,23 @@ internal sealed class EdxmlParser
         return new EdxmlOrganisation(organId ?? string.Empty, name, inCharge, address, email, telephone, fax, website);
     }
 
-    private void ParseCode()
-    {
-        var seen = new List<string>(2);
-        if (!Enter())
-        {
-            return;
-        }
+    private void ParseCode() => ReadFields(
+        (CodeNumber, () => _message.CodeNumber = ReadOptional()),
+        (CodeNotation, () => _message.CodeNotation = ReadOptional()));
 
-        while (NextChild())
-        {
-            switch (_reader.LocalName)
-            {
-                case CodeNumber:
-                    Single(seen);
-                    _message.CodeNumber = ReadOptional();
-                    break;
-                case CodeNotation:
-                    Single(seen);
-                    _message.CodeNotation = ReadOptional();
-                    break;
-                default:
-                    _reader.Skip();
-                    break;
-            }
-        }
-    }
+    private void ParsePromulgationInfo() => ReadFields(
+        (Place, () => _message.PromulgationPlace = ReadOptional()),
+        (PromulgationDate, () => _message.PromulgationDate = ReadDate()));
 
-    private void ParsePromulgationInfo()
-    {
-        var seen = new List<string>(2);
-        if (!Enter())
-        {
-            return;
-        }
+    private void ParseDocumentType() => ReadFields(
+        (EdxmlNames.Type, () => _message.DocumentTypeCode = ReadInt()),
+        (TypeDetail, () => _message.DocumentTypeDetail = ReadInt()),
+        (TypeName, () => _message.DocumentTypeName = ReadOptional()));
 
-        while (NextChild())
-        {
-            switch (_reader.LocalName)
-            {
-                case Place:
-                    Single(seen);
-                    _message.PromulgationPlace = ReadOptional();
-                    break;
-                case PromulgationDate:
-                    Single(seen);
-                    _message.PromulgationDate = ReadDate();
-                    break;
-                default:
-                    _reader.Skip();
-                    break;
-            }
-        }
-    }
-
-    private void ParseDocumentType()
-    {
-        var seen = new List<string>(3);
-        if (!Enter())
-        {
-            return;
-        }
-
-        while (NextChild())
-        {
-            switch (_reader.LocalName)
-            {
-                case EdxmlNames.Type:
-                    Single(seen);
-                    _message.DocumentTypeCode = ReadInt();
-                    break;
-                case TypeDetail:
-                    Single(seen);
-                    _message.DocumentTypeDetail = ReadInt();
-                    break;
-                case TypeName:
-                    Single(seen);
-                    _message.DocumentTypeName = ReadOptional();
-                    break;
-                default:
-                    _reader.Skip();
-                    break;
-            }
-        }
-    }
-
-    private void ParseSignerInfo()
-    {
-        var seen = new List<string>(3);
-        if (!Enter())
-        {
-            return;
-        }
-
-        while (NextChild())
-        {
-            switch (_reader.LocalName)
-            {
-                case Competence:
-                    Single(seen);
-                    _message.SignerCompetence = ReadOptional();
-                    break;
-                case Position:
-                    Single(seen);
-                    _message.SignerPosition = ReadOptional();
-                    break;
-                case FullName:
-                    Single(seen);
-                    _message.SignerFullName = ReadOptional();
-                    break;
-                default:
-                    _reader.Skip();
-                    break;
-            }
-        }
-    }
+    private void ParseSignerInfo() => ReadFields(
+        (Competence, () => _message.SignerCompetence = ReadOptional()),
+        (Position, () => _message.SignerPosition = ReadOptional()),
+        (FullName, () => _message.SignerFullName = ReadOptional()));
 
     private void ParseOtherInfo()
     {
@@ -1181,6 +1083,32 @@ internal sealed class EdxmlParser
     }
 
     /// <summary>Refuses a second occurrence of an element that may appear once: two Subjects would be ambiguous.</summary>
+    /// <summary>
+    /// Reads a block of simple child elements: each known child at most once, read by its reader; unknown
+    /// children are skipped (real senders add their own).
+    /// </summary>
+    private void ReadFields(params (string Name, Action Read)[] fields)
+    {
+        var seen = new List<string>(fields.Length);
+        if (!Enter())
+        {
+            return;
+        }
+
+        while (NextChild())
+        {
+            var field = Array.Find(fields, f => f.Name == _reader.LocalName);
+            if (field.Read is null)
+            {
+                _reader.Skip();
+                continue;
+            }
+
+            Single(seen);
+            field.Read();
+        }
+    }
+
     private void Single(List<string> seen, string? key = null)
     {
         key ??= _reader.LocalName;
