@@ -77,7 +77,7 @@ public sealed class Servers
         List<QueueInfo>? queues;
         try
         {
-            queues = await http.GetFromJsonAsync<List<QueueInfo>>($"api/queues/{vhost}?columns=name");
+            queues = await http.GetFromJsonAsync<List<QueueInfo>>($"api/queues/{vhost}?columns=name,consumers");
         }
         catch (HttpRequestException)
         {
@@ -86,7 +86,8 @@ public sealed class Servers
 
         foreach (var queue in queues ?? [])
         {
-            if (System.Text.RegularExpressions.Regex.IsMatch(queue.Name, $"^{RunPrefix}[0-9a-f]{{6}}-"))
+            // A queue with consumers belongs to a run in progress (another checkout's tests on the same servers).
+            if (queue.Consumers == 0 && System.Text.RegularExpressions.Regex.IsMatch(queue.Name, $"^{RunPrefix}[0-9a-f]{{6}}-"))
             {
                 await http.DeleteAsync($"api/queues/{vhost}/{Uri.EscapeDataString(queue.Name)}");
                 await http.DeleteAsync($"api/exchanges/{vhost}/{Uri.EscapeDataString(queue.Name)}");
@@ -94,5 +95,5 @@ public sealed class Servers
         }
     }
 
-    private sealed record QueueInfo(string Name);
+    private sealed record QueueInfo(string Name, int Consumers);
 }
