@@ -14,7 +14,11 @@ public sealed record SubmitEnvelope(
     byte[] Signature,
     DateTimeOffset SubmittedAt);
 
-/// <summary>The hub hands a verified package to a recipient's gateway. Sent to the recipient's queue.</summary>
+/// <summary>
+/// The hub hands a verified package to a recipient's gateway. Sent to the recipient's queue. <see cref="ResolvedFrom"/>
+/// is the address in the package's To list that the hub resolved to this recipient (a group, an alias, a merged
+/// agency's old code), when it is not the recipient's own code.
+/// </summary>
 public sealed record DeliverEnvelope(
     Guid EnvelopeId,
     string SenderCode,
@@ -22,7 +26,28 @@ public sealed record DeliverEnvelope(
     byte[] Package,
     byte[] Signature,
     long DirectoryVersion,
+    IReadOnlyList<TraceEntry> Trace,
+    string? ResolvedFrom = null);
+
+/// <summary>
+/// One hub hands a verified envelope to the next hub on its way (federation by tier: province hub ↔ district hubs),
+/// for the recipients routed through it. Sent to the next hub's relay queue, which only hubs reach (a shovel between
+/// their virtual hosts). <see cref="RecipientCodes"/> repeats the package's To list; <see cref="Recipients"/> are the
+/// agencies, already resolved by the first hub, that this hub now answers for.
+/// </summary>
+public sealed record RelayEnvelope(
+    Guid EnvelopeId,
+    string SenderCode,
+    IReadOnlyList<string> RecipientCodes,
+    byte[] Package,
+    byte[] Signature,
+    DateTimeOffset SubmittedAt,
+    string FromHub,
+    IReadOnlyList<RoutedRecipient> Recipients,
     IReadOnlyList<TraceEntry> Trace);
+
+/// <summary>A recipient agency of a relayed envelope, and the address it was resolved from (alias, old code, group).</summary>
+public sealed record RoutedRecipient(string Code, string? ResolvedFrom);
 
 /// <summary>One hop a package passed through; carried beside the signed bytes, never inside them.</summary>
 public sealed record TraceEntry(string Hub, DateTimeOffset At, string Action);

@@ -41,6 +41,12 @@ public enum EvidenceKind
 
     /// <summary>The hub refused a status package; the reason code says why.</summary>
     StatusRejection,
+
+    /// <summary>
+    /// The hub resolved an address of the package's To list to directory agencies: an alias or a merged agency's old
+    /// code to the agency now answering for it, or a group to its members, under the directory version it names.
+    /// </summary>
+    RecipientResolution,
 }
 
 public static class Digests

@@ -12,7 +12,20 @@ public sealed record ExchangeNames(string Prefix = "")
     /// <summary>The queue one agency's gateway consumes: deliveries and answers to its submissions.</summary>
     public string AgencyQueue(string agencyCode) => $"{Prefix}agency-{Slug(agencyCode, '-')}";
 
+    /// <summary>The queue a hub consumes from other hubs (federation): relayed envelopes, and receipts and failures coming back.
+    /// Only shovels between the hubs' virtual hosts write to it.</summary>
+    public string RelayInQueue => $"{HubQueue}-relay";
+
+    /// <summary>The queue a hub sends to for a neighbouring hub; a shovel moves it to that hub's <see cref="RelayInQueue"/>.</summary>
+    public string RelayQueue(string hubCode) => $"{HubQueue}-relay-to-{Slug(hubCode, '-')}";
+
+    /// <summary>The virtual host of a hub below the top one, beside the top hub's <paramref name="topVirtualHost"/>.</summary>
+    public string HubVirtualHost(string topVirtualHost, string hubCode) => $"{Prefix}{topVirtualHost}-{Slug(hubCode, '-')}";
+
     public string HubDatabase => $"{DbPrefix}exchange_hub";
+
+    /// <summary>The database of a hub below the top one (each hub of a federation has its own).</summary>
+    public string HubDatabaseOf(string hubCode) => $"{DbPrefix}exchange_hub_{Slug(hubCode, '_')}";
 
     public string GatewayDatabase(string agencyCode) => $"{DbPrefix}exchange_gw_{Slug(agencyCode, '_')}";
 

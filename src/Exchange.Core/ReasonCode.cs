@@ -37,6 +37,10 @@ public enum ReasonCode
     NotFound,
     InvalidRequest,
     NotReady,
+
+    // Directory and routing (docs/directory.md).
+    AgencyInactive,
+    RouteNotAllowed,
 }
 
 public static class ReasonCodes

@@ -187,16 +187,39 @@ public static class EdxmlWriter
         x.End();
     }
 
-    private static void WriteTraceHeaderList(EdxmlXmlWriter x, EdxmlHeader h)
+    /// <summary>
+    /// A TraceHeaderList element on its own (QCVN 102:2016): the hops a package made, which a recipient's gateway hands
+    /// its document system beside the signed package. Hubs never write them into the package: that would break its signature.
+    /// </summary>
+    public static byte[] WriteTraceHeaderList(IEnumerable<EdxmlTraceEntry> entries)
     {
-        x.Start(TraceHeaderList);
-        foreach (var entry in h.Trace ?? [])
+        ArgumentNullException.ThrowIfNull(entries);
+        using var output = new MemoryStream();
+        using (var x = new EdxmlXmlWriter(output, limits: null))
+        {
+            x.Start(TraceHeaderList);
+            WriteTraceHeaders(x, entries);
+            x.End();
+        }
+
+        return output.ToArray();
+    }
+
+    private static void WriteTraceHeaders(EdxmlXmlWriter x, IEnumerable<EdxmlTraceEntry> entries)
+    {
+        foreach (var entry in entries)
         {
             x.Start(TraceHeader);
             x.Text(OrganId, entry.OrganId ?? string.Empty);
             x.Timestamp(Timestamp, entry.Timestamp);
             x.End();
         }
+    }
+
+    private static void WriteTraceHeaderList(EdxmlXmlWriter x, EdxmlHeader h)
+    {
+        x.Start(TraceHeaderList);
+        WriteTraceHeaders(x, h.Trace ?? []);
 
         // QCVN 102:2016 spells the business block "Bussiness"; receivers look for that name.
         x.Start(Bussiness);

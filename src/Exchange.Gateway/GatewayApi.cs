@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Edxml;
 using Exchange.Persistence;
@@ -61,6 +62,7 @@ public static class GatewayApi
             await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Signature).FirstOrDefaultAsync(ct) is { } bytes
                 ? Results.File(bytes, "application/pkcs7-signature", $"{envelopeId}.p7s")
                 : Results.NotFound());
+        api.MapGet("/inbox/{envelopeId:guid}/trace", GetTrace);
         return app;
     }
 
@@ -243,6 +245,22 @@ public static class GatewayApi
     }
 
     /// <summary>The exact signed package. The first fetch is the handover to the document system (ContentHandover evidence).</summary>
+    /// <summary>
+    /// The hops the envelope made (hubs, then this gateway) as an edXML TraceHeaderList (QCVN 102:2016), for the document
+    /// system to keep with the package: the entries travel beside the signed bytes, never inside them.
+    /// </summary>
+    private static async Task<IResult> GetTrace(Guid envelopeId, GatewayDbContext db, CancellationToken ct)
+    {
+        var trace = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Trace).FirstOrDefaultAsync(ct);
+        if (trace is null)
+        {
+            return Results.NotFound();
+        }
+
+        var entries = JsonSerializer.Deserialize<List<TraceEntry>>(trace, JsonSerializerOptions.Web) ?? [];
+        return Results.Bytes(EdxmlWriter.WriteTraceHeaderList(entries.Select(e => new EdxmlTraceEntry(e.Hub, e.At))), "application/xml");
+    }
+
     private static async Task<IResult> GetPackage(Guid envelopeId, GatewayDbContext db, OutboxDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
     {
         var bytes = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Package).FirstOrDefaultAsync(ct);

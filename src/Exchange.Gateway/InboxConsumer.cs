@@ -114,10 +114,18 @@ public sealed class DeliverEnvelopeConsumer(
             return (ReasonCode.SenderMismatch, $"The signed package is from '{header.From.OrganId}', not '{message.SenderCode}'.", null);
         }
 
-        var addressed = header.To.Any(t => AgencyCode.TryParse(t.OrganId, out var to, out _) && to.Value == own);
+        // The package names this agency itself, or an address the hub resolved to it (a group, an alias, a merged
+        // agency's old code) and recorded as RecipientResolution evidence; the directory is the hub's to apply.
+        var addressed = header.To.Any(t => Normalised(t.OrganId) is { } to && (to == own || to == Normalised(message.ResolvedFrom)));
         return addressed
             ? (ReasonCode.Ok, string.Empty, header)
-            : (ReasonCode.RecipientMismatch, $"The signed package is not addressed to '{own}'.", null);
+            : (ReasonCode.RecipientMismatch, $"The signed package is not addressed to '{own}'"
+                + (message.ResolvedFrom is { } resolvedFrom ? $" nor to '{resolvedFrom}'." : "."), null);
+
+        static string? Normalised(string? address) =>
+            RecipientGroup.TryParse(address, out var group, out _) ? group.Address
+            : AgencyCode.TryParse(address, out var code, out _) ? code.Value
+            : null;
     }
 
     private async Task SendReceiptAsync(ConsumeContext context, InboxRow row)

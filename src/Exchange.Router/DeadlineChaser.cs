@@ -21,6 +21,7 @@ namespace Exchange.Router;
 public sealed class DeadlineChaser(
     IServiceScopeFactory scopes,
     ExchangeNames names,
+    Forwarding forwarding,
     IOptions<RouterOptions> router,
     IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
@@ -70,7 +71,7 @@ public sealed class DeadlineChaser(
             var envelope = envelopes[delivery.EnvelopeId];
             if (delivery.Attempts <= deadlines.Value.Retries)
             {
-                await bus.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), Forwarding.Deliver(envelope, delivery.RecipientCode, router.Value.HubName), cancellationToken);
+                await forwarding.SendAsync(bus, envelope, [delivery], cancellationToken);
                 delivery.Attempts++;
                 delivery.DueAt = now + deadlines.Value.For(EdxmlReader.ReadHeader(envelope.Package).Priority);
                 logger.LogWarning("Delivery of {EnvelopeId} to {Recipient} missed its deadline; forwarded again (attempt {Attempt})",

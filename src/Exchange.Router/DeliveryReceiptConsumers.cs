@@ -21,7 +21,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
     HubDbContext db,
     SignatureVerifier verifier,
     DirectoryCache directory,
-    ExchangeNames names,
+    Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<SubmitDeliveryReceiptConsumer> logger) : IConsumer<SubmitDeliveryReceipt>
@@ -113,17 +113,18 @@ public sealed class SubmitDeliveryReceiptConsumer(
             : (ReasonCode.Ok, $"Receipt signed by {bound.Subject}.", receipt);
     }
 
-    private async Task ConfirmAsync(ConsumeContext context, EnvelopeRow envelope, DeliveryRow delivery)
-    {
-        await context.SendToQueueAsync(names.AgencyQueue(envelope.SenderCode), new DeliveryConfirmed(
-            envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, delivery.ReceiptId!.Value,
-            delivery.DeliveredAt!.Value, clock.GetUtcNow()), context.CancellationToken);
-    }
+    /// <summary>Tells the sender, or passes the receipt back to the hub that relayed the envelope here (federation).</summary>
+    private Task ConfirmAsync(ConsumeContext context, EnvelopeRow envelope, DeliveryRow delivery) =>
+        forwarding.TowardSenderAsync(context, envelope,
+            new DeliveryConfirmed(envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, delivery.ReceiptId!.Value, delivery.DeliveredAt!.Value, clock.GetUtcNow()),
+            new SubmitDeliveryReceipt(envelope.EnvelopeId, delivery.RecipientCode, delivery.ReceiptId!.Value, delivery.Receipt!, delivery.ReceiptSignature!),
+            context.CancellationToken);
 }
 
 /// <summary>Records a recipient gateway's refusal of a delivery as ContentConsignmentFailure evidence.</summary>
 public sealed class ReportDeliveryFailureConsumer(
     HubDbContext db,
+    Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<ReportDeliveryFailureConsumer> logger) : IConsumer<ReportDeliveryFailure>
@@ -142,11 +143,16 @@ public sealed class ReportDeliveryFailureConsumer(
         var reason = ReasonCodes.TryParse(message.Reason, out var code) ? code : ReasonCode.PackageInvalid;
         delivery.State = DeliveryStates.Failed;
         delivery.FailureReason = reason.ToCode();
-        var envelopeSha = await db.Envelopes.Where(e => e.EnvelopeId == message.EnvelopeId).Select(e => e.PackageSha256).SingleAsync(context.CancellationToken);
+        var envelope = await db.Envelopes.AsNoTracking().SingleAsync(e => e.EnvelopeId == message.EnvelopeId, context.CancellationToken);
+        var by = delivery.NextHop is { } hub ? $"Hub '{hub}' reported" : "The recipient's gateway refused the delivery";
         db.AddEvidence(EvidenceKind.ContentConsignmentFailure, message.EnvelopeId, message.RecipientCode, reason,
-            $"The recipient's gateway refused the delivery: {message.Detail}", envelopeSha, options.Value.HubName, clock.GetUtcNow());
+            $"{by}: {message.Detail}", envelope.PackageSha256, options.Value.HubName, clock.GetUtcNow());
         await db.SaveChangesAsync(context.CancellationToken);
         logger.LogWarning("Recipient {Recipient} refused {EnvelopeId}: {Reason}", message.RecipientCode, message.EnvelopeId, message.Reason);
+        if (envelope.RelayedBy is not null)
+        {
+            await forwarding.TowardSenderAsync(context, envelope, message, message, context.CancellationToken);
+        }
     }
 }
 

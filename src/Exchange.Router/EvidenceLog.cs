@@ -21,4 +21,20 @@ internal static class EvidenceLog
             Issuer = issuer,
             IssuedAt = at,
         });
+
+    /// <summary>
+    /// One RecipientResolution record per address of the To list that did not name its agency's own code: which
+    /// agencies it was resolved to, under which directory version.
+    /// </summary>
+    public static void AddResolutionEvidence(this HubDbContext db, EnvelopeRow envelope, long directoryVersion, string issuer, DateTimeOffset at)
+    {
+        foreach (var address in envelope.Deliveries.Where(d => d.ResolvedFrom is not null).GroupBy(d => d.ResolvedFrom!))
+        {
+            var members = address.Select(d => d.RecipientCode).ToList();
+            var what = RecipientGroup.LooksLikeGroup(address.Key) ? "Group" : "Address";
+            db.AddEvidence(EvidenceKind.RecipientResolution, envelope.EnvelopeId, members.Count == 1 ? members[0] : null, ReasonCode.Ok,
+                $"{what} '{address.Key}' resolved to {members.Count} agenc{(members.Count == 1 ? "y" : "ies")} under directory version {directoryVersion}: {string.Join(", ", members)}.",
+                envelope.PackageSha256, issuer, at);
+        }
+    }
 }

@@ -1,12 +1,89 @@
+using System.Text.Json;
 using Exchange.Contracts;
+using Exchange.Core;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace Exchange.Router;
 
-internal static class Forwarding
+/// <summary>
+/// Where a hub sends what it routes. Without federation every delivery goes to the recipient's gateway queue. With hubs
+/// federated by tier (the directory lists them), a recipient served by another hub is handed to the next hub on the way
+/// there (down into the subtree that holds it, else up), and whatever answers the sender travels back the way the
+/// envelope came: to the sender's gateway at the hub that accepted it, to the relaying hub elsewhere.
+/// </summary>
+public sealed class Forwarding(ExchangeNames names, IOptions<RouterOptions> options)
 {
-    /// <summary>The delivery of a stored envelope to one recipient: the exact bytes received, and this hub's trace entry beside them.</summary>
-    public static DeliverEnvelope Deliver(EnvelopeRow envelope, string recipientCode, string hubName) =>
-        new(envelope.EnvelopeId, envelope.SenderCode, recipientCode, envelope.Package, envelope.Signature,
-            envelope.DirectoryVersion ?? 0, [new TraceEntry(hubName, envelope.ReceivedAt, "accepted")]);
+    /// <summary>This hub's code in a federation, or null when one hub serves everyone.</summary>
+    public string? ThisHub(AgencyDirectory directory) =>
+        directory.Hubs.Count == 0 ? null : options.Value.HubCode ?? directory.TopHub;
+
+    /// <summary>The hub to hand a recipient's delivery to, or null to deliver to its gateway from here.</summary>
+    public string? NextHop(AgencyDirectory directory, string recipientCode)
+    {
+        var here = ThisHub(directory);
+        var serving = directory.ServingHub(recipientCode);
+        if (here is null || serving is null || serving == here)
+        {
+            return null;
+        }
+
+        // Down when the serving hub lies below this one (the hub just under this one on its lineage), else up.
+        return directory.Lineage(serving).Select(a => a.Code).FirstOrDefault(code => directory.Hubs.Contains(code) && directory.ParentHub(code) == here)
+            ?? directory.ParentHub(here);
+    }
+
+    /// <summary>This hub's trace entry appended to the hops an envelope made before it.</summary>
+    public string TraceWith(IEnumerable<TraceEntry> before, DateTimeOffset at, string action) =>
+        JsonSerializer.Serialize(before.Append(new TraceEntry(options.Value.HubName, at, action)).ToList(), JsonSerializerOptions.Web);
+
+    public IReadOnlyList<TraceEntry> Trace(EnvelopeRow envelope) =>
+        JsonSerializer.Deserialize<List<TraceEntry>>(envelope.Trace, JsonSerializerOptions.Web) is { Count: > 0 } trace
+            ? trace
+            : [new TraceEntry(options.Value.HubName, envelope.ReceivedAt, "accepted")]; // stored before traces were kept
+
+    /// <summary>Sends the deliveries on: the exact bytes received, and the trace beside them.</summary>
+    public async Task SendAsync(ISendEndpointProvider bus, EnvelopeRow envelope, IEnumerable<DeliveryRow> deliveries, CancellationToken cancellationToken)
+    {
+        var trace = Trace(envelope);
+        var recipientAddresses = EdxmlAddresses(envelope);
+        foreach (var hop in deliveries.GroupBy(d => d.NextHop))
+        {
+            if (hop.Key is null)
+            {
+                foreach (var delivery in hop)
+                {
+                    await bus.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), new DeliverEnvelope(
+                        envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, envelope.Package, envelope.Signature,
+                        envelope.DirectoryVersion ?? 0, trace, delivery.ResolvedFrom), cancellationToken);
+                }
+
+                continue;
+            }
+
+            await bus.SendToQueueAsync(names.RelayQueue(hop.Key), new RelayEnvelope(
+                envelope.EnvelopeId, envelope.SenderCode, recipientAddresses, envelope.Package, envelope.Signature, envelope.SubmittedAt,
+                options.Value.HubCode ?? options.Value.HubName, hop.Select(d => new RoutedRecipient(d.RecipientCode, d.ResolvedFrom)).ToList(), trace),
+                cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Sends an answer about the envelope toward its sender: to the sender's gateway when this hub accepted the envelope,
+    /// else to the hub that relayed it here, which passes it on the same way.
+    /// </summary>
+    public Task TowardSenderAsync<TSender, TRelay>(ISendEndpointProvider bus, EnvelopeRow envelope, TSender forSender, TRelay forRelay, CancellationToken cancellationToken)
+        where TSender : class
+        where TRelay : class =>
+        envelope.RelayedBy is { } hub
+            ? bus.SendToQueueAsync(names.RelayQueue(hub), forRelay, cancellationToken)
+            : bus.SendToQueueAsync(names.AgencyQueue(envelope.SenderCode), forSender, cancellationToken);
+
+    private static List<string> EdxmlAddresses(EnvelopeRow envelope) =>
+        Exchange.Edxml.EdxmlReader.ReadHeader(envelope.Package).To.Select(t =>
+            RecipientGroup.TryParse(t.OrganId, out var group, out _) ? group.Address
+            : AgencyCode.TryParse(t.OrganId, out var code, out _) ? code.Value
+            : t.OrganId ?? string.Empty).Distinct().ToList();
 }

@@ -39,7 +39,11 @@ public static class RouterExtensions
         services.Configure<RouterOptions>(builder.Configuration.GetSection(RouterOptions.Section));
         services.Configure<DeadlineOptions>(builder.Configuration.GetSection(DeadlineOptions.Section));
         services.AddTrust(builder.Configuration);
+        services.Configure<RoutingPolicy>(builder.Configuration.GetSection(RoutingPolicy.Section));
+        services.AddOptions<RoutingPolicy>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RoutingPolicy>, RoutingPolicyValidation>();
         services.AddSingleton<SubmissionCheck>();
+        services.AddSingleton<Forwarding>();
         services.AddSingleton<DirectoryCache>();
         services.AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString));
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
@@ -57,6 +61,7 @@ public static class RouterExtensions
             x.AddConsumer<ReportDeliveryFailureConsumer, RetryingConsumerDefinition<ReportDeliveryFailureConsumer>>();
             x.AddConsumer<SubmitStatusConsumer, RetryingConsumerDefinition<SubmitStatusConsumer>>();
             x.AddConsumer<ReportHandoverConsumer, RetryingConsumerDefinition<ReportHandoverConsumer>>();
+            x.AddConsumer<RelayEnvelopeConsumer, RetryingConsumerDefinition<RelayEnvelopeConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -76,12 +81,31 @@ public static class RouterExtensions
                     e.ConfigureConsumer<SubmitStatusConsumer>(context);
                     e.ConfigureConsumer<ReportHandoverConsumer>(context);
                 });
+                // What neighbouring hubs hand over (federation by tier). Only the shovels between the hubs' virtual hosts
+                // write here, so an agency cannot pose as a hub; an unfederated hub's relay queue simply stays empty.
+                bus.ReceiveEndpoint(names.RelayInQueue, e =>
+                {
+                    e.PrefetchCount = router.PrefetchCount;
+                    e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
+                    e.ConfigureConsumeTopology = false;
+                    e.PublishFaults = false;
+                    e.ConfigureConsumer<RelayEnvelopeConsumer>(context);
+                    e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
+                    e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
+                });
             });
         });
         // After the bus: it sends.
         services.AddHostedService<DeadlineChaser>();
         return builder;
     }
+}
+
+/// <summary>A hub refuses to start with a routing rule it cannot read, rather than route by a rule nobody meant.</summary>
+internal sealed class RoutingPolicyValidation : IValidateOptions<RoutingPolicy>
+{
+    public ValidateOptionsResult Validate(string? name, RoutingPolicy options) =>
+        options.Problems() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }
 
 /// <summary>Builds and runs one hub as a web host (health endpoints) with the router inside.</summary>

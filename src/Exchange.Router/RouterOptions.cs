@@ -5,8 +5,20 @@ public sealed class RouterOptions
 {
     public const string Section = "Router";
 
-    /// <summary>This hub's name, written as the issuer of its evidence and in trace entries.</summary>
-    public string HubName { get; set; } = "exchange-hub";
+    private string? _hubName;
+
+    /// <summary>
+    /// The agency whose subtree this hub serves when hubs are federated by tier (the directory lists the hubs);
+    /// unset: the top hub, or the only one.
+    /// </summary>
+    public string? HubCode { get; set; }
+
+    /// <summary>This hub's name, written as the issuer of its evidence and in trace entries; its code by default.</summary>
+    public string HubName
+    {
+        get => _hubName ?? HubCode ?? "exchange-hub";
+        set => _hubName = value;
+    }
 
     /// <summary>The largest package (bytes) the hub accepts; larger ones are refused with <c>too-large</c>.</summary>
     public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;

@@ -7,11 +7,12 @@ using Microsoft.Extensions.Options;
 namespace Exchange.Router;
 
 /// <summary>What the hub concluded about one submission.</summary>
+/// <param name="Recipients">The agencies to deliver to, each with the address it was resolved from when that was not its own code.</param>
 public sealed record SubmissionVerdict(
     ReasonCode Reason,
     string Detail,
     EdxmlHeader? Header = null,
-    IReadOnlyList<string>? Recipients = null,
+    IReadOnlyList<RoutedRecipient>? Recipients = null,
     string? SignerCertificateSha256 = null)
 {
     public bool Accepted => Reason == ReasonCode.Ok;
@@ -28,20 +29,38 @@ public sealed record SignerRecord(
 /// <summary>
 /// Decides whether a submission is genuine and routable. The signature is checked first and over the exact
 /// bytes received; routing facts are then read from the signed package, never from the bus message alone
-/// (the message's sender and recipients must agree with the package or it is refused).
+/// (the message's sender and recipients must agree with the package or it is refused). Addresses are resolved
+/// against the directory at the time of routing: aliases and merged agencies' old codes to the agency answering for
+/// them, groups to their members; the routing policy decides which kinds may write to which.
 /// </summary>
-public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterOptions> options)
+public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterOptions> options, IOptions<RoutingPolicy> policy)
 {
-    public SubmissionVerdict Check(SubmitEnvelope message, AgencyDirectory directory)
+    public SubmissionVerdict Check(SubmitEnvelope message, AgencyDirectory directory, DateTimeOffset at) =>
+        Check(message.Package, message.Signature, message.SenderCode, directory, at,
+            (header, sender) => ResolveRecipients(header, sender, message.RecipientCodes, directory, at));
+
+    /// <summary>
+    /// An envelope another hub relays: verified again in full (signature, sender's binding), but its recipients were
+    /// resolved by the first hub, so they need only be agencies this hub's directory knows.
+    /// </summary>
+    public SubmissionVerdict CheckRelay(RelayEnvelope message, AgencyDirectory directory, DateTimeOffset at) =>
+        Check(message.Package, message.Signature, message.SenderCode, directory, at, (_, _) =>
+            message.Recipients.FirstOrDefault(r => directory.Find(r.Code) is null) is { } unknown
+                ? new(ReasonCode.UnknownRecipient, $"Relayed recipient '{unknown.Code}' is not in directory version {directory.Version}.")
+                : new(ReasonCode.Ok, string.Empty, Recipients: message.Recipients));
+
+    private SubmissionVerdict Check(
+        byte[] package, byte[] signatureBytes, string claimedSender, AgencyDirectory directory, DateTimeOffset at,
+        Func<EdxmlHeader, Agency, SubmissionVerdict> recipients)
     {
         var limits = options.Value;
-        if (message.Package.Length > limits.MaxPackageBytes)
+        if (package.Length > limits.MaxPackageBytes)
         {
-            return new(ReasonCode.TooLarge, $"The package is {message.Package.Length} bytes; the limit is {limits.MaxPackageBytes}.");
+            return new(ReasonCode.TooLarge, $"The package is {package.Length} bytes; the limit is {limits.MaxPackageBytes}.");
         }
 
-        var signature = verifier.Verify(message.Package, message.Signature);
-        var verdict = Decide(message, directory, signature);
+        var signature = verifier.Verify(package, signatureBytes);
+        var verdict = Decide(package, claimedSender, signature, directory, at, recipients);
         var sender = AgencyCode.TryParse(verdict.Header?.From.OrganId, out var code, out _) ? code.Value : null;
         return verdict with
         {
@@ -51,7 +70,9 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         };
     }
 
-    private SubmissionVerdict Decide(SubmitEnvelope message, AgencyDirectory directory, VerificationResult signature)
+    private SubmissionVerdict Decide(
+        byte[] package, string claimedSender, VerificationResult signature, AgencyDirectory directory, DateTimeOffset at,
+        Func<EdxmlHeader, Agency, SubmissionVerdict> resolveRecipients)
     {
         var limits = options.Value;
         if (!signature.Valid)
@@ -62,7 +83,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         EdxmlHeader header;
         try
         {
-            header = EdxmlReader.ReadHeader(message.Package, new EdxmlLimits { MaxPackageBytes = limits.MaxPackageBytes, MaxRecipients = limits.MaxRecipients });
+            header = EdxmlReader.ReadHeader(package, new EdxmlLimits { MaxPackageBytes = limits.MaxPackageBytes, MaxRecipients = limits.MaxRecipients });
         }
         catch (EdxmlException e)
         {
@@ -74,46 +95,25 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.InvalidAgencyCode, $"From/OrganId '{header.From.OrganId}': {fromError}");
         }
 
-        if (!AgencyCode.TryParse(message.SenderCode, out var claimed, out _) || claimed != from)
+        if (!AgencyCode.TryParse(claimedSender, out var claimed, out _) || claimed != from)
         {
-            return new(ReasonCode.SenderMismatch, $"The bus message names sender '{message.SenderCode}' but the signed package is from '{from}'.");
+            return new(ReasonCode.SenderMismatch, $"The bus message names sender '{claimedSender}' but the signed package is from '{from}'.");
         }
 
-        if (directory.Find(from.Value) is null)
+        if (directory.Find(from.Value) is not { } sender)
         {
             return new(ReasonCode.UnknownSender, $"Sender '{from}' is not in directory version {directory.Version}.");
         }
 
-        if (header.To.Count == 0)
+        if (!sender.IsActiveAt(at))
         {
-            return new(ReasonCode.PackageInvalid, "The package names no recipient (To).");
+            return new(ReasonCode.AgencyInactive, $"Sender '{from}' does not exist at {at:O} (valid {sender.ValidFrom:O} to {sender.ValidTo:O}, directory version {directory.Version}).");
         }
 
-        var recipients = new List<string>(header.To.Count);
-        foreach (var to in header.To)
+        var routed = resolveRecipients(header, sender);
+        if (!routed.Accepted)
         {
-            if (!AgencyCode.TryParse(to.OrganId, out var code, out var error))
-            {
-                return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{to.OrganId}': {error}");
-            }
-
-            if (directory.Find(code.Value) is null)
-            {
-                return new(ReasonCode.UnknownRecipient, $"Recipient '{code}' is not in directory version {directory.Version}.");
-            }
-
-            if (!recipients.Contains(code.Value))
-            {
-                recipients.Add(code.Value);
-            }
-        }
-
-        var claimedRecipients = message.RecipientCodes
-            .Select(c => AgencyCode.TryParse(c, out var code, out _) ? code.Value : c)
-            .ToHashSet(StringComparer.Ordinal);
-        if (!claimedRecipients.SetEquals(recipients))
-        {
-            return new(ReasonCode.RecipientMismatch, "The bus message's recipients differ from the signed package's To list.");
+            return routed;
         }
 
         // Nghị định 30/2020: a CMS may carry the signer's personal signature and the organisation's; the hub
@@ -125,6 +125,107 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.SignerNotBound, $"No valid signer is registered to '{from}' in directory version {directory.Version}: {signers}.");
         }
 
-        return new(ReasonCode.Ok, $"Signed by {bound.Subject}; {signature.Signers.Count} signer(s) reported.", header, recipients, bound.CertificateSha256);
+        return new(ReasonCode.Ok, $"Signed by {bound.Subject}; {signature.Signers.Count} signer(s) reported.", header, routed.Recipients, bound.CertificateSha256);
+    }
+
+    /// <summary>The package's To list as agencies: codes, aliases and merged agencies' old codes resolved, groups expanded.</summary>
+    private SubmissionVerdict ResolveRecipients(
+        EdxmlHeader header, Agency sender, IReadOnlyList<string> claimedAddresses, AgencyDirectory directory, DateTimeOffset at)
+    {
+        if (header.To.Count == 0)
+        {
+            return new(ReasonCode.PackageInvalid, "The package names no recipient (To).");
+        }
+
+        var rules = policy.Value;
+        var addresses = new HashSet<string>(StringComparer.Ordinal);
+        var recipients = new List<RoutedRecipient>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var to in header.To)
+        {
+            if (RecipientGroup.LooksLikeGroup(to.OrganId))
+            {
+                if (!RecipientGroup.TryParse(to.OrganId, out var group, out var groupError))
+                {
+                    return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{to.OrganId}': {groupError}");
+                }
+
+                if (directory.Find(group.Root) is null)
+                {
+                    return new(ReasonCode.UnknownRecipient, $"Group '{group.Address}': '{group.Root}' is not in directory version {directory.Version}.");
+                }
+
+                var (allowed, why) = rules.CheckGroup(sender, group, directory);
+                if (allowed != ReasonCode.Ok)
+                {
+                    return new(allowed, why);
+                }
+
+                var members = group.Expand(directory, at).Where(m => m.Code != sender.Code).ToList();
+                if (members.Count == 0)
+                {
+                    return new(ReasonCode.UnknownRecipient, $"Group '{group.Address}' names no agency in directory version {directory.Version}.");
+                }
+
+                addresses.Add(group.Address);
+                foreach (var member in members)
+                {
+                    if (Add(member, group.Address) is { } refused)
+                    {
+                        return refused;
+                    }
+                }
+
+                continue;
+            }
+
+            if (!AgencyCode.TryParse(to.OrganId, out var code, out var error))
+            {
+                return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{to.OrganId}': {error}");
+            }
+
+            var (resolved, reason, detail) = directory.Resolve(code.Value, at);
+            if (resolved is null)
+            {
+                return new(reason, $"Recipient {detail}");
+            }
+
+            addresses.Add(code.Value);
+            if (Add(resolved.Agency, resolved.ResolvedFrom) is { } refusal)
+            {
+                return refusal;
+            }
+        }
+
+        if (recipients.Count > options.Value.MaxRecipients)
+        {
+            return new(ReasonCode.TooLarge, $"The package's To list names {recipients.Count} agencies; the limit is {options.Value.MaxRecipients}.");
+        }
+
+        var claimed = claimedAddresses
+            .Select(c => RecipientGroup.TryParse(c, out var g, out _) ? g.Address : AgencyCode.TryParse(c, out var code, out _) ? code.Value : c)
+            .ToHashSet(StringComparer.Ordinal);
+        if (!claimed.SetEquals(addresses))
+        {
+            return new(ReasonCode.RecipientMismatch, "The bus message's recipients differ from the signed package's To list.");
+        }
+
+        return new(ReasonCode.Ok, string.Empty, Recipients: recipients);
+
+        SubmissionVerdict? Add(Agency recipient, string? resolvedFrom)
+        {
+            var (allowed, why) = rules.Check(sender, recipient);
+            if (allowed != ReasonCode.Ok)
+            {
+                return new(allowed, why);
+            }
+
+            if (seen.Add(recipient.Code))
+            {
+                recipients.Add(new RoutedRecipient(recipient.Code, resolvedFrom));
+            }
+
+            return null;
+        }
     }
 }

@@ -22,6 +22,7 @@ public sealed class SubmitEnvelopeConsumer(
     SubmissionCheck check,
     DirectoryCache directory,
     ExchangeNames names,
+    Forwarding forwarding,
     IOptions<RouterOptions> options,
     IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
@@ -42,8 +43,8 @@ public sealed class SubmitEnvelopeConsumer(
         }
 
         var current = await directory.CurrentAsync(cancellationToken);
-        var verdict = check.Check(message, current);
         var now = clock.GetUtcNow();
+        var verdict = check.Check(message, current, now);
         var hub = options.Value.HubName;
         var envelope = new EnvelopeRow
         {
@@ -63,17 +64,23 @@ public sealed class SubmitEnvelopeConsumer(
             Detail = verdict.Detail,
             SubmittedAt = message.SubmittedAt,
             ReceivedAt = now,
+            Trace = forwarding.TraceWith([], now, "accepted"),
         };
         var dueAt = now + deadlines.Value.For(verdict.Header?.Priority ?? 0);
         foreach (var recipient in verdict.Recipients ?? [])
         {
-            envelope.Deliveries.Add(new DeliveryRow { RecipientCode = recipient, State = DeliveryStates.Forwarded, ForwardedAt = now, DueAt = dueAt });
+            envelope.Deliveries.Add(new DeliveryRow
+            {
+                RecipientCode = recipient.Code, ResolvedFrom = recipient.ResolvedFrom, NextHop = forwarding.NextHop(current, recipient.Code),
+                State = DeliveryStates.Forwarded, ForwardedAt = now, DueAt = dueAt,
+            });
         }
 
         db.Envelopes.Add(envelope);
         db.AddEvidence(
             verdict.Accepted ? EvidenceKind.SubmissionAcceptance : EvidenceKind.SubmissionRejection,
             message.EnvelopeId, null, verdict.Reason, $"{verdict.Detail} Directory version {current.Version}.", packageSha256, hub, now);
+        db.AddResolutionEvidence(envelope, current.Version, hub, now);
 
         try
         {
@@ -141,10 +148,7 @@ public sealed class SubmitEnvelopeConsumer(
             return;
         }
 
-        foreach (var delivery in envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded))
-        {
-            await context.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), Forwarding.Deliver(envelope, delivery.RecipientCode, options.Value.HubName), context.CancellationToken);
-        }
+        await forwarding.SendAsync(context, envelope, envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded), context.CancellationToken);
 
         // Accepted means the sender is a known agency with a valid code.
         var sender = AgencyCode.Parse(envelope.SenderCode);

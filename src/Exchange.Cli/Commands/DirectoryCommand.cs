@@ -9,7 +9,7 @@ using Spectre.Console;
 
 namespace Exchange.Cli.Commands;
 
-/// <summary>`exchange directory import|list|tree`: the hub's versioned agency directory.</summary>
+/// <summary>`exchange directory import|list|tree|merge|reparent`: the hub's versioned agency directory.</summary>
 public static class DirectoryCommand
 {
     // Agency names are Vietnamese: keep them readable rather than \u-escaped (still valid JSON).
@@ -17,25 +17,45 @@ public static class DirectoryCommand
 
     public static Command Create()
     {
-        var file = new Argument<FileInfo>("file") { Description = "A directory: JSON ({ \"agencies\": [...] }) or CSV (.csv; header code,name,kind,parent,certificates)." };
+        var hub = new Option<string?>("--hub") { Description = "The hub whose database holds the directory, when hubs are federated (its agency code); default: the top hub.", Recursive = true };
+
+        var file = new Argument<FileInfo>("file") { Description = "A directory: JSON ({ \"agencies\": [...], \"hubs\": [...] }) or CSV (.csv; header code,name,kind,parent,certificates)." };
         var bindDevPki = new Option<bool>("--bind-dev-pki") { Description = "Register each agency's dev PKI organisation certificate to it." };
         var import = new Command("import", "Import a directory; a changed directory becomes a new version.") { file, bindDevPki };
-        import.SetAction((p, ct) => ImportAsync(p.GetValue(file)!, p.GetValue(bindDevPki), ct));
+        import.SetAction((p, ct) => ImportAsync(p.GetValue(file)!, p.GetValue(bindDevPki), p.GetValue(hub), ct));
 
         var json = new Option<bool>("--json") { Description = "Print the agencies as a JSON array." };
         var list = new Command("list", "List the agencies of the newest directory version.") { json };
-        list.SetAction((p, ct) => ListAsync(p.GetValue(json), ct));
+        list.SetAction((p, ct) => ListAsync(p.GetValue(json), p.GetValue(hub), ct));
 
         var tree = new Command("tree", "Show the province → district → commune tree.");
-        tree.SetAction((_, ct) => TreeAsync(ct));
+        tree.SetAction((p, ct) => TreeAsync(p.GetValue(hub), ct));
 
-        return new Command("directory", "The hub's agency directory.") { import, list, tree };
+        var merged = new Argument<string>("code") { Description = "The agency that ceases to exist." };
+        var into = new Option<string>("--into") { Description = "The successor that takes over its documents and its children.", Required = true };
+        var at = new Option<DateTimeOffset?>("--at") { Description = "When the merge takes effect (ISO 8601); default: now." };
+        var merge = new Command("merge", "Merge an agency into a successor: a new directory version in which documents to the old code go to the successor.") { merged, into, at };
+        merge.SetAction((p, ct) => ChangeAsync(
+            d => DirectoryChanges.Merge(d, Code(p.GetValue(merged)!), Code(p.GetValue(into)!), p.GetValue(at) ?? DateTimeOffset.UtcNow), p.GetValue(hub), ct));
+
+        var moved = new Argument<string>("code") { Description = "The agency to move, with everything under it." };
+        var under = new Option<string>("--to") { Description = "Its new parent.", Required = true };
+        var reparent = new Command("reparent", "Move an agency and its subtree under another parent: a new directory version.") { moved, under };
+        reparent.SetAction((p, ct) => ChangeAsync(d => DirectoryChanges.Reparent(d, Code(p.GetValue(moved)!), Code(p.GetValue(under)!)), p.GetValue(hub), ct));
+
+        return new Command("directory", "The hub's agency directory.") { hub, import, list, tree, merge, reparent };
     }
 
-    private static string HubConnection() =>
-        ServerSettings.FromEnvironment().PostgresConnectionString(new ExchangeNames(Environment.GetEnvironmentVariable("EXCHANGE_PREFIX") ?? string.Empty).HubDatabase);
+    private static string HubConnection(string? hub)
+    {
+        var names = new ExchangeNames(Environment.GetEnvironmentVariable("EXCHANGE_PREFIX") ?? string.Empty);
+        return ServerSettings.FromEnvironment().PostgresConnectionString(hub is null ? names.HubDatabase : names.HubDatabaseOf(Code(hub)));
+    }
 
-    private static async Task<int> ImportAsync(FileInfo file, bool bindDevPki, CancellationToken ct)
+    /// <summary>An agency code as typed (a three-group alias included), in normal form; the raw text when it is no code, for the directory to refuse.</summary>
+    private static string Code(string text) => AgencyCode.TryParse(text, out var code, out _) ? code.Value : text;
+
+    private static async Task<int> ImportAsync(FileInfo file, bool bindDevPki, string? hub, CancellationToken ct)
     {
         DirectoryDocument document;
         try
@@ -49,41 +69,69 @@ public static class DirectoryCommand
             return ExitCodes.UsageOrIo;
         }
 
-        foreach (var agency in document.Agencies)
-        {
-            if (!AgencyCode.TryParse(agency.Code, out var code, out var error) || code.Value != agency.Code)
-            {
-                await Console.Error.WriteLineAsync($"{ReasonCode.InvalidAgencyCode.ToCode()}: '{agency.Code}' ({(error.Length > 0 ? error : "not in normalised four-group form")})");
-                return ExitCodes.UsageOrIo;
-            }
-        }
-
         if (bindDevPki)
         {
             document = LocalDeployment.BindDevCertificates(document, DevPki.LoadOrCreate(ExchangeHome.Pki, document.Agencies.Select(a => (a.Code, a.Name))));
         }
 
-        var connection = HubConnection();
+        return await StoreAsync(document, hub, ct);
+    }
+
+    private static async Task<int> ChangeAsync(Func<DirectoryDocument, DirectoryDocument> change, string? hub, CancellationToken ct)
+    {
+        if (await LatestAsync(hub, ct) is not { } directory)
+        {
+            await Console.Error.WriteLineAsync("No directory imported yet: run `exchange directory import FILE`.");
+            return ExitCodes.Refused;
+        }
+
+        DirectoryDocument changed;
+        try
+        {
+            changed = change(directory.Document);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return ExitCodes.Refused;
+        }
+
+        return await StoreAsync(changed, hub, ct);
+    }
+
+    private static async Task<int> StoreAsync(DirectoryDocument document, string? hub, CancellationToken ct)
+    {
+        if (document.Problems() is { Count: > 0 } problems)
+        {
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync(problem);
+            }
+
+            return ExitCodes.UsageOrIo;
+        }
+
+        var connection = HubConnection(hub);
         await MigrationRunner.ApplyAsync(connection, HubDbContext.Schema, cancellationToken: ct);
         await using var db = LocalDeployment.CreateHubDb(connection);
         var (version, changed) = await DirectoryStore.ImportAsync(db, document, TimeProvider.System, ct);
         Console.WriteLine(changed
-            ? $"Imported {document.Agencies.Count} agencies as directory version {version}."
+            ? $"Stored {document.Agencies.Count} agencies as directory version {version}."
             : $"Unchanged: directory version {version} already holds this content.");
         return ExitCodes.Ok;
     }
 
-    private static async Task<AgencyDirectory?> LatestAsync(CancellationToken ct)
+    private static async Task<AgencyDirectory?> LatestAsync(string? hub, CancellationToken ct)
     {
-        var connection = HubConnection();
+        var connection = HubConnection(hub);
         await MigrationRunner.ApplyAsync(connection, HubDbContext.Schema, cancellationToken: ct);
         await using var db = LocalDeployment.CreateHubDb(connection);
         return await DirectoryStore.LatestAsync(db, ct);
     }
 
-    private static async Task<int> ListAsync(bool json, CancellationToken ct)
+    private static async Task<int> ListAsync(bool json, string? hub, CancellationToken ct)
     {
-        if (await LatestAsync(ct) is not { } directory)
+        if (await LatestAsync(hub, ct) is not { } directory)
         {
             await Console.Error.WriteLineAsync("No directory imported yet: run `exchange directory import FILE`.");
             return ExitCodes.Refused;
@@ -100,6 +148,11 @@ public static class DirectoryCommand
                 tier = a.Tier.ToString(),
                 parent = a.Parent,
                 certificates = a.Certificates,
+                valid_from = a.ValidFrom,
+                valid_to = a.ValidTo,
+                successor = a.Successor,
+                aliases = a.Aliases ?? [],
+                hub = directory.ServingHub(a.Code),
                 directory_version = directory.Version,
             }), ReadableJson));
             return ExitCodes.Ok;
@@ -115,9 +168,9 @@ public static class DirectoryCommand
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> TreeAsync(CancellationToken ct)
+    private static async Task<int> TreeAsync(string? hub, CancellationToken ct)
     {
-        if (await LatestAsync(ct) is not { } directory)
+        if (await LatestAsync(hub, ct) is not { } directory)
         {
             await Console.Error.WriteLineAsync("No directory imported yet: run `exchange directory import FILE`.");
             return ExitCodes.Refused;
@@ -140,6 +193,7 @@ public static class DirectoryCommand
             }
         }
 
-        static string Label(Agency a) => Markup.Escape($"{a.Code}  {a.Name}  ({a.Kind})");
+        static string Label(Agency a) => Markup.Escape($"{a.Code}  {a.Name}  ({a.Kind})"
+            + (a.ValidTo is { } to ? $"  until {to:yyyy-MM-dd}" + (a.Successor is { } s ? $" → {s}" : string.Empty) : string.Empty));
     }
 }

@@ -41,6 +41,7 @@ internal sealed class EnvelopeConfiguration : IEntityTypeConfiguration<EnvelopeR
         b.HasKey(x => x.EnvelopeId);
         b.Property(x => x.EnvelopeId).ValueGeneratedNever();
         b.Property(x => x.Signers).HasColumnType("jsonb");
+        b.Property(x => x.Trace).HasColumnType("jsonb");
         b.HasMany(x => x.Deliveries).WithOne().HasForeignKey(d => d.EnvelopeId);
     }
 }

@@ -31,6 +31,8 @@ public sealed class EnvelopeRow
     public required string Detail { get; set; }
     public DateTimeOffset SubmittedAt { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
+    public string? RelayedBy { get; set; }
+    public string Trace { get; set; } = "[]";
     public List<DeliveryRow> Deliveries { get; set; } = [];
 }
 
@@ -56,6 +58,8 @@ public sealed class DeliveryRow
     public DateTimeOffset? DueAt { get; set; }
     public int Attempts { get; set; } = 1;
     public DateTimeOffset? HandedOverAt { get; set; }
+    public string? ResolvedFrom { get; set; }
+    public string? NextHop { get; set; }
 }
 
 public sealed class EvidenceRow

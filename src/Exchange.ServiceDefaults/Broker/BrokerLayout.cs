@@ -128,7 +128,9 @@ public static class BrokerNames
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(hubQueue);
         ArgumentException.ThrowIfNullOrWhiteSpace(agencyQueueStem);
-        var pattern = $"^(?:{Regex.Escape(hubQueue)}(?:{ErrorSuffix}|{SkippedSuffix})?|{Regex.Escape(agencyQueueStem)}[a-z0-9-]+)$";
+        // The hub's own names all start with its queue's: the queue, its relay queue from neighbouring hubs
+        // ("-relay") and its relay queues toward them ("-relay-to-<hub>"), for federation by tier.
+        var pattern = $"^(?:{Regex.Escape(hubQueue)}(?:-relay(?:-to-[a-z0-9-]+)?)?(?:{ErrorSuffix}|{SkippedSuffix})?|{Regex.Escape(agencyQueueStem)}[a-z0-9-]+)$";
         return new BrokerPermissions(Configure: pattern, Write: pattern, Read: pattern);
     }
 }

@@ -1,0 +1,132 @@
+using Exchange.Contracts;
+using Exchange.Core;
+using Exchange.Persistence;
+using Exchange.Persistence.Hub;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Router;
+
+/// <summary>
+/// An envelope handed over by a neighbouring hub. This hub verifies it again in full (a hub trusts no other hub with a
+/// signature), stores it in its own database with the trace so far plus its own entry, records RelayAcceptance or
+/// RelayRejection evidence, and sends it on: to the recipients' gateways it serves, or to the next hub. Deadlines are
+/// chased by the hub that accepted the envelope from its sender, which relays again when a receipt is late; a repeated
+/// relay re-sends what is still outstanding and records nothing twice.
+/// </summary>
+public sealed class RelayEnvelopeConsumer(
+    HubDbContext db,
+    SubmissionCheck check,
+    DirectoryCache directory,
+    Forwarding forwarding,
+    IOptions<RouterOptions> options,
+    TimeProvider clock,
+    ILogger<RelayEnvelopeConsumer> logger) : IConsumer<RelayEnvelope>
+{
+    public async Task Consume(ConsumeContext<RelayEnvelope> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        db.ChangeTracker.Clear();
+        var packageSha256 = Digests.Sha256Hex(message.Package);
+        var codes = message.Recipients.Select(r => r.Code).ToList();
+
+        if (await FindAsync(message.EnvelopeId, cancellationToken) is { } existing)
+        {
+            await ResendAsync(context, existing, codes, packageSha256);
+            return;
+        }
+
+        var current = await directory.CurrentAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        var verdict = check.CheckRelay(message, current, now);
+        var hub = options.Value.HubName;
+        if (verdict.Accepted && message.Recipients.FirstOrDefault(r => forwarding.NextHop(current, r.Code) == message.FromHub) is { } loop)
+        {
+            verdict = verdict with
+            {
+                Reason = ReasonCode.UnknownRecipient,
+                Detail = $"'{loop.Code}' is served through '{message.FromHub}' by directory version {current.Version}: relaying it back would loop.",
+            };
+        }
+
+        var envelope = new EnvelopeRow
+        {
+            EnvelopeId = message.EnvelopeId,
+            SenderCode = message.SenderCode,
+            DocumentId = verdict.Header?.DocumentId,
+            Subject = verdict.Header?.Subject,
+            Package = message.Package,
+            Signature = message.Signature,
+            PackageSha256 = packageSha256,
+            SignerCertificateSha256 = verdict.SignerCertificateSha256,
+            Signers = System.Text.Json.JsonSerializer.Serialize(verdict.Signers, System.Text.Json.JsonSerializerOptions.Web),
+            DirectoryVersion = current.Version,
+            State = verdict.Accepted ? EnvelopeStates.Accepted : EnvelopeStates.Rejected,
+            Reason = verdict.Reason.ToCode(),
+            Detail = verdict.Detail,
+            SubmittedAt = message.SubmittedAt,
+            ReceivedAt = now,
+            RelayedBy = message.FromHub,
+            Trace = forwarding.TraceWith(message.Trace, now, "relayed"),
+        };
+        foreach (var recipient in message.Recipients)
+        {
+            envelope.Deliveries.Add(new DeliveryRow
+            {
+                RecipientCode = recipient.Code, ResolvedFrom = recipient.ResolvedFrom, ForwardedAt = now,
+                NextHop = verdict.Accepted ? forwarding.NextHop(current, recipient.Code) : null,
+                State = verdict.Accepted ? DeliveryStates.Forwarded : DeliveryStates.Failed,
+                FailureReason = verdict.Accepted ? null : verdict.Reason.ToCode(),
+            });
+        }
+
+        db.Envelopes.Add(envelope);
+        db.AddEvidence(
+            verdict.Accepted ? EvidenceKind.RelayAcceptance : EvidenceKind.RelayRejection, message.EnvelopeId, null, verdict.Reason,
+            $"Relayed by hub '{message.FromHub}' for {string.Join(", ", codes)}. {verdict.Detail} Directory version {current.Version}.",
+            packageSha256, hub, now);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception e) when (e.IsUniqueViolation())
+        {
+            db.ChangeTracker.Clear();
+            await ResendAsync(context, (await FindAsync(message.EnvelopeId, cancellationToken))!, codes, packageSha256);
+            return;
+        }
+
+        logger.Log(verdict.Accepted ? LogLevel.Information : LogLevel.Warning,
+            "Relay of envelope {EnvelopeId} from hub {Hub}: {Reason} {Detail}", message.EnvelopeId, message.FromHub, envelope.Reason, envelope.Detail);
+        await AnswerAsync(context, envelope, envelope.Deliveries);
+    }
+
+    private Task<EnvelopeRow?> FindAsync(Guid envelopeId, CancellationToken cancellationToken) =>
+        db.Envelopes.AsNoTracking().Include(e => e.Deliveries).FirstOrDefaultAsync(e => e.EnvelopeId == envelopeId, cancellationToken);
+
+    private async Task ResendAsync(ConsumeContext context, EnvelopeRow existing, List<string> codes, string packageSha256)
+    {
+        if (existing.PackageSha256 != packageSha256)
+        {
+            logger.LogWarning("Hub relayed envelope {EnvelopeId} with other content than this hub holds; ignored", existing.EnvelopeId);
+            return;
+        }
+
+        await AnswerAsync(context, existing, existing.Deliveries.Where(d => codes.Contains(d.RecipientCode)));
+    }
+
+    /// <summary>Outstanding deliveries go on; refused ones are reported back to the relaying hub, which tells the sender's side.</summary>
+    private async Task AnswerAsync(ConsumeContext context, EnvelopeRow envelope, IEnumerable<DeliveryRow> deliveries)
+    {
+        var list = deliveries.ToList();
+        await forwarding.SendAsync(context, envelope, list.Where(d => d.State == DeliveryStates.Forwarded), context.CancellationToken);
+        foreach (var failed in list.Where(d => d.State == DeliveryStates.Failed && envelope.State == EnvelopeStates.Rejected))
+        {
+            var failure = new ReportDeliveryFailure(envelope.EnvelopeId, failed.RecipientCode, envelope.Reason, $"Hub '{options.Value.HubName}' refused the relay: {envelope.Detail}");
+            await forwarding.TowardSenderAsync(context, envelope, failure, failure, context.CancellationToken);
+        }
+    }
+}
