@@ -33,7 +33,8 @@ RMQ_BIN=/usr/lib/rabbitmq/bin
 RMQ_NODE=rabbit@localhost
 RMQ_DIST_PORT="${EXCHANGE_RABBITMQ_DIST_PORT:-55679}"
 RMQ_EPMD_PORT="${EXCHANGE_EPMD_PORT:-54369}"
-RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management}"
+# The shovel links the virtual hosts of federated hubs (docs/broker.md).
+RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management}"
 RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
 
 EXTERNAL="${EXCHANGE_EXTERNAL_SERVERS:-0}"
@@ -299,6 +300,17 @@ rmq_pid() {
 
 rmq_running() { [ -n "$(rmq_pid)" ]; }
 
+rmq_plugins_list() { printf '%s' "$RMQ_PLUGINS" | tr -s ' ,' ',,' | sed 's/^,//; s/,$//'; }
+
+rmq_ensure_plugins() {
+  # A node started before the plugin list grew gets the missing plugins without a restart.
+  [ "$(cat "$RMQ_BASE/enabled_plugins" 2>/dev/null)" = "[$(rmq_plugins_list)]." ] && return 0
+  say "RabbitMQ: enabling plugins $RMQ_PLUGINS"
+  # shellcheck disable=SC2086 # one argument per plugin
+  rmq_env "$RMQ_BIN/rabbitmq-plugins" -n "$RMQ_NODE" set --online $(rmq_plugins_list | tr ',' ' ') >/dev/null \
+    || die "could not enable the RabbitMQ plugins $RMQ_PLUGINS"
+}
+
 rmq_write_config() {
   mkdir -p "$RMQ_BASE/home" "$RMQ_BASE/mnesia"
   chmod 0700 "$RMQ_BASE" "$RMQ_BASE/home"
@@ -308,9 +320,7 @@ rmq_write_config() {
     (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F > "$cookie")
     chmod 0400 "$cookie"
   fi
-  local plugins
-  plugins="$(printf '%s' "$RMQ_PLUGINS" | tr -s ' ,' ',,' | sed 's/^,//; s/,$//')"
-  printf '[%s].\n' "$plugins" > "$RMQ_BASE/enabled_plugins"
+  printf '[%s].\n' "$(rmq_plugins_list)" > "$RMQ_BASE/enabled_plugins"
   # Written on every start, from the current settings. The default_* keys only act when the node
   # creates its database (first start): then there is never a guest user.
   cat > "$RMQ_BASE/rabbitmq.conf" <<EOF
@@ -354,6 +364,7 @@ rmq_ensure_user() {
 rmq_up() {
   if rmq_running && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
     say "RabbitMQ: already running (pid $(rmq_pid))"
+    rmq_ensure_plugins
   else
     local launched=""
     if ! rmq_running; then

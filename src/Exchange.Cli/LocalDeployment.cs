@@ -31,12 +31,15 @@ public sealed record RunningGateway(Agency Agency, WebApplication App, HttpClien
 /// A hub and agency gateways running in this process against the real PostgreSQL and RabbitMQ: what
 /// `exchange demo` and `exchange bench` start, and what the integration tests drive. Each host is the same
 /// host a deployment runs on its own (Exchange.Router, Exchange.Gateway), with its own database and queue.
+/// When the directory lists hubs (federation by tier), every hub runs, each with its own database and virtual
+/// host, the hubs linked by shovels, and each gateway on the virtual host of the hub that serves it.
 /// </summary>
 public sealed class LocalDeployment : IAsyncDisposable
 {
     private readonly DeploymentSettings _settings;
     private readonly Dictionary<string, RunningGateway> _gateways = new(StringComparer.Ordinal);
-    private BrokerProvisionResult? _brokerUsers;
+    private readonly Dictionary<string, WebApplication> _lowerHubs = new(StringComparer.Ordinal);
+    private readonly List<BrokerUserResult> _brokerUsers = [];
 
     private LocalDeployment(DeploymentSettings settings, DevPki pki, AgencyDirectory directory)
     {
@@ -48,15 +51,28 @@ public sealed class LocalDeployment : IAsyncDisposable
 
     public DevPki Pki { get; }
 
-    public AgencyDirectory Directory { get; }
+    public AgencyDirectory Directory { get; private set; }
 
     public ExchangeNames Names { get; }
 
+    /// <summary>The top hub (the only one without federation).</summary>
     public WebApplication? Router { get; private set; }
+
+    /// <summary>The hubs below the top one, by the code of the agency whose subtree each serves.</summary>
+    public IReadOnlyDictionary<string, WebApplication> LowerHubs => _lowerHubs;
 
     public IReadOnlyDictionary<string, RunningGateway> Gateways => _gateways;
 
-    public string HubConnectionString => _settings.Servers.PostgresConnectionString(Names.HubDatabase);
+    public string HubConnectionString => HubConnectionStringOf(null);
+
+    /// <summary>The database of a hub (null or the top hub's code: the top hub's).</summary>
+    public string HubConnectionStringOf(string? hub) => _settings.Servers.PostgresConnectionString(HubDatabaseOf(Names, Directory, hub));
+
+    private static string HubDatabaseOf(ExchangeNames names, AgencyDirectory directory, string? hub) =>
+        hub is null || hub == directory.TopHub ? names.HubDatabase : names.HubDatabaseOf(hub);
+
+    private static string VirtualHostOf(DeploymentSettings settings, ExchangeNames names, AgencyDirectory directory, string? hub) =>
+        hub is null || hub == directory.TopHub ? settings.Servers.AmqpVirtualHost : names.HubVirtualHost(settings.Servers.AmqpVirtualHost, hub);
 
     public string GatewayConnectionString(string agencyCode) => _settings.Servers.PostgresConnectionString(Names.GatewayDatabase(agencyCode));
 
@@ -69,35 +85,64 @@ public sealed class LocalDeployment : IAsyncDisposable
         progress?.Report("directory");
         var bound = BindDevCertificates(settings.Directory, pki);
         var names = new ExchangeNames(settings.Prefix);
-        var hubConnection = settings.Servers.PostgresConnectionString(names.HubDatabase);
-        await MigrationRunner.ApplyAsync(hubConnection, HubDbContext.Schema, cancellationToken: cancellationToken);
-        await using (var db = CreateHubDb(hubConnection))
+        var planned = new AgencyDirectory(0, bound);
+        var lowerHubs = planned.Hubs.Where(h => h != planned.TopHub).ToList();
+        foreach (var hub in lowerHubs.Prepend(null))
         {
-            await DirectoryStore.ImportAsync(db, bound, TimeProvider.System, cancellationToken);
+            await ImportAsync(settings.Servers.PostgresConnectionString(HubDatabaseOf(names, planned, hub)), bound, cancellationToken);
         }
 
         AgencyDirectory directory;
-        await using (var db = CreateHubDb(hubConnection))
+        await using (var db = CreateHubDb(settings.Servers.PostgresConnectionString(names.HubDatabase)))
         {
             directory = (await DirectoryStore.LatestAsync(db, cancellationToken))!;
         }
 
         var deployment = new LocalDeployment(settings, pki, directory);
+        using (var provisioner = new BrokerProvisioner(settings.Servers))
+        {
+            if (lowerHubs.Count > 0)
+            {
+                progress?.Report("hub links");
+                foreach (var hub in lowerHubs)
+                {
+                    var parent = directory.ParentHub(hub);
+                    var (below, above) = (deployment.VirtualHostOf(hub), deployment.VirtualHostOf(parent));
+                    await provisioner.EnsureHubVirtualHostAsync(below, cancellationToken);
+                    await provisioner.LinkHubsAsync(below, names.RelayQueue(parent!), above, names.RelayInQueue, cancellationToken);
+                    await provisioner.LinkHubsAsync(above, names.RelayQueue(hub), below, names.RelayInQueue, cancellationToken);
+                }
+            }
+        }
+
         if (settings.PerAgencyBrokerUsers)
         {
-            // Rotated on every start: an in-process deployment keeps the passwords in memory only.
+            // Rotated on every start: an in-process deployment keeps the passwords in memory only. Each hub's virtual host
+            // gets the users of the agencies it serves; the hubs share one user, whose last rotated password counts.
             progress?.Report("broker users");
-            using var provisioner = new BrokerProvisioner(settings.Servers);
-            deployment._brokerUsers = await provisioner.ProvisionAsync(
-                BrokerCommand.Layout(names, directory.Agencies.Select(a => a.Code)), new BrokerProvisionOptions { RotatePasswords = true }, cancellationToken: cancellationToken);
+            foreach (var served in directory.Agencies.GroupBy(a => directory.ServingHub(a.Code)))
+            {
+                using var provisioner = new BrokerProvisioner(settings.Servers with { AmqpVirtualHost = deployment.VirtualHostOf(served.Key) });
+                var result = await provisioner.ProvisionAsync(
+                    BrokerCommand.Layout(names, served.Select(a => a.Code)), new BrokerProvisionOptions { RotatePasswords = true }, cancellationToken: cancellationToken);
+                deployment._brokerUsers.RemoveAll(u => u.AgencyCode is null);
+                deployment._brokerUsers.AddRange(result.Users);
+            }
         }
 
         try
         {
-            progress?.Report("router");
+            progress?.Report(lowerHubs.Count > 0 ? $"{lowerHubs.Count + 1} hubs" : "router");
             await deployment.StartRouterAsync(cancellationToken);
+            foreach (var hub in lowerHubs)
+            {
+                await deployment.StartLowerHubAsync(hub, cancellationToken);
+            }
+
+            // A retired agency (merged away) keeps its directory entry but runs no gateway.
+            var now = DateTimeOffset.UtcNow;
             var agencies = directory.Agencies
-                .Where(a => settings.GatewayAgencies is null || settings.GatewayAgencies.Contains(a.Code))
+                .Where(a => settings.GatewayAgencies is null ? a.IsActiveAt(now) : settings.GatewayAgencies.Contains(a.Code))
                 .ToList();
             progress?.Report($"{agencies.Count} gateway(s)");
             foreach (var agency in agencies)
@@ -114,16 +159,45 @@ public sealed class LocalDeployment : IAsyncDisposable
         }
     }
 
+    /// <summary>Stores a changed directory as a new version in every hub's database, and routes by it from now on.</summary>
+    public async Task<AgencyDirectory> ImportDirectoryAsync(DirectoryDocument document, CancellationToken cancellationToken = default)
+    {
+        var bound = BindDevCertificates(document, Pki);
+        foreach (var hub in Directory.Hubs.Where(h => h != Directory.TopHub).Prepend(null))
+        {
+            await ImportAsync(HubConnectionStringOf(hub), bound, cancellationToken);
+        }
+
+        await using var db = CreateHubDb();
+        Directory = (await DirectoryStore.LatestAsync(db, cancellationToken))!;
+        return Directory;
+    }
+
+    private static async Task ImportAsync(string connectionString, DirectoryDocument document, CancellationToken cancellationToken)
+    {
+        await MigrationRunner.ApplyAsync(connectionString, HubDbContext.Schema, cancellationToken: cancellationToken);
+        await using var db = CreateHubDb(connectionString);
+        await DirectoryStore.ImportAsync(db, document, TimeProvider.System, cancellationToken);
+    }
+
+    private string VirtualHostOf(string? hub) => VirtualHostOf(_settings, Names, Directory, hub);
+
     /// <summary>The directory with each agency's dev PKI organisation certificate registered to it.</summary>
     public static DirectoryDocument BindDevCertificates(DirectoryDocument directory, DevPki pki) =>
-        new(directory.Agencies.Select(a => pki.HasAgency(a.Code)
-            ? a with { Certificates = a.Certificates.Append(pki.AgencySigner(a.Code).CertificateSha256).Distinct().ToList() }
-            : a).ToList());
+        directory with
+        {
+            Agencies = directory.Agencies.Select(a => pki.HasAgency(a.Code)
+                ? a with { Certificates = a.Certificates.Append(pki.AgencySigner(a.Code).CertificateSha256).Distinct().ToList() }
+                : a).ToList(),
+        };
 
     public static HubDbContext CreateHubDb(string connectionString) =>
         new(new DbContextOptionsBuilder<HubDbContext>().UseNpgsql(connectionString).Options);
 
     public HubDbContext CreateHubDb() => CreateHubDb(HubConnectionString);
+
+    /// <summary>The database of the hub that runs for <paramref name="hub"/>'s subtree (federation).</summary>
+    public HubDbContext CreateHubDbOf(string hub) => CreateHubDb(HubConnectionStringOf(hub));
 
     public GatewayDbContext CreateGatewayDb(string agencyCode) =>
         new(new DbContextOptionsBuilder<GatewayDbContext>().UseNpgsql(GatewayConnectionString(agencyCode)).Options);
@@ -135,10 +209,20 @@ public sealed class LocalDeployment : IAsyncDisposable
             return;
         }
 
-        var settings = CommonSettings();
+        Router = await StartHubAsync(Directory.TopHub, cancellationToken);
+    }
+
+    private async Task StartLowerHubAsync(string hub, CancellationToken cancellationToken) =>
+        _lowerHubs[hub] = await StartHubAsync(hub, cancellationToken);
+
+    private async Task<WebApplication> StartHubAsync(string? hub, CancellationToken cancellationToken)
+    {
+        var settings = CommonSettings(hub);
         settings["Router:SealPkcs12Path"] = Pki.HubSealPkcs12Path;
         settings["Router:SealPkcs12Password"] = Pki.Password;
-        if (_brokerUsers?.Users.Single(u => u.AgencyCode is null) is { } hubUser)
+        settings["Router:HubCode"] = hub;
+        settings["Router:Database"] = HubDatabaseOf(Names, Directory, hub);
+        if (_brokerUsers.SingleOrDefault(u => u.AgencyCode is null) is { } hubUser)
         {
             settings["Router:AmqpUser"] = hubUser.User;
             settings["Router:AmqpPassword"] = hubUser.Password;
@@ -146,7 +230,7 @@ public sealed class LocalDeployment : IAsyncDisposable
 
         var router = RouterHost.Build([], settings);
         await router.StartAsync(cancellationToken);
-        Router = router;
+        return router;
     }
 
     public async Task StopRouterAsync(CancellationToken cancellationToken = default)
@@ -162,12 +246,12 @@ public sealed class LocalDeployment : IAsyncDisposable
     public async Task<RunningGateway> StartGatewayAsync(string agencyCode, CancellationToken cancellationToken = default)
     {
         var agency = Directory.Find(agencyCode) ?? throw new ArgumentException($"'{agencyCode}' is not in the directory.", nameof(agencyCode));
-        var settings = CommonSettings();
+        var settings = CommonSettings(Directory.ServingHub(agency.Code));
         settings["Gateway:AgencyCode"] = agency.Code;
         settings["Gateway:AgencyName"] = agency.Name;
         settings["Gateway:Pkcs12Path"] = Pki.AgencyPkcs12Path(agency.Code);
         settings["Gateway:Pkcs12Password"] = Pki.Password;
-        if (_brokerUsers?.Users.Single(u => u.AgencyCode == agency.Code) is { } agencyUser)
+        if (_brokerUsers.SingleOrDefault(u => u.AgencyCode == agency.Code) is { } agencyUser)
         {
             settings["Gateway:AmqpUser"] = agencyUser.User;
             settings["Gateway:AmqpPassword"] = agencyUser.Password;
@@ -197,10 +281,18 @@ public sealed class LocalDeployment : IAsyncDisposable
             await StopGatewayAsync(code);
         }
 
+        foreach (var hub in _lowerHubs.Values)
+        {
+            await hub.StopAsync();
+            await hub.DisposeAsync();
+        }
+
+        _lowerHubs.Clear();
         await StopRouterAsync();
     }
 
-    private Dictionary<string, string?> CommonSettings()
+    /// <summary>Settings every host shares, on the virtual host of <paramref name="hub"/> (null: the top hub's).</summary>
+    private Dictionary<string, string?> CommonSettings(string? hub)
     {
         var s = _settings.Servers;
         var settings = new Dictionary<string, string?>
@@ -219,7 +311,7 @@ public sealed class LocalDeployment : IAsyncDisposable
             [ServerSettings.AmqpPortVariable] = s.AmqpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ServerSettings.AmqpUserVariable] = s.AmqpUser,
             [ServerSettings.AmqpPasswordVariable] = s.AmqpPassword,
-            [ServerSettings.AmqpVirtualHostVariable] = s.AmqpVirtualHost,
+            [ServerSettings.AmqpVirtualHostVariable] = VirtualHostOf(hub),
         };
         foreach (var (key, value) in _settings.HostSettings ?? new Dictionary<string, string?>())
         {

@@ -70,3 +70,25 @@ public sealed record RecipientGroup(RecipientGroup.Selector Members, string Root
         }).ToList();
     }
 }
+
+/// <summary>What a package's <c>To/OrganId</c> may hold: an agency code (QCVN 102:2016) or a <see cref="RecipientGroup"/>.</summary>
+public static class RecipientAddress
+{
+    /// <summary>The address in normal form: a four-group code, or <c>selector:code</c> in lower case.</summary>
+    public static bool TryNormalise(string? text, out string address, out string error)
+    {
+        if (RecipientGroup.LooksLikeGroup(text))
+        {
+            var ok = RecipientGroup.TryParse(text, out var group, out error);
+            address = ok ? group.Address : string.Empty;
+            return ok;
+        }
+
+        var valid = AgencyCode.TryParse(text, out var code, out error);
+        address = valid ? code.Value : string.Empty;
+        return valid;
+    }
+
+    /// <summary>The normal form, or the text as given when it is no address (for a comparison that then fails).</summary>
+    public static string NormaliseOrKeep(string? text) => TryNormalise(text, out var address, out _) ? address : text ?? string.Empty;
+}

@@ -8,6 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace Exchange.Gateway;
 
 /// <summary>The hub's answers to this gateway's submissions, recorded in the outbox for the document system to read.</summary>
+/// <summary>
+/// The hub accepted a submission. Its recipients become the agencies the hub resolved the package's addresses to
+/// (groups expanded, aliases and merged agencies' old codes resolved), whose receipts the sender then waits for.
+/// </summary>
 public sealed class EnvelopeAcceptedConsumer(GatewayDbContext db) : IConsumer<EnvelopeAccepted>
 {
     public Task Consume(ConsumeContext<EnvelopeAccepted> context) =>
@@ -15,6 +19,7 @@ public sealed class EnvelopeAcceptedConsumer(GatewayDbContext db) : IConsumer<En
             .Where(o => o.EnvelopeId == context.Message.EnvelopeId && (o.State == OutboxStates.Queued || o.State == OutboxStates.Submitted))
             .ExecuteUpdateAsync(u => u
                 .SetProperty(o => o.State, OutboxStates.Accepted)
+                .SetProperty(o => o.Recipients, context.Message.RecipientCodes.ToArray())
                 .SetProperty(o => o.Reason, "ok")
                 .SetProperty(o => o.UpdatedAt, context.Message.AcceptedAt), context.CancellationToken);
 }

@@ -104,12 +104,13 @@ public static class GatewayApi
         var recipients = new List<EdxmlOrganisation>();
         foreach (var to in metadata.To.Take(gateway.MaxRecipients + 1))
         {
-            if (!AgencyCode.TryParse(to, out var code, out var error))
+            // An agency code, or a group the hub expands (RecipientGroup, docs/directory.md).
+            if (!RecipientAddress.TryNormalise(to, out var address, out var error))
             {
                 return Problems.Refuse(ReasonCode.InvalidAgencyCode, $"'to' value '{to}': {error}");
             }
 
-            recipients.Add(new EdxmlOrganisation(code.Value));
+            recipients.Add(new EdxmlOrganisation(address));
         }
 
         if (recipients.Count > gateway.MaxRecipients)
@@ -229,7 +230,7 @@ public static class GatewayApi
             DocumentId = header.DocumentId,
             Subject = header.Subject,
             // Recipients as the package names them; the hub validates and refuses bad codes with evidence.
-            Recipients = header.To.Select(t => AgencyCode.TryParse(t.OrganId, out var c, out _) ? c.Value : t.OrganId).Distinct().ToArray(),
+            Recipients = header.To.Select(t => RecipientAddress.NormaliseOrKeep(t.OrganId)).Distinct().ToArray(),
             Package = package,
             Signature = signature,
             PackageSha256 = Digests.Sha256Hex(package),

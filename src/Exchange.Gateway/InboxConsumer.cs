@@ -116,16 +116,12 @@ public sealed class DeliverEnvelopeConsumer(
 
         // The package names this agency itself, or an address the hub resolved to it (a group, an alias, a merged
         // agency's old code) and recorded as RecipientResolution evidence; the directory is the hub's to apply.
-        var addressed = header.To.Any(t => Normalised(t.OrganId) is { } to && (to == own || to == Normalised(message.ResolvedFrom)));
+        var resolvedFrom = message.ResolvedFrom is null ? null : RecipientAddress.NormaliseOrKeep(message.ResolvedFrom);
+        var addressed = header.To.Any(t => RecipientAddress.NormaliseOrKeep(t.OrganId) is var to && (to == own || to == resolvedFrom));
         return addressed
             ? (ReasonCode.Ok, string.Empty, header)
             : (ReasonCode.RecipientMismatch, $"The signed package is not addressed to '{own}'"
-                + (message.ResolvedFrom is { } resolvedFrom ? $" nor to '{resolvedFrom}'." : "."), null);
-
-        static string? Normalised(string? address) =>
-            RecipientGroup.TryParse(address, out var group, out _) ? group.Address
-            : AgencyCode.TryParse(address, out var code, out _) ? code.Value
-            : null;
+                + (resolvedFrom is null ? "." : $" nor to '{resolvedFrom}'."), null);
     }
 
     private async Task SendReceiptAsync(ConsumeContext context, InboxRow row)

@@ -82,8 +82,5 @@ public sealed class Forwarding(ExchangeNames names, IOptions<RouterOptions> opti
             : bus.SendToQueueAsync(names.AgencyQueue(envelope.SenderCode), forSender, cancellationToken);
 
     private static List<string> EdxmlAddresses(EnvelopeRow envelope) =>
-        Exchange.Edxml.EdxmlReader.ReadHeader(envelope.Package).To.Select(t =>
-            RecipientGroup.TryParse(t.OrganId, out var group, out _) ? group.Address
-            : AgencyCode.TryParse(t.OrganId, out var code, out _) ? code.Value
-            : t.OrganId ?? string.Empty).Distinct().ToList();
+        Exchange.Edxml.EdxmlReader.ReadHeader(envelope.Package).To.Select(t => RecipientAddress.NormaliseOrKeep(t.OrganId)).Distinct().ToList();
 }

@@ -202,9 +202,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.TooLarge, $"The package's To list names {recipients.Count} agencies; the limit is {options.Value.MaxRecipients}.");
         }
 
-        var claimed = claimedAddresses
-            .Select(c => RecipientGroup.TryParse(c, out var g, out _) ? g.Address : AgencyCode.TryParse(c, out var code, out _) ? code.Value : c)
-            .ToHashSet(StringComparer.Ordinal);
+        var claimed = claimedAddresses.Select(RecipientAddress.NormaliseOrKeep).ToHashSet(StringComparer.Ordinal);
         if (!claimed.SetEquals(addresses))
         {
             return new(ReasonCode.RecipientMismatch, "The bus message's recipients differ from the signed package's To list.");

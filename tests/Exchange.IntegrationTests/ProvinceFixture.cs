@@ -1,5 +1,6 @@
 using Exchange.Cli;
 using Exchange.Contracts;
+using Exchange.Core;
 using Exchange.Gateway;
 using Exchange.Signing;
 using MassTransit;
@@ -19,6 +20,9 @@ public abstract class ProvinceFixture
     /// <summary>Settings every host of this fixture's province gets on top of the defaults.</summary>
     protected virtual IReadOnlyDictionary<string, string?>? HostSettings => null;
 
+    /// <summary>The directory the province starts with.</summary>
+    protected virtual DirectoryDocument StartingDirectory => SampleDirectory.Load();
+
     /// <summary>The agencies whose gateways start with the province; null for all.</summary>
     protected virtual IReadOnlyCollection<string>? GatewayAgencies => null;
 
@@ -27,7 +31,7 @@ public abstract class ProvinceFixture
     {
         PkiFolder = Path.Combine(Path.GetTempPath(), $"exchange-it-pki-{Guid.NewGuid():N}");
         var prefix = $"{Servers.RunPrefix}{Guid.NewGuid().ToString("N")[..6]}-";
-        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, SampleDirectory.Load(), prefix, GatewayAgencies, PerAgencyBrokerUsers: true, HostSettings: HostSettings));
+        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, StartingDirectory, prefix, GatewayAgencies, PerAgencyBrokerUsers: true, HostSettings: HostSettings));
     }
 
     [OneTimeTearDown]

@@ -155,6 +155,55 @@ public sealed class BrokerProvisioner : IDisposable
         return new BrokerProvisionResult(users, declared, orphans);
     }
 
+    /// <summary>
+    /// Creates a virtual host for a hub below the top one (federation by tier) unless it exists, and gives the
+    /// management user full rights on it, as on the top hub's.
+    /// </summary>
+    public async Task EnsureHubVirtualHostAsync(string vhost, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(vhost);
+        await PutAsync($"api/vhosts/{Escape(vhost)}", new { description = "Exchange hub (federation by tier)" }, cancellationToken);
+        await PutAsync($"api/permissions/{Escape(vhost)}/{Escape(_settings.AmqpUser)}", new { configure = ".*", write = ".*", read = ".*" }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Links two hubs one way with a dynamic shovel (https://www.rabbitmq.com/docs/shovel-dynamic): what one hub sends to
+    /// <paramref name="fromQueue"/> on its virtual host is moved to <paramref name="toQueue"/> on the other's, acknowledged at
+    /// the source only once the destination confirmed it, so a broker restart loses nothing. Both queues are declared first,
+    /// in MassTransit's shape. The shovel logs in as the management user; its URIs (with that password) are visible only
+    /// to broker administrators.
+    /// </summary>
+    public async Task LinkHubsAsync(string fromVhost, string fromQueue, string toVhost, string toQueue, CancellationToken cancellationToken = default)
+    {
+        var declared = new List<string>();
+        var source = Escape(fromVhost);
+        var destination = Escape(toVhost);
+        await DeclareExchangeAsync(fromQueue, declared, cancellationToken, source);
+        await DeclareQueueAsync(fromQueue, declared, cancellationToken, source);
+        await BindAsync(fromQueue, "q", fromQueue, declared, cancellationToken, source);
+        await DeclareExchangeAsync(toQueue, declared, cancellationToken, destination);
+        await DeclareQueueAsync(toQueue, declared, cancellationToken, destination);
+        await BindAsync(toQueue, "q", toQueue, declared, cancellationToken, destination);
+        await PutAsync($"api/parameters/shovel/{source}/{Escape(fromQueue)}", new
+        {
+            value = new Dictionary<string, object>
+            {
+                ["src-protocol"] = "amqp091",
+                ["src-uri"] = AmqpUri(fromVhost),
+                ["src-queue"] = fromQueue,
+                ["dest-protocol"] = "amqp091",
+                ["dest-uri"] = AmqpUri(toVhost),
+                ["dest-queue"] = toQueue,
+                ["ack-mode"] = "on-confirm",
+                ["src-delete-after"] = "never",
+                ["reconnect-delay"] = 1,
+            },
+        }, cancellationToken);
+    }
+
+    string AmqpUri(string vhost) =>
+        $"amqp://{Escape(_settings.AmqpUser)}:{Escape(_settings.AmqpPassword)}@{_settings.AmqpHost}:{_settings.AmqpPort}/{Escape(vhost)}";
+
     /// <summary>The user's permissions on the settings' virtual host, or null when the user or its permissions do not exist.</summary>
     public async Task<BrokerPermissions?> GetPermissionsAsync(string user, CancellationToken cancellationToken = default)
     {
@@ -248,9 +297,9 @@ public sealed class BrokerProvisioner : IDisposable
         }
     }
 
-    async Task DeclareExchangeAsync(string name, List<string> declared, CancellationToken ct)
+    async Task DeclareExchangeAsync(string name, List<string> declared, CancellationToken ct, string? vhost = null)
     {
-        var path = $"api/exchanges/{_vhost}/{Escape(name)}";
+        var path = $"api/exchanges/{vhost ?? _vhost}/{Escape(name)}";
         if (await GetJsonAsync<JsonElement?>(path, ct) is not null)
         {
             return;
@@ -261,9 +310,9 @@ public sealed class BrokerProvisioner : IDisposable
         declared.Add($"exchange {name}");
     }
 
-    async Task DeclareQueueAsync(string name, List<string> declared, CancellationToken ct)
+    async Task DeclareQueueAsync(string name, List<string> declared, CancellationToken ct, string? vhost = null)
     {
-        var path = $"api/queues/{_vhost}/{Escape(name)}";
+        var path = $"api/queues/{vhost ?? _vhost}/{Escape(name)}";
         if (await GetJsonAsync<JsonElement?>(path, ct) is not null)
         {
             return;
@@ -274,9 +323,9 @@ public sealed class BrokerProvisioner : IDisposable
     }
 
     /// <summary>Binds exchange <paramref name="source"/> to queue ("q") or exchange ("e") <paramref name="destination"/> with an empty routing key.</summary>
-    async Task BindAsync(string source, string destinationType, string destination, List<string> declared, CancellationToken ct)
+    async Task BindAsync(string source, string destinationType, string destination, List<string> declared, CancellationToken ct, string? vhost = null)
     {
-        var path = $"api/bindings/{_vhost}/e/{Escape(source)}/{destinationType}/{Escape(destination)}";
+        var path = $"api/bindings/{vhost ?? _vhost}/e/{Escape(source)}/{destinationType}/{Escape(destination)}";
         var existing = await GetJsonAsync<List<BindingBody>>(path, ct) ?? [];
         if (existing.Any(b => b.RoutingKey.Length == 0))
         {
