@@ -13,7 +13,9 @@ namespace Exchange.Cli.Commands;
 /// <summary>
 /// `exchange demo`: a province's day in one command. Starts the hub and every agency's gateway against the
 /// real servers, sends an official letter and a directive, tries a forged envelope, waits for the signed
-/// receipts and prints every delivery with its evidence.
+/// receipts and prints every delivery with its evidence. With <c>--topology federated</c> the province's hub
+/// and a hub for each district carry the same scenario, plus a report from a ward up to a department and a
+/// letter addressed to a ward that was merged into its neighbour while the hubs ran.
 /// </summary>
 public static class DemoCommand
 {
@@ -21,19 +23,22 @@ public static class DemoCommand
     {
         var json = new Option<bool>("--json") { Description = "End with one JSON line summarising the run." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every receipt.", DefaultValueFactory = _ => 120 };
-        var command = new Command("demo", "Run the sample province end to end on the local PostgreSQL and RabbitMQ.") { json, timeout };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(json), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct));
+        var topology = new Option<string>("--topology") { Description = "single: one hub; federated: the province's hub and a hub per district.", DefaultValueFactory = _ => "single" };
+        topology.AcceptOnlyFromAmong("single", "federated");
+        var command = new Command("demo", "Run the sample province end to end on the local PostgreSQL and RabbitMQ.") { json, timeout, topology };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(json), TimeSpan.FromSeconds(parse.GetValue(timeout)), parse.GetValue(topology) == "federated", ct));
         return command;
     }
 
     private sealed record Sent(string Kind, Agency From, IReadOnlyList<string> To, SubmissionAnswer Answer, bool Genuine);
 
-    private static async Task<int> RunAsync(bool json, TimeSpan timeout, CancellationToken ct)
+    private static async Task<int> RunAsync(bool json, TimeSpan timeout, bool federated, CancellationToken ct)
     {
         var console = new ConsoleProgress();
         // Each gateway logs in to RabbitMQ as its agencys own user. Hosts log errors only: the table below is the
         // report, and the forged envelope is expected to be refused.
-        var settings = new DeploymentSettings(ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), LogLevel: "Error", PerAgencyBrokerUsers: true);
+        var settings = new DeploymentSettings(
+            ServerSettings.FromEnvironment(), ExchangeHome.Pki, federated ? SampleDirectory.Federated() : SampleDirectory.Load(), LogLevel: "Error", PerAgencyBrokerUsers: true);
         LocalDeployment deployment;
         try
         {
@@ -48,7 +53,7 @@ public static class DemoCommand
         await using (deployment)
         {
             var directory = deployment.Directory;
-            console.Stage($"hub and {deployment.Gateways.Count} gateways running, directory version {directory.Version}");
+            console.Stage($"{1 + deployment.LowerHubs.Count} hub(s) and {deployment.Gateways.Count} gateways running, directory version {directory.Version}");
 
             var sent = new List<Sent>();
             var department = directory.Find(SampleDirectory.HomeAffairs)!;
@@ -67,6 +72,22 @@ public static class DemoCommand
                 DueDate: DateOnly.FromDateTime(DateTime.UtcNow.AddDays(14)), SignerFullName: "Trần Thị Bình", SignerPosition: "Chủ tịch"), ct));
 
             sent.Add(await SendForgedAsync(deployment, ct));
+            if (federated)
+            {
+                sent.Add(await SendAsync(deployment, "report", directory.Find(SampleDirectory.PhucXaWard)!, [SampleDirectory.HomeAffairs], new DocumentMetadata(
+                    To: [SampleDirectory.HomeAffairs],
+                    Subject: "Báo cáo kết quả rà soát biên chế công chức phường Phúc Xá",
+                    CodeNotation: "BC-UBND", DocumentType: 5, DocumentTypeName: "Báo cáo", PromulgationPlace: "Hà Nội"), ct));
+
+                // Hàng Đào ward is merged into Hàng Buồm while the hubs run; a letter to its old code reaches Hàng Buồm.
+                await deployment.ImportDirectoryAsync(DirectoryChanges.Merge(deployment.Directory.Document, SampleDirectory.HangDaoWard, SampleDirectory.HangBuomWard, DateTimeOffset.UtcNow), ct);
+                await Task.Delay(TimeSpan.FromSeconds(1.5), ct); // hubs look for a newer directory version every second
+                sent.Add(await SendAsync(deployment, "to merged ward", department, [SampleDirectory.HangDaoWard], new DocumentMetadata(
+                    To: [SampleDirectory.HangDaoWard],
+                    Subject: "Công văn về việc bàn giao hồ sơ lưu trữ sau sáp nhập phường",
+                    CodeNotation: "SNV-VTLT", DocumentType: 2, DocumentTypeName: "Công văn", PromulgationPlace: "Hà Nội"), ct));
+            }
+
             console.Stage($"sent {sent.Count} documents; waiting for receipts and verdicts");
 
             var states = await WaitAsync(deployment, sent, timeout, console, ct);
@@ -151,10 +172,21 @@ public static class DemoCommand
     private static async Task<int> ReportAsync(
         LocalDeployment deployment, IReadOnlyList<Sent> sent, Dictionary<Guid, DocumentState> states, bool json, CancellationToken ct)
     {
-        await using var hub = deployment.CreateHubDb();
         var ids = sent.Select(s => s.Answer.EnvelopeId).ToList();
-        var evidence = (await hub.Evidence.AsNoTracking().Where(e => ids.Contains(e.EnvelopeId)).OrderBy(e => e.Seq).ToListAsync(ct))
-            .ToLookup(e => (e.EnvelopeId, e.RecipientCode));
+        var evidenceRows = new List<Persistence.Hub.EvidenceRow>();
+        var deliveryRows = new List<Persistence.Hub.DeliveryRow>();
+        // Each envelope's evidence is kept by the hub that accepted it from its sender (null: the top hub).
+        var top = deployment.Directory.TopHub;
+        foreach (var byHub in sent.GroupBy(s => deployment.Directory.ServingHub(s.From.Code) is { } h && h != top ? h : null))
+        {
+            var origin = byHub.Select(s => s.Answer.EnvelopeId).ToList();
+            await using var db = byHub.Key is null ? deployment.CreateHubDb() : deployment.CreateHubDbOf(byHub.Key);
+            evidenceRows.AddRange(await db.Evidence.AsNoTracking().Where(e => origin.Contains(e.EnvelopeId)).OrderBy(e => e.Seq).ToListAsync(ct));
+            deliveryRows.AddRange(await db.Deliveries.AsNoTracking().Where(d => origin.Contains(d.EnvelopeId)).ToListAsync(ct));
+        }
+
+        var evidence = evidenceRows.ToLookup(e => (e.EnvelopeId, e.RecipientCode));
+        var routes = new List<object>();
 
         var table = new Table().Title("Deliveries").AddColumns("Document", "From", "To", "Outcome", "Evidence (hub)", "Receipt");
         int deliveries = 0, delivered = 0, rejected = 0;
@@ -175,7 +207,7 @@ public static class DemoCommand
                 continue;
             }
 
-            foreach (var to in s.To)
+            foreach (var to in state?.Recipients.Select(r => r.Code) ?? s.To)
             {
                 deliveries++;
                 var recipient = state?.Recipients.FirstOrDefault(r => r.Code == to);
@@ -183,6 +215,14 @@ public static class DemoCommand
                 delivered += isDelivered ? 1 : 0;
                 ok &= isDelivered;
                 var consignment = evidence[(s.Answer.EnvelopeId, to)].LastOrDefault();
+                routes.Add(new
+                {
+                    document_id = s.Answer.EnvelopeId,
+                    recipient = to,
+                    state = recipient?.State ?? state?.State ?? "unknown",
+                    hops = await HopsAsync(deployment, to, s.Answer.EnvelopeId, ct),
+                    resolved_from = deliveryRows.FirstOrDefault(d => d.EnvelopeId == s.Answer.EnvelopeId && d.RecipientCode == to)?.ResolvedFrom,
+                });
                 table.AddRow(
                     Markup.Escape($"{s.Kind}\n{s.Answer.EnvelopeId}"),
                     Markup.Escape(s.From.Name),
@@ -212,9 +252,23 @@ public static class DemoCommand
                 edxml_document_ids = sent.Select(s => s.Answer.DocumentId),
                 directory_version = deployment.Directory.Version,
                 trust_anchor = deployment.Pki.RootCertificatePath,
+                routes,
             }));
         }
 
         return ok ? ExitCodes.Ok : ExitCodes.Refused;
+    }
+
+    /// <summary>The hubs the envelope crossed to reach the recipient, in order, from the trace its gateway stored.</summary>
+    private static async Task<IReadOnlyList<string>> HopsAsync(LocalDeployment deployment, string recipient, Guid envelopeId, CancellationToken ct)
+    {
+        if (!deployment.Gateways.TryGetValue(recipient, out var gateway)
+            || await new GatewayClient(gateway.Http).GetInboxItemAsync(envelopeId, ct) is not { } item)
+        {
+            return [];
+        }
+
+        // The last entry is the recipient's own gateway storing it.
+        return item.Trace.EnumerateArray().SkipLast(1).Select(e => e.GetProperty("Hub").GetString() ?? string.Empty).ToList();
     }
 }
