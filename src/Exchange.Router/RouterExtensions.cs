@@ -92,6 +92,7 @@ public static class RouterExtensions
                     e.ConfigureConsumer<RelayEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
+                    e.ConfigureConsumer<SubmitStatusConsumer>(context);
                 });
             });
         });

@@ -17,13 +17,15 @@ namespace Exchange.Router;
 /// recipient's 01–06, 15, 16 go to the sender, a sender's 13 to a recipient. The hub verifies the status
 /// package's signature and its binding to the reporter, checks that reporter and addressee are parties of the
 /// envelope and that the package refers to that document, records it with evidence, then forwards it.
-/// Idempotent on the status id.
+/// Idempotent on the status id. With hubs federated by tier a status travels hub to hub like its envelope, each hub
+/// checking and recording it again; the hub that took it from the reporter answers the reporter.
 /// </summary>
 public sealed class SubmitStatusConsumer(
     HubDbContext db,
     SignatureVerifier verifier,
     DirectoryCache directory,
     ExchangeNames names,
+    Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<SubmitStatusConsumer> logger) : IConsumer<SubmitStatus>
@@ -34,16 +36,16 @@ public sealed class SubmitStatusConsumer(
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
 
+        var current = await directory.CurrentAsync(cancellationToken);
         var existing = await db.Statuses.AsNoTracking().FirstOrDefaultAsync(s => s.StatusId == message.StatusId, cancellationToken);
         if (existing is not null)
         {
-            await AnnounceAsync(context, existing, string.Empty);
+            await AnnounceAsync(context, existing, string.Empty, current);
             return;
         }
 
         var envelope = await db.Envelopes.AsNoTracking().Include(e => e.Deliveries)
             .FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId && e.State == EnvelopeStates.Accepted, cancellationToken);
-        var current = await directory.CurrentAsync(cancellationToken);
         var (reason, detail, status) = Check(message, envelope, current);
         var now = clock.GetUtcNow();
         var packageSha256 = Digests.Sha256Hex(message.Package);
@@ -85,7 +87,7 @@ public sealed class SubmitStatusConsumer(
         {
             db.ChangeTracker.Clear();
             var winner = await db.Statuses.AsNoTracking().SingleAsync(s => s.StatusId == message.StatusId, cancellationToken);
-            await AnnounceAsync(context, winner, string.Empty);
+            await AnnounceAsync(context, winner, string.Empty, current);
             return;
         }
 
@@ -96,11 +98,15 @@ public sealed class SubmitStatusConsumer(
 
         if (row is null)
         {
-            await SendAsync(context, message.ReporterCode, new StatusRejected(message.StatusId, message.EnvelopeId, reason.ToCode(), detail, now));
+            if (forwarding.NextHop(current, message.ReporterCode) is null)
+            {
+                await SendAsync(context, message.ReporterCode, new StatusRejected(message.StatusId, message.EnvelopeId, reason.ToCode(), detail, now));
+            }
+
             return;
         }
 
-        await AnnounceAsync(context, row, detail);
+        await AnnounceAsync(context, row, detail, current);
     }
 
     private (ReasonCode Reason, string Detail, EdxmlStatus? Status) Check(SubmitStatus message, EnvelopeRow? envelope, AgencyDirectory current)
@@ -162,16 +168,37 @@ public sealed class SubmitStatusConsumer(
             : (ReasonCode.PackageInvalid, $"The status refers to document '{status.ResponseForDocumentId}', the envelope carries '{envelope.DocumentId}'.", status);
     }
 
-    private async Task AnnounceAsync(ConsumeContext context, StatusRow row, string detail)
+    /// <summary>
+    /// Forwards an accepted status to its addressee's gateway, or to the next hub toward it; answers the reporter when
+    /// this hub serves it (a hub further on records its own verdict as evidence).
+    /// </summary>
+    private async Task AnnounceAsync(ConsumeContext context, StatusRow row, string detail, AgencyDirectory current)
     {
+        var reporterIsServedHere = forwarding.NextHop(current, row.ReporterCode) is null;
         if (row.State == EnvelopeStates.Rejected)
         {
-            await SendAsync(context, row.ReporterCode, new StatusRejected(row.StatusId, row.EnvelopeId, row.Reason, detail, row.ReceivedAt));
+            if (reporterIsServedHere)
+            {
+                await SendAsync(context, row.ReporterCode, new StatusRejected(row.StatusId, row.EnvelopeId, row.Reason, detail, row.ReceivedAt));
+            }
+
             return;
         }
 
-        await SendAsync(context, row.RecipientCode, new DeliverStatus(row.StatusId, row.EnvelopeId, row.ReporterCode, row.RecipientCode, row.StatusCode, row.Package, row.Signature));
-        await SendAsync(context, row.ReporterCode, new StatusAccepted(row.StatusId, row.EnvelopeId, row.ReceivedAt));
+        if (forwarding.NextHop(current, row.RecipientCode) is { } hub)
+        {
+            await context.SendToQueueAsync(names.RelayQueue(hub), new SubmitStatus(
+                row.StatusId, row.EnvelopeId, row.ReporterCode, row.RecipientCode, row.Package, row.Signature, row.ReceivedAt), context.CancellationToken);
+        }
+        else
+        {
+            await SendAsync(context, row.RecipientCode, new DeliverStatus(row.StatusId, row.EnvelopeId, row.ReporterCode, row.RecipientCode, row.StatusCode, row.Package, row.Signature));
+        }
+
+        if (reporterIsServedHere)
+        {
+            await SendAsync(context, row.ReporterCode, new StatusAccepted(row.StatusId, row.EnvelopeId, row.ReceivedAt));
+        }
     }
 
     private async Task SendAsync<T>(ConsumeContext context, string agencyCode, T message)

@@ -151,6 +151,24 @@ public sealed class FederationTests : ProvinceFixture
     }
 
     [Test]
+    public async Task A_wards_status_travels_back_across_the_hubs_to_the_sender()
+    {
+        var answer = await Client(PhucXa).SendDocumentAsync(Letter(HangBac), File());
+        await DeliveredAsync(PhucXa, HangBac, answer.EnvelopeId);
+
+        await Client(HangBac).ReportStatusAsync(answer.EnvelopeId, new StatusReport(3, "Đã phân công xử lý"));
+
+        await Eventually(async () => (await Client(PhucXa).GetDocumentAsync(answer.EnvelopeId))!.Statuses.Any(s => s.Direction == "received" && s.Code == "03"),
+            "status 03 at the sender");
+        await Eventually(async () => (await Client(HangBac).GetInboxItemAsync(answer.EnvelopeId))!.Statuses!.All(s => s.State == "accepted"),
+            "the reporter's hub to acknowledge it");
+        foreach (var hub in new[] { HoanKiem, City, BaDinh })
+        {
+            Assert.That((await EvidenceAsync(hub, answer.EnvelopeId)).Count(e => e.Kind == nameof(EvidenceKind.StatusReport)), Is.EqualTo(1), $"hub {hub}");
+        }
+    }
+
+    [Test]
     public async Task A_district_hub_verifies_a_relay_itself_and_refuses_a_tampered_one()
     {
         var genuine = await Client(Department).SendDocumentAsync(Letter(PhucXa), File());
