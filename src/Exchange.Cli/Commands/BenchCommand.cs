@@ -1,153 +1,175 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
-using Exchange.Gateway;
+using Exchange.Cli.Bench;
 using Exchange.ServiceDefaults;
-using Exchange.Signing;
-using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Cli.Commands;
 
 /// <summary>
-/// `exchange bench`: sends N documents through the real path (sender gateway's HTTP API → hub → recipient
-/// gateway → signed receipt back) and reports documents/s and submit-to-receipt latency percentiles.
-/// `exchange bench verify`: signature verification speed next to SignedCms.
+/// `exchange bench [throughput]`: documents through the real path (sender gateway's HTTP API → hub → recipient gateway →
+/// signed receipt back), measured against the bus's own ceiling in the same run. `exchange bench latency`: the same at a
+/// fixed offered load, half the throughput it measures first. `exchange bench verify`: signature verification speed
+/// next to SignedCms. Each prints one JSON object as its last line with <c>--json</c>.
 /// </summary>
 public static class BenchCommand
 {
     public static Command Create()
     {
-        var count = new Option<int>("--count") { Description = "Documents to send.", DefaultValueFactory = _ => 500 };
-        var size = new Option<int>("--size") { Description = "Attachment size in bytes.", DefaultValueFactory = _ => 10 * 1024 };
-        var concurrency = new Option<int>("--concurrency") { Description = "HTTP submissions in flight at once.", DefaultValueFactory = _ => 16 };
-        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every receipt.", DefaultValueFactory = _ => 300 };
-        // The JIT recompiles hot code for a while after start (tiered compilation); a short warm-up measures that instead.
-        var warmup = new Option<int>("--warmup") { Description = "Documents sent and confirmed before measuring.", DefaultValueFactory = _ => 300 };
-        var json = new Option<bool>("--json") { Description = "End with one JSON line of results." };
-        var command = new Command("bench", "Measure the real path: documents/s and submit-to-receipt latency.") { count, size, concurrency, timeout, warmup, json };
-        command.SetAction((p, ct) => RunAsync(p.GetValue(count), p.GetValue(size), p.GetValue(concurrency), p.GetValue(warmup), TimeSpan.FromSeconds(p.GetValue(timeout)), p.GetValue(json), ct));
+        var throughput = Options("Documents to send.", 1000);
+        var command = new Command("bench", "Measure the real path (the throughput scenario; see the subcommands).");
+        throughput.AddTo(command);
+        command.SetAction((p, ct) => ThroughputAsync(throughput.Read(p), ct));
+
+        var explicitThroughput = Options("Documents to send.", 1000);
+        var throughputCommand = new Command("throughput", "Documents/s through the real path, latency percentiles, and the bus's one-hop ceiling.");
+        explicitThroughput.AddTo(throughputCommand);
+        throughputCommand.SetAction((p, ct) => ThroughputAsync(explicitThroughput.Read(p), ct));
+
+        var latency = Options("Documents to send at the fixed load.", 1000);
+        var rate = new Option<double?>("--rate") { Description = "Documents/s to offer; default: half the throughput measured first in the same run." };
+        var latencyCommand = new Command("latency", "Latency percentiles at a fixed offered load (half the measured throughput).") { rate };
+        latency.AddTo(latencyCommand);
+        latencyCommand.SetAction((p, ct) => LatencyAsync(latency.Read(p), p.GetValue(rate), ct));
 
         var verifyJson = new Option<bool>("--json") { Description = "End with one JSON line of results." };
         var verify = new Command("verify", "Signature verifications per second, Exchange next to SignedCms, in one run.") { verifyJson };
         verify.SetAction((p, ct) => VerifyBench.RunAsync(p.GetValue(verifyJson), ct));
+
+        command.Subcommands.Add(throughputCommand);
+        command.Subcommands.Add(latencyCommand);
         command.Subcommands.Add(verify);
         return command;
     }
 
-    private static async Task<int> RunAsync(int count, int size, int concurrency, int warmup, TimeSpan timeout, bool json, CancellationToken ct)
+    private sealed record Settings(int Count, int Size, int Concurrency, int Warmup, TimeSpan Timeout, bool Json)
     {
-        if (count < 1 || size < 0 || concurrency < 1 || warmup < 0)
+        public string? Problem => Count < 1 || Size < 0 || Concurrency < 1 || Warmup < 0
+            ? "--count and --concurrency must be at least 1, --size and --warmup at least 0."
+            : null;
+    }
+
+    private sealed record PathOptions(Option<int> Count, Option<int> Size, Option<int> Concurrency, Option<int> Warmup, Option<int> Timeout, Option<bool> Json)
+    {
+        public void AddTo(Command command)
         {
-            await Console.Error.WriteLineAsync("--count and --concurrency must be at least 1, --size and --warmup at least 0.");
+            command.Options.Add(Count);
+            command.Options.Add(Size);
+            command.Options.Add(Concurrency);
+            command.Options.Add(Warmup);
+            command.Options.Add(Timeout);
+            command.Options.Add(Json);
+        }
+
+        public Settings Read(ParseResult p) =>
+            new(p.GetValue(Count), p.GetValue(Size), p.GetValue(Concurrency), p.GetValue(Warmup), TimeSpan.FromSeconds(p.GetValue(Timeout)), p.GetValue(Json));
+    }
+
+    private static PathOptions Options(string countDescription, int defaultCount) => new(
+        new Option<int>("--count") { Description = countDescription, DefaultValueFactory = _ => defaultCount },
+        new Option<int>("--size") { Description = "Attachment size in bytes.", DefaultValueFactory = _ => 10 * 1024 },
+        new Option<int>("--concurrency") { Description = "HTTP submissions in flight at once.", DefaultValueFactory = _ => 16 },
+        // The JIT recompiles hot code for a while after start (tiered compilation); a short warm-up measures that instead.
+        new Option<int>("--warmup") { Description = "Documents sent and confirmed before measuring.", DefaultValueFactory = _ => 300 },
+        new Option<int>("--timeout") { Description = "Seconds to wait for every receipt.", DefaultValueFactory = _ => 300 },
+        new Option<bool>("--json") { Description = "End with one JSON line of results." });
+
+    private static async Task<int> ThroughputAsync(Settings s, CancellationToken ct)
+    {
+        if (s.Problem is { } problem)
+        {
+            await Console.Error.WriteLineAsync(problem);
             return ExitCodes.UsageOrIo;
         }
 
         var console = new ConsoleProgress();
-        var sender = SampleDirectory.HomeAffairs;
-        var recipient = SampleDirectory.PhucXaWard;
-        var settings = new DeploymentSettings(
-            ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), Prefix: "bench-", GatewayAgencies: [sender, recipient], PerAgencyBrokerUsers: true);
-        await using var deployment = await LocalDeployment.StartAsync(settings, console.Stages("starting "), ct);
-        var client = new GatewayClient(deployment.Gateways[sender].Http);
-        var payload = new byte[size];
-        new Random(42).NextBytes(payload);
+        var servers = ServerSettings.FromEnvironment();
+        console.Stage($"bus ceiling: {s.Count} messages of {s.Size} bytes, one hop");
+        var ceiling = await BusCeiling.MeasureAsync(servers, $"{PathBench.Prefix}bus-ceiling", s.Count, s.Size, s.Concurrency, ct);
 
-        if (warmup > 0)
+        await using var bench = await PathBench.StartAsync(s.Size, console.Stages("starting "), ct);
+        await WarmUpAsync(bench, s, console, ct);
+        using var counters = new QueueCounters(servers);
+        // Every queue of the bench deployment: the hub's and the agencies'. Not the ceiling's, which is idle by now.
+        string[] queues = [PathBench.Prefix + "exchange-hub", PathBench.Prefix + "agency-"];
+        var publishedBefore = await counters.PublishedAsync(queues, ct);
+
+        console.Stage($"sending {s.Count} documents of {s.Size} bytes, {s.Concurrency} at a time");
+        var ids = await bench.SendAsync(s.Count, s.Concurrency, s.Timeout, console, ct);
+        var measured = await bench.MeasureAsync(ids, ct);
+        var published = await counters.PublishedAsync(queues, ct) - publishedBefore;
+
+        return Report(s, new
         {
-            console.Stage($"warming up ({warmup} documents)");
-            await SendAndWaitAsync(warmup, console);
+            scenario = "throughput",
+            documents = s.Count,
+            confirmed = measured.Confirmed,
+            size_bytes = s.Size,
+            concurrency = s.Concurrency,
+            warmup = s.Warmup,
+            seconds = measured.Seconds,
+            docs_per_s = measured.DocsPerSecond,
+            p50_ms = measured.P50Ms,
+            p95_ms = measured.P95Ms,
+            p99_ms = measured.P99Ms,
+            bus_ceiling_per_s = Math.Round(ceiling, 1),
+            hops_per_doc = measured.Confirmed == 0 ? 0 : Math.Round((double)published / measured.Confirmed, 2),
+        }, measured, console);
+    }
+
+    private static async Task<int> LatencyAsync(Settings s, double? rate, CancellationToken ct)
+    {
+        if ((s.Problem ?? (rate is <= 0 ? "--rate must be above 0." : null)) is { } problem)
+        {
+            await Console.Error.WriteLineAsync(problem);
+            return ExitCodes.UsageOrIo;
         }
 
-        console.Stage($"sending {count} documents of {size} bytes, {concurrency} at a time");
-        var clock = Stopwatch.StartNew();
-        var ids = await SendAndWaitAsync(count, console);
-        clock.Stop();
-
-        await using var db = deployment.CreateGatewayDb(sender);
-        var rows = await db.Outbox.AsNoTracking()
-            .Where(o => ids.Contains(o.EnvelopeId))
-            .SelectMany(o => o.Receipts.Select(r => new { o.CreatedAt, r.ConfirmedAt }))
-            .ToListAsync(ct);
-        var latencies = rows.Select(r => (r.ConfirmedAt - r.CreatedAt).TotalMilliseconds).Order().ToArray();
-        var seconds = (rows.Max(r => r.ConfirmedAt) - rows.Min(r => r.CreatedAt)).TotalSeconds;
-        var result = new
+        var console = new ConsoleProgress();
+        await using var bench = await PathBench.StartAsync(s.Size, console.Stages("starting "), ct);
+        await WarmUpAsync(bench, s, console, ct);
+        double? measuredThroughput = null;
+        if (rate is null)
         {
-            scenario = "probe",
-            documents = count,
-            confirmed = rows.Count,
-            size_bytes = size,
-            concurrency,
-            warmup,
-            seconds = Math.Round(seconds, 3),
-            docs_per_s = Math.Round(rows.Count / seconds, 1),
-            p50_ms = Percentile(latencies, 0.50),
-            p95_ms = Percentile(latencies, 0.95),
-            p99_ms = Percentile(latencies, 0.99),
-            wall_seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
-        };
-        console.Stage($"{result.confirmed}/{count} confirmed in {result.seconds} s: {result.docs_per_s} docs/s, p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms");
-        if (json)
+            console.Stage($"measuring throughput first ({s.Count} documents, {s.Concurrency} at a time)");
+            measuredThroughput = (await bench.MeasureAsync(await bench.SendAsync(s.Count, s.Concurrency, s.Timeout, console, ct), ct)).DocsPerSecond;
+            rate = measuredThroughput / 2;
+        }
+
+        console.Stage($"offering {s.Count} documents at {rate:0.#}/s");
+        var measured = await bench.MeasureAsync(await bench.SendAtRateAsync(s.Count, rate.Value, s.Timeout, console, ct), ct);
+        return Report(s, new
+        {
+            scenario = "latency",
+            documents = s.Count,
+            confirmed = measured.Confirmed,
+            size_bytes = s.Size,
+            warmup = s.Warmup,
+            throughput_docs_per_s = measuredThroughput,
+            offered_per_s = Math.Round(rate.Value, 1),
+            achieved_per_s = measured.DocsPerSecond,
+            p50_ms = measured.P50Ms,
+            p95_ms = measured.P95Ms,
+            p99_ms = measured.P99Ms,
+        }, measured, console);
+    }
+
+    private static async Task WarmUpAsync(PathBench bench, Settings s, ConsoleProgress console, CancellationToken ct)
+    {
+        if (s.Warmup > 0)
+        {
+            console.Stage($"warming up ({s.Warmup} documents)");
+            await bench.SendAsync(s.Warmup, s.Concurrency, s.Timeout, console, ct);
+        }
+    }
+
+    private static int Report(Settings s, object result, PathMeasurement measured, ConsoleProgress console)
+    {
+        console.Stage($"{measured.Confirmed}/{s.Count} confirmed in {measured.Seconds} s: {measured.DocsPerSecond} docs/s, p50 {measured.P50Ms} ms, p95 {measured.P95Ms} ms, p99 {measured.P99Ms} ms");
+        if (s.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(result));
         }
 
-        return rows.Count == count ? ExitCodes.Ok : ExitCodes.Refused;
-
-        async Task<List<Guid>> SendAndWaitAsync(int n, ConsoleProgress? progress)
-        {
-            var sent = new List<Guid>(n);
-            using var gate = new SemaphoreSlim(concurrency);
-            var tasks = Enumerable.Range(0, n).Select(async i =>
-            {
-                await gate.WaitAsync(ct);
-                try
-                {
-                    var answer = await client.SendDocumentAsync(
-                        new DocumentMetadata([recipient], $"Văn bản đo tải số {i}", CodeNotation: "BENCH"),
-                        [("payload.bin", "application/octet-stream", payload)], ct);
-                    lock (sent)
-                    {
-                        sent.Add(answer.EnvelopeId);
-                    }
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }).ToList();
-            await Task.WhenAll(tasks);
-
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(timeout);
-            await using var gatewayDb = deployment.CreateGatewayDb(sender);
-            async Task Wait(Action<int> report)
-            {
-                while (!deadline.IsCancellationRequested)
-                {
-                    var done = await gatewayDb.OutboxReceipts.CountAsync(r => sent.Contains(r.EnvelopeId), ct);
-                    report(done);
-                    if (done >= n)
-                    {
-                        return;
-                    }
-
-                    await Task.Delay(100, ct);
-                }
-            }
-
-            if (progress is null)
-            {
-                await Wait(_ => { });
-            }
-            else
-            {
-                await progress.TrackAsync("receipts", n, Wait);
-            }
-
-            return sent;
-        }
+        return measured.Confirmed == s.Count ? ExitCodes.Ok : ExitCodes.Refused;
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 1);
 }
