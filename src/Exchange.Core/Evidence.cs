@@ -41,6 +41,16 @@ public enum EvidenceKind
 
     /// <summary>The hub refused a status package; the reason code says why.</summary>
     StatusRejection,
+
+    /// <summary>
+    /// A message for the hub kept failing (its retries spent, or a fault that cannot clear by retrying) and was moved
+    /// to the hub's error queue, where an operator may re-send or discard it: not a decision about the document.
+    /// Exchange's own event; ETSI EN 319 522 has none for a relay's internal fault.
+    /// </summary>
+    ProcessingFailed,
+
+    /// <summary>An operator re-sent or discarded a message held in an error queue (<c>exchange dlq resend|discard</c>).</summary>
+    OperatorAction,
 }
 
 public static class Digests

@@ -37,6 +37,11 @@ public enum ReasonCode
     NotFound,
     InvalidRequest,
     NotReady,
+
+    // Dead letters (docs/operations.md, "Dead letters"): a message that kept failing, and what an operator did with it.
+    ProcessingFailed,
+    MessageResent,
+    MessageDiscarded,
 }
 
 public static class ReasonCodes
