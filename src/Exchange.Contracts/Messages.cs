@@ -145,3 +145,16 @@ public sealed record DeliveryExpired(
 /// ContentHandover). Sent to the hub's queue; the hub records the evidence once.
 /// </summary>
 public sealed record ReportHandover(Guid EnvelopeId, string RecipientCode, DateTimeOffset HandedOverAt);
+
+/// <summary>
+/// The hub could not process a submission: a fault that its retries did not clear. The message waits in the hub's
+/// error queue, where its operator may re-send it (it is then processed as usual, and <see cref="EnvelopeAccepted"/>
+/// or <see cref="EnvelopeRejected"/> follows) or discard it (then <see cref="EnvelopeRejected"/> follows). Not a
+/// final answer. Sent to the sender's queue; <see cref="Reason"/> is <c>processing-failed</c>.
+/// </summary>
+public sealed record EnvelopeHeld(
+    Guid EnvelopeId,
+    string SenderCode,
+    string Reason,
+    string Detail,
+    DateTimeOffset HeldAt);

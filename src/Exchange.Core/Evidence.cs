@@ -47,6 +47,16 @@ public enum EvidenceKind
     /// code to the agency now answering for it, or a group to its members, under the directory version it names.
     /// </summary>
     RecipientResolution,
+
+    /// <summary>
+    /// A message for the hub kept failing (its retries spent, or a fault that cannot clear by retrying) and was moved
+    /// to the hub's error queue, where an operator may re-send or discard it: not a decision about the document.
+    /// Exchange's own event; ETSI EN 319 522 has none for a relay's internal fault.
+    /// </summary>
+    ProcessingFailed,
+
+    /// <summary>An operator re-sent or discarded a message held in an error queue (<c>exchange dlq resend|discard</c>).</summary>
+    OperatorAction,
 }
 
 public static class Digests

@@ -41,6 +41,11 @@ public enum ReasonCode
     // Directory and routing (docs/directory.md).
     AgencyInactive,
     RouteNotAllowed,
+
+    // Dead letters (docs/operations.md, "Dead letters"): a message that kept failing, and what an operator did with it.
+    ProcessingFailed,
+    MessageResent,
+    MessageDiscarded,
 }
 
 public static class ReasonCodes

@@ -45,6 +45,26 @@ public sealed class EnvelopeRejectedConsumer(GatewayDbContext db, ILogger<Envelo
     }
 }
 
+/// <summary>
+/// The hub could not process one of this agency's submissions and holds it in its error queue (not final): kept as
+/// a <c>submitted</c> document with the reason <c>processing-failed</c>, which the API shows as <c>held</c>. The
+/// hub's answer after an operator re-sends or discards it replaces it; a held notice never replaces an answer.
+/// </summary>
+public sealed class EnvelopeHeldConsumer(GatewayDbContext db) : IConsumer<EnvelopeHeld>
+{
+    public Task Consume(ConsumeContext<EnvelopeHeld> context)
+    {
+        var message = context.Message;
+        return db.Outbox
+            .Where(o => o.EnvelopeId == message.EnvelopeId && (o.State == OutboxStates.Queued || o.State == OutboxStates.Submitted))
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(o => o.State, OutboxStates.Submitted)
+                .SetProperty(o => o.Reason, message.Reason)
+                .SetProperty(o => o.Detail, message.Detail)
+                .SetProperty(o => o.UpdatedAt, message.HeldAt), context.CancellationToken);
+    }
+}
+
 public sealed class DeliveryConfirmedConsumer(GatewayDbContext db, ILogger<DeliveryConfirmedConsumer> logger) : IConsumer<DeliveryConfirmed>
 {
     public async Task Consume(ConsumeContext<DeliveryConfirmed> context)

@@ -292,7 +292,9 @@ public static class GatewayApi
         var recipients = row.Recipients.Select(code => row.Receipts.FirstOrDefault(r => r.RecipientCode == code) is { } receipt
             ? new RecipientState(code, "delivered", receipt.ReceiptId, receipt.ReceivedAt)
             : new RecipientState(code, row.State == OutboxStates.Rejected ? "rejected" : expired.Contains(code) ? "expired" : "pending", null, null)).ToList();
-        var state = row.State == OutboxStates.Accepted && recipients.All(r => r.State == "delivered") ? "delivered" : row.State;
+        var state = row.State == OutboxStates.Accepted && recipients.All(r => r.State == "delivered") ? "delivered"
+            : row.State == OutboxStates.Submitted && row.Reason == ReasonCode.ProcessingFailed.ToCode() ? OutboxStates.Held
+            : row.State;
         var statuses = await StatusesAsync(db, envelopeId, ct);
         return Results.Ok(new DocumentState(row.EnvelopeId, row.DocumentId, row.Subject, state, row.Reason, row.Detail, row.CreatedAt, row.UpdatedAt, recipients, statuses));
     }

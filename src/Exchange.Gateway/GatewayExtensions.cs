@@ -59,6 +59,7 @@ public static class GatewayExtensions
             x.AddConsumer<DeliverEnvelopeConsumer, RetryingConsumerDefinition<DeliverEnvelopeConsumer>>();
             x.AddConsumer<EnvelopeAcceptedConsumer, RetryingConsumerDefinition<EnvelopeAcceptedConsumer>>();
             x.AddConsumer<EnvelopeRejectedConsumer, RetryingConsumerDefinition<EnvelopeRejectedConsumer>>();
+            x.AddConsumer<EnvelopeHeldConsumer, RetryingConsumerDefinition<EnvelopeHeldConsumer>>();
             x.AddConsumer<DeliveryConfirmedConsumer, RetryingConsumerDefinition<DeliveryConfirmedConsumer>>();
             x.AddConsumer<DeliveryExpiredConsumer, RetryingConsumerDefinition<DeliveryExpiredConsumer>>();
             x.AddConsumer<DeliverStatusConsumer, RetryingConsumerDefinition<DeliverStatusConsumer>>();
@@ -80,6 +81,7 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<DeliverEnvelopeConsumer>(context);
                     e.ConfigureConsumer<EnvelopeAcceptedConsumer>(context);
                     e.ConfigureConsumer<EnvelopeRejectedConsumer>(context);
+                    e.ConfigureConsumer<EnvelopeHeldConsumer>(context);
                     e.ConfigureConsumer<DeliveryConfirmedConsumer>(context);
                     e.ConfigureConsumer<DeliveryExpiredConsumer>(context);
                     e.ConfigureConsumer<DeliverStatusConsumer>(context);

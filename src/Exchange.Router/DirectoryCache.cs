@@ -16,6 +16,9 @@ public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterO
     private AgencyDirectory? _current;
     private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
 
+    /// <summary>The version loaded last, however old: for when the database cannot be asked (it is failing).</summary>
+    public AgencyDirectory? LastLoaded => _current;
+
     public async Task<AgencyDirectory> CurrentAsync(CancellationToken cancellationToken)
     {
         if (_current is { } fresh && clock.GetUtcNow() - _checkedAt < options.Value.DirectoryRefresh)

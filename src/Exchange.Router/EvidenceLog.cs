@@ -3,13 +3,16 @@ using Exchange.Persistence.Hub;
 
 namespace Exchange.Router;
 
-internal static class EvidenceLog
+/// <summary>The one way evidence rows are written: by the hub's consumers, and by the operator's `exchange dlq` commands.</summary>
+public static class EvidenceLog
 {
-    /// <summary>Adds an evidence record to the unit of work, so it commits with the state it proves.</summary>
-    public static void AddEvidence(
+    /// <summary>Adds an evidence record to the unit of work, so it commits with the state it proves; returns its evidence id.</summary>
+    public static Guid AddEvidence(
         this HubDbContext db, EvidenceKind kind, Guid envelopeId, string? recipient, ReasonCode reason, string detail,
-        string? packageSha256, string issuer, DateTimeOffset at) =>
-        db.Evidence.Add(new EvidenceRow
+        string? packageSha256, string issuer, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var row = new EvidenceRow
         {
             EvidenceId = Guid.CreateVersion7(at),
             Kind = kind.ToString(),
@@ -20,7 +23,10 @@ internal static class EvidenceLog
             PackageSha256 = packageSha256,
             Issuer = issuer,
             IssuedAt = at,
-        });
+        };
+        db.Evidence.Add(row);
+        return row.EvidenceId;
+    }
 
     /// <summary>
     /// One RecipientResolution record per address of the To list that did not name its agency's own code: which

@@ -75,6 +75,8 @@ public static class RouterExtensions
                     // failing goes to the _error queue without a Fault<T> published (docs/broker.md).
                     e.ConfigureConsumeTopology = false;
                     e.PublishFaults = false;
+                    // Once moved to _error: ProcessingFailed evidence, and the sender of a held submission is told.
+                    ProcessingFailures.Configure(e, context);
                     e.ConfigureConsumer<SubmitEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
@@ -89,6 +91,7 @@ public static class RouterExtensions
                     e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
                     e.ConfigureConsumeTopology = false;
                     e.PublishFaults = false;
+                    ProcessingFailures.Configure(e, context);
                     e.ConfigureConsumer<RelayEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);

@@ -9,6 +9,9 @@ public sealed class ReasonCodeTests
     [TestCase(ReasonCode.SignerNotBound, "signer-not-bound")]
     [TestCase(ReasonCode.InvalidAgencyCode, "invalid-agency-code")]
     [TestCase(ReasonCode.DuplicateEnvelopeId, "duplicate-envelope-id")]
+    [TestCase(ReasonCode.ProcessingFailed, "processing-failed")]
+    [TestCase(ReasonCode.MessageResent, "message-resent")]
+    [TestCase(ReasonCode.MessageDiscarded, "message-discarded")]
     public void Has_a_stable_kebab_case_form(ReasonCode code, string text)
     {
         Assert.That(code.ToCode(), Is.EqualTo(text));

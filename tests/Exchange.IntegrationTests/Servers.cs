@@ -84,10 +84,15 @@ public sealed class Servers
             return; // No management API on servers the user runs: stale queues only cost a little space.
         }
 
+        // A run with a queue that has consumers is in progress (another checkout's tests on the same servers): all its
+        // queues stay, its _error queues too, which never have consumers but may hold what its tests are looking at.
+        var run = new System.Text.RegularExpressions.Regex($"^{RunPrefix}[0-9a-f]{{6}}-");
+        var running = (queues ?? []).Where(q => q.Consumers > 0 && run.IsMatch(q.Name)).Select(q => run.Match(q.Name).Value).ToHashSet();
+
         // Hubs below the top one (federation tests) run on virtual hosts of their own; one without connections is left over.
         foreach (var host in await http.GetFromJsonAsync<List<Named>>("api/vhosts?columns=name") ?? [])
         {
-            if (System.Text.RegularExpressions.Regex.IsMatch(host.Name, $"^{RunPrefix}[0-9a-f]{{6}}-")
+            if (run.IsMatch(host.Name)
                 && (await http.GetFromJsonAsync<List<Named>>($"api/vhosts/{Uri.EscapeDataString(host.Name)}/connections"))?.Count == 0)
             {
                 await http.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(host.Name)}");
@@ -96,8 +101,7 @@ public sealed class Servers
 
         foreach (var queue in queues ?? [])
         {
-            // A queue with consumers belongs to a run in progress (another checkout's tests on the same servers).
-            if (queue.Consumers == 0 && System.Text.RegularExpressions.Regex.IsMatch(queue.Name, $"^{RunPrefix}[0-9a-f]{{6}}-"))
+            if (run.Match(queue.Name) is { Success: true } stale && !running.Contains(stale.Value))
             {
                 await http.DeleteAsync($"api/queues/{vhost}/{Uri.EscapeDataString(queue.Name)}");
                 await http.DeleteAsync($"api/exchanges/{vhost}/{Uri.EscapeDataString(queue.Name)}");

@@ -116,7 +116,8 @@ public static class SendCommand
             }
         });
 
-        var outcome = state?.State is "delivered" or "rejected" ? state.State : "pending";
+        // "held": the hub holds it in its error queue until an operator re-sends or discards it; not final either.
+        var outcome = state?.State is "delivered" or "rejected" or "held" ? state.State : "pending";
         return Report(json, answer.DocumentId, answer.EnvelopeId, outcome, state?.Reason, state?.Detail, state?.Recipients ?? []);
     }
 

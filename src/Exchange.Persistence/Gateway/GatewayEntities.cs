@@ -7,6 +7,12 @@ public static class OutboxStates
     public const string Submitted = "submitted";
     public const string Accepted = "accepted";
     public const string Rejected = "rejected";
+
+    /// <summary>
+    /// Not stored: what the API shows for a <see cref="Submitted"/> document whose reason is <c>processing-failed</c>,
+    /// one the hub holds in its error queue until an operator re-sends or discards it.
+    /// </summary>
+    public const string Held = "held";
 }
 
 public sealed class OutboxRow

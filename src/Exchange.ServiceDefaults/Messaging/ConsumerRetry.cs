@@ -1,4 +1,5 @@
 using MassTransit;
+using Npgsql;
 
 namespace Exchange.ServiceDefaults.Messaging;
 
@@ -6,15 +7,45 @@ public static class ConsumerRetry
 {
     /// <summary>
     /// Faults (database or broker unavailable, timeouts) are retried with backoff; business outcomes never
-    /// throw, so they are not retried. Sends are held until the consumer finishes, so a retried attempt does
-    /// not send twice. A message that still fails lands in the endpoint's _error queue. Applied per
-    /// consumer because each host's consumers share its one endpoint.
+    /// throw, so they are not retried. A fault that fails the same way on every attempt (<see cref="IsPermanent"/>)
+    /// is not retried. Sends are held until the consumer finishes, so a retried attempt does not send twice. A
+    /// message that still fails lands in the endpoint's _error queue (docs/operations.md, "Dead letters"). Applied
+    /// per consumer because each host's consumers share its one endpoint.
     /// </summary>
     public static void Apply<T>(IConsumerConfigurator<T> consumer, IRegistrationContext context)
         where T : class
     {
-        consumer.UseMessageRetry(r => r.Exponential(8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(400)));
+        consumer.UseMessageRetry(r =>
+        {
+            r.Exponential(8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(400));
+            r.Ignore<Exception>(IsPermanent);
+        });
         consumer.UseInMemoryOutbox(context);
+    }
+
+    /// <summary>
+    /// Whether retrying cannot help: PostgreSQL refused the statement itself rather than failed to run it. By
+    /// SQLSTATE class (https://www.postgresql.org/docs/current/errcodes-appendix.html): 22 data exception,
+    /// 23 integrity constraint violation (except 23505 unique violation, which consumers read as "already done"
+    /// and a retry answers as a duplicate), 42 syntax error or access rule violation (a schema that does not
+    /// match the code), P0 PL/pgSQL error (a trigger refusing the row). Everything else, connection failures,
+    /// timeouts, serialization failures and deadlocks included, is retried.
+    /// </summary>
+    public static bool IsPermanent(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException postgres)
+            {
+                var state = postgres.SqlState;
+                return state.StartsWith("22", StringComparison.Ordinal)
+                    || (state.StartsWith("23", StringComparison.Ordinal) && state != PostgresErrorCodes.UniqueViolation)
+                    || state.StartsWith("42", StringComparison.Ordinal)
+                    || state.StartsWith("P0", StringComparison.Ordinal);
+            }
+        }
+
+        return false;
     }
 }
 
