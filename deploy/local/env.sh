@@ -20,13 +20,18 @@ _exchange_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 : "${EXCHANGE_AMQP_PASSWORD:=exchange}"
 : "${EXCHANGE_AMQP_VHOST:=exchange}"
 : "${EXCHANGE_AMQP_MGMT_PORT:=55673}"
+# AMQP over TLS: the broker's TLS listener, and the CA file its certificate chains to (services.sh makes
+# both for the local node). The hosts use TLS only with EXCHANGE_AMQP_TLS=1. A CA file set to the empty
+# string means the system's trust store.
+: "${EXCHANGE_AMQP_TLS_PORT:=55671}"
+: "${EXCHANGE_AMQP_CA_FILE=${_exchange_env_root}/.local/tls/ca.pem}"
 
 # Dev PKI, logs and other run state of the hosts.
 : "${EXCHANGE_HOME:=${_exchange_env_root}/.local}"
 
 export EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD
 export EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD
-export EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT
+export EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_CA_FILE
 export EXCHANGE_HOME
 
 unset _exchange_env_root

@@ -7,6 +7,7 @@
 #   deploy/local/services.sh env      print the settings only
 #
 # Both servers listen on 127.0.0.1 only and keep their data and logs under .local/ of the checkout.
+# RabbitMQ also listens for AMQP over TLS, with a certificate from a small CA of its own (.local/tls).
 # `up` prints the settings as `export VAR=value` lines on standard output (messages go to standard
 # error), so `eval "$(deploy/local/services.sh up)"` sets up a shell. With EXCHANGE_EXTERNAL_SERVERS=1
 # nothing is started or stopped: `up` and `status` only check the servers the EXCHANGE_* variables
@@ -30,12 +31,22 @@ PG_LOG="$LOG_DIR/postgres.log"
 PG_MARKER="$PG_BASE/datadir"
 
 RMQ_BIN=/usr/lib/rabbitmq/bin
-RMQ_NODE=rabbit@localhost
+# The node's name is only seen by its own epmd (EXCHANGE_EPMD_PORT), so two checkouts' nodes with their own
+# ports do not clash; a second node on the same epmd needs a name of its own.
+RMQ_NODE="${EXCHANGE_RABBITMQ_NODE:-rabbit@localhost}"
 RMQ_DIST_PORT="${EXCHANGE_RABBITMQ_DIST_PORT:-55679}"
 RMQ_EPMD_PORT="${EXCHANGE_EPMD_PORT:-54369}"
 # The shovel links the virtual hosts of federated hubs (docs/broker.md).
 RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management}"
 RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
+
+# AMQP over TLS: the node's TLS listener, and the CA that issues its certificate (the hosts trust that CA
+# through EXCHANGE_AMQP_CA_FILE, which env.sh points at the same file).
+TLS_DIR="$LOCAL/tls"
+TLS_CA="$TLS_DIR/ca.pem"
+TLS_CA_KEY="$TLS_DIR/ca.key"
+TLS_CERT="$TLS_DIR/rabbitmq.pem"
+TLS_KEY="$TLS_DIR/rabbitmq.key"
 
 EXTERNAL="${EXCHANGE_EXTERNAL_SERVERS:-0}"
 
@@ -64,7 +75,7 @@ print_settings() {
   local v
   for v in EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD \
            EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD \
-           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_HOME; do
+           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_CA_FILE EXCHANGE_HOME; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }
@@ -260,6 +271,43 @@ pg_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# TLS for the local RabbitMQ: a CA of this checkout (10 years) and a server certificate for 127.0.0.1
+# and localhost (2 years; `up` makes a new one when less than 30 days are left). Development only: the
+# CA's key lies next to it, unencrypted.
+
+tls_ensure() {
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed to make the RabbitMQ TLS certificate (apt-get install openssl)"
+  mkdir -p "$TLS_DIR"
+  chmod 0700 "$TLS_DIR"
+  if [ ! -s "$TLS_CA" ] || [ ! -s "$TLS_CA_KEY" ] || ! openssl x509 -in "$TLS_CA" -noout -checkend 2592000 >/dev/null 2>&1; then
+    say "TLS: creating a local CA in $TLS_DIR"
+    (umask 077; openssl req -x509 -newkey rsa:3072 -sha256 -nodes -days 3650 \
+      -subj "/O=Exchange local development/CN=Exchange local TLS CA" \
+      -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$TLS_CA_KEY" -out "$TLS_CA" >>"$LOG_DIR/tls.log" 2>&1) || die "openssl could not make the CA (log: $LOG_DIR/tls.log)"
+    chmod 0644 "$TLS_CA"
+    rm -f "$TLS_CERT"
+  fi
+  if [ ! -s "$TLS_CERT" ] || [ ! -s "$TLS_KEY" ] || ! openssl x509 -in "$TLS_CERT" -noout -checkend 2592000 >/dev/null 2>&1 \
+      || ! openssl verify -CAfile "$TLS_CA" "$TLS_CERT" >/dev/null 2>&1; then
+    say "TLS: issuing the RabbitMQ server certificate (127.0.0.1, localhost)"
+    local csr ext
+    csr="$(mktemp)"
+    ext="$(mktemp)"
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" > "$ext"
+    if ! { (umask 077; openssl req -newkey rsa:2048 -sha256 -nodes -subj "/O=Exchange local development/CN=localhost" \
+             -keyout "$TLS_KEY" -out "$csr") \
+           && openssl x509 -req -in "$csr" -CA "$TLS_CA" -CAkey "$TLS_CA_KEY" -CAcreateserial -CAserial "$TLS_DIR/ca.srl" \
+             -days 730 -sha256 -extfile "$ext" -out "$TLS_CERT"; } >>"$LOG_DIR/tls.log" 2>&1; then
+      rm -f "$csr" "$ext"
+      die "openssl could not issue the server certificate (log: $LOG_DIR/tls.log)"
+    fi
+    rm -f "$csr" "$ext"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # RabbitMQ
 
 # The environment of our private node, for the server and for every CLI call (same cookie, same
@@ -337,6 +385,16 @@ management.tcp.ip = $LISTEN
 management.tcp.port = $EXCHANGE_AMQP_MGMT_PORT
 log.file.level = info
 log.console = false
+# AMQP over TLS (https://www.rabbitmq.com/docs/ssl). Clients log in with user and password inside TLS;
+# the node asks for no client certificate.
+listeners.ssl.default = $LISTEN:$EXCHANGE_AMQP_TLS_PORT
+ssl_options.cacertfile = $TLS_CA
+ssl_options.certfile = $TLS_CERT
+ssl_options.keyfile = $TLS_KEY
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
 EOF
 }
 
@@ -369,11 +427,12 @@ rmq_up() {
     local launched=""
     if ! rmq_running; then
       local p
-      for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$RMQ_DIST_PORT" ; do
+      for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$RMQ_DIST_PORT" ; do
         if port_open "$LISTEN" "$p"; then
           die "port $p is taken by another process: $(port_owner "$p")"
         fi
       done
+      tls_ensure
       rmq_write_config
       say "RabbitMQ: starting node $RMQ_NODE on $LISTEN:$EXCHANGE_AMQP_PORT"
       # In its own session, so that a Ctrl-C in the terminal that ran us does not reach it.
@@ -392,6 +451,10 @@ rmq_up() {
     done
     wait_port "$LISTEN" "$EXCHANGE_AMQP_PORT" 30 \
       || die "RabbitMQ runs but does not accept connections on $LISTEN:$EXCHANGE_AMQP_PORT"
+    if [ -n "$launched" ]; then
+      wait_port "$LISTEN" "$EXCHANGE_AMQP_TLS_PORT" 30 \
+        || die "RabbitMQ runs but its TLS listener does not answer on $LISTEN:$EXCHANGE_AMQP_TLS_PORT (log: $LOG_DIR/$RMQ_NODE.log)"
+    fi
     if [[ " $RMQ_PLUGINS " == *rabbitmq_management* ]]; then
       wait_port "$LISTEN" "$EXCHANGE_AMQP_MGMT_PORT" 30 \
         || die "the RabbitMQ management listener does not answer on $LISTEN:$EXCHANGE_AMQP_MGMT_PORT"
@@ -399,6 +462,11 @@ rmq_up() {
     rmq_ensure_user
   fi
   say "RabbitMQ: ready at amqp://$LISTEN:$EXCHANGE_AMQP_PORT/$EXCHANGE_AMQP_VHOST, management http://$LISTEN:$EXCHANGE_AMQP_MGMT_PORT (logs $LOG_DIR/$RMQ_NODE.log)"
+  if port_open "$LISTEN" "$EXCHANGE_AMQP_TLS_PORT"; then
+    say "RabbitMQ: AMQP over TLS at amqps://$LISTEN:$EXCHANGE_AMQP_TLS_PORT (CA $TLS_CA)"
+  else
+    say "RabbitMQ: note: no TLS listener on $LISTEN:$EXCHANGE_AMQP_TLS_PORT: the node was started before it had one; 'down' then 'up' adds it"
+  fi
 }
 
 rmq_kill_epmd() {
@@ -460,7 +528,9 @@ rmq_status() {
   local pid
   pid="$(rmq_pid)"
   if [ -n "$pid" ] && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
-    echo "services: rabbitmq  running  $LISTEN:$EXCHANGE_AMQP_PORT  management $LISTEN:$EXCHANGE_AMQP_MGMT_PORT  pid $pid  node $RMQ_NODE"
+    local tls="no TLS listener"
+    if port_open "$LISTEN" "$EXCHANGE_AMQP_TLS_PORT"; then tls="TLS $LISTEN:$EXCHANGE_AMQP_TLS_PORT"; fi
+    echo "services: rabbitmq  running  $LISTEN:$EXCHANGE_AMQP_PORT  $tls  management $LISTEN:$EXCHANGE_AMQP_MGMT_PORT  pid $pid  node $RMQ_NODE"
   elif [ -n "$pid" ]; then
     echo "services: rabbitmq  running but not accepting connections on $LISTEN:$EXCHANGE_AMQP_PORT  pid $pid"
     return 1
@@ -502,6 +572,11 @@ external_check() {
   else
     echo "services: rabbitmq  NOT reachable at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_PORT"
     ok=1
+  fi
+  if port_open "$EXCHANGE_AMQP_HOST" "$EXCHANGE_AMQP_TLS_PORT"; then
+    echo "services: rabbitmq  TLS listener reachable  $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_TLS_PORT"
+  else
+    echo "services: rabbitmq  warning: no TLS listener at $EXCHANGE_AMQP_HOST:$EXCHANGE_AMQP_TLS_PORT (EXCHANGE_AMQP_TLS_PORT); the AMQP-over-TLS test needs one"
   fi
   if command -v curl >/dev/null 2>&1; then
     local code

@@ -10,11 +10,22 @@ namespace Exchange.Cli;
 
 /// <summary>
 /// The calls a document system makes to its agency's gateway, over HTTP. Reads are retried on transient
-/// failures; submissions are not (a retried POST could submit a document twice).
+/// failures; submissions are not (a retried POST could submit a document twice). The <see cref="HttpClient"/>
+/// carries the gateway API key (<see cref="Authorize"/>).
 /// </summary>
 public sealed class GatewayClient(HttpClient http)
 {
     private static readonly ResiliencePipeline<HttpResponseMessage> Reads = Resilience.CreateHttpPipeline(NullLogger.Instance);
+
+    /// <summary>Makes every request of <paramref name="http"/> present <paramref name="apiKey"/> (the X-Api-Key header).</summary>
+    public static HttpClient Authorize(HttpClient http, string apiKey)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentException.ThrowIfNullOrWhiteSpace(apiKey);
+        http.DefaultRequestHeaders.Remove(ServiceDefaults.Access.ApiKey.Header);
+        http.DefaultRequestHeaders.Add(ServiceDefaults.Access.ApiKey.Header, apiKey.Trim());
+        return http;
+    }
 
     public async Task<SubmissionAnswer> SendDocumentAsync(
         DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, CancellationToken cancellationToken = default)

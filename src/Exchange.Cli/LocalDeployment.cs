@@ -1,6 +1,7 @@
 using Exchange.Cli.Commands;
 using Exchange.Core;
 using Exchange.Gateway;
+using Exchange.Gateway.Access;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.Persistence.Hub;
@@ -22,10 +23,20 @@ public sealed record DeploymentSettings(
     IReadOnlyCollection<string>? GatewayAgencies = null,
     string LogLevel = "Warning",
     bool PerAgencyBrokerUsers = false,
-    IReadOnlyDictionary<string, string?>? HostSettings = null);
+    IReadOnlyDictionary<string, string?>? HostSettings = null)
+{
+    /// <summary>Extra registrations for every host before it is built (tests add a log capture here).</summary>
+    public Action<WebApplicationBuilder>? ConfigureHost { get; init; }
 
-/// <summary>One running agency gateway.</summary>
-public sealed record RunningGateway(Agency Agency, WebApplication App, HttpClient Http);
+    /// <summary>The handler of each gateway's <see cref="RunningGateway.Http"/> (tests over HTTPS trust their own CA in it).</summary>
+    public Func<HttpMessageHandler>? GatewayHttpHandler { get; init; }
+}
+
+/// <summary>
+/// One running agency gateway. <see cref="Http"/> presents <see cref="ApiKey"/>, a key of role agency made for this
+/// start, so whatever uses it acts as the agency's document system.
+/// </summary>
+public sealed record RunningGateway(Agency Agency, WebApplication App, HttpClient Http, string ApiKey);
 
 /// <summary>
 /// A hub and agency gateways running in this process against the real PostgreSQL and RabbitMQ: what
@@ -36,6 +47,9 @@ public sealed record RunningGateway(Agency Agency, WebApplication App, HttpClien
 /// </summary>
 public sealed class LocalDeployment : IAsyncDisposable
 {
+    /// <summary>The name of the key each start of an in-process gateway makes for itself, replacing the last one's.</summary>
+    public const string LocalKeyName = "local deployment";
+
     private readonly DeploymentSettings _settings;
     private readonly Dictionary<string, RunningGateway> _gateways = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WebApplication> _lowerHubs = new(StringComparer.Ordinal);
@@ -54,6 +68,9 @@ public sealed class LocalDeployment : IAsyncDisposable
     public AgencyDirectory Directory { get; private set; }
 
     public ExchangeNames Names { get; }
+
+    /// <summary>The broker users made for this start (passwords included, in memory only); null without per-agency users.</summary>
+    public IReadOnlyList<BrokerUserResult> BrokerUsers => _brokerUsers;
 
     /// <summary>The top hub (the only one without federation).</summary>
     public WebApplication? Router { get; private set; }
@@ -228,7 +245,7 @@ public sealed class LocalDeployment : IAsyncDisposable
             settings["Router:AmqpPassword"] = hubUser.Password;
         }
 
-        var router = RouterHost.Build([], settings);
+        var router = RouterHost.Build([], settings, _settings.ConfigureHost);
         await router.StartAsync(cancellationToken);
         return router;
     }
@@ -257,11 +274,31 @@ public sealed class LocalDeployment : IAsyncDisposable
             settings["Gateway:AmqpPassword"] = agencyUser.Password;
         }
 
-        var app = GatewayHost.Build([], settings);
+        var app = GatewayHost.Build([], settings, _settings.ConfigureHost);
         await app.StartAsync(cancellationToken);
-        var gateway = new RunningGateway(agency, app, new HttpClient { BaseAddress = new Uri(app.Urls.First()) });
+        string key;
+        try
+        {
+            key = await CreateGatewayKeyAsync(agency.Code, ApiClientRoles.Agency, LocalKeyName, replace: true, cancellationToken);
+        }
+        catch
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var http = GatewayClient.Authorize(new HttpClient(_settings.GatewayHttpHandler?.Invoke() ?? new SocketsHttpHandler()) { BaseAddress = new Uri(app.Urls.First()) }, key);
+        var gateway = new RunningGateway(agency, app, http, key);
         _gateways[agency.Code] = gateway;
         return gateway;
+    }
+
+    /// <summary>Makes an API key in an agency gateway's database (its schema must exist: the gateway applies it at start).</summary>
+    public async Task<string> CreateGatewayKeyAsync(string agencyCode, string role, string name, bool replace = false, CancellationToken cancellationToken = default)
+    {
+        await using var db = CreateGatewayDb(agencyCode);
+        return (await GatewayKeys.CreateAsync(db, agencyCode, role, name, TimeProvider.System, replace, cancellationToken)).Key;
     }
 
     public async Task StopGatewayAsync(string agencyCode, CancellationToken cancellationToken = default)
@@ -312,6 +349,9 @@ public sealed class LocalDeployment : IAsyncDisposable
             [ServerSettings.AmqpUserVariable] = s.AmqpUser,
             [ServerSettings.AmqpPasswordVariable] = s.AmqpPassword,
             [ServerSettings.AmqpVirtualHostVariable] = VirtualHostOf(hub),
+            [ServerSettings.AmqpTlsVariable] = s.AmqpTls ? "1" : "0",
+            [ServerSettings.AmqpTlsPortVariable] = s.AmqpTlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ServerSettings.AmqpCaFileVariable] = s.AmqpCaFile,
         };
         foreach (var (key, value) in _settings.HostSettings ?? new Dictionary<string, string?>())
         {

@@ -22,6 +22,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     BrokerCommand.Create(),
     SendCommand.Create(),
     DlqCommand.Create(),
+    GatewayCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Edxml;
+using Exchange.Gateway.Access;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
@@ -46,23 +48,28 @@ public sealed record InboxItem(
     Guid EnvelopeId, string SenderCode, string DocumentId, string Subject, DateTimeOffset ReceivedAt, Guid ReceiptId,
     long DirectoryVersion, JsonElement Trace, IReadOnlyList<StatusView>? Statuses = null);
 
-/// <summary>The gateway's HTTP API for its agency's document system.</summary>
+/// <summary>
+/// The gateway's HTTP API for its agency's document system. Every endpoint needs an API key of this agency
+/// (<see cref="GatewayPolicies"/>): writes the document system's own (role agency), reads also an auditor's.
+/// </summary>
 public static class GatewayApi
 {
     public static IEndpointRouteBuilder MapGatewayApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api");
-        api.MapPost("/documents", PostDocument).DisableAntiforgery();
-        api.MapPost("/packages", PostPackage).DisableAntiforgery();
-        api.MapGet("/documents/{envelopeId:guid}", GetDocument);
-        api.MapGet("/inbox", ListInbox);
-        api.MapGet("/inbox/{envelopeId:guid}", GetInboxItem);
-        api.MapGet("/inbox/{envelopeId:guid}/package", GetPackage);
-        api.MapGet("/inbox/{envelopeId:guid}/signature", async (Guid envelopeId, GatewayDbContext db, CancellationToken ct) =>
+        var writes = app.MapGroup("/api").RequireAuthorization(GatewayPolicies.Submit);
+        writes.MapPost("/documents", PostDocument).DisableAntiforgery();
+        writes.MapPost("/packages", PostPackage).DisableAntiforgery();
+
+        var reads = app.MapGroup("/api").RequireAuthorization(GatewayPolicies.Read);
+        reads.MapGet("/documents/{envelopeId:guid}", GetDocument);
+        reads.MapGet("/inbox", ListInbox);
+        reads.MapGet("/inbox/{envelopeId:guid}", GetInboxItem);
+        reads.MapGet("/inbox/{envelopeId:guid}/package", GetPackage);
+        reads.MapGet("/inbox/{envelopeId:guid}/signature", async (Guid envelopeId, GatewayDbContext db, CancellationToken ct) =>
             await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Signature).FirstOrDefaultAsync(ct) is { } bytes
                 ? Results.File(bytes, "application/pkcs7-signature", $"{envelopeId}.p7s")
                 : Results.NotFound());
-        api.MapGet("/inbox/{envelopeId:guid}/trace", GetTrace);
+        reads.MapGet("/inbox/{envelopeId:guid}/trace", GetTrace);
         return app;
     }
 
@@ -245,7 +252,6 @@ public static class GatewayApi
         return Results.Accepted(location, new SubmissionAnswer(envelopeId, header.DocumentId, OutboxStates.Queued, location));
     }
 
-    /// <summary>The exact signed package. The first fetch is the handover to the document system (ContentHandover evidence).</summary>
     /// <summary>
     /// The hops the envelope made (hubs, then this gateway) as an edXML TraceHeaderList (QCVN 102:2016), for the document
     /// system to keep with the package: the entries travel beside the signed bytes, never inside them.
@@ -262,12 +268,22 @@ public static class GatewayApi
         return Results.Bytes(EdxmlWriter.WriteTraceHeaderList(entries.Select(e => new EdxmlTraceEntry(e.Hub, e.At))), "application/xml");
     }
 
-    private static async Task<IResult> GetPackage(Guid envelopeId, GatewayDbContext db, OutboxDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
+    /// <summary>
+    /// The exact signed package. The document system's first fetch is the handover (ContentHandover evidence); an
+    /// auditor's read is not: the document has not reached the agency's own system by being audited.
+    /// </summary>
+    private static async Task<IResult> GetPackage(
+        Guid envelopeId, ClaimsPrincipal user, GatewayDbContext db, OutboxDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
     {
         var bytes = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Package).FirstOrDefaultAsync(ct);
         if (bytes is null)
         {
             return Results.NotFound();
+        }
+
+        if (GatewayCaller.From(user) is not { IsDocumentSystem: true })
+        {
+            return Results.File(bytes, "application/xml", $"{envelopeId}.edxml");
         }
 
         var now = clock.GetUtcNow();
@@ -289,14 +305,25 @@ public static class GatewayApi
         }
 
         var expired = await db.OutboxExpiries.AsNoTracking().Where(x => x.EnvelopeId == envelopeId).Select(x => x.RecipientCode).ToListAsync(ct);
-        var recipients = row.Recipients.Select(code => row.Receipts.FirstOrDefault(r => r.RecipientCode == code) is { } receipt
-            ? new RecipientState(code, "delivered", receipt.ReceiptId, receipt.ReceivedAt)
-            : new RecipientState(code, row.State == OutboxStates.Rejected ? "rejected" : expired.Contains(code) ? "expired" : "pending", null, null)).ToList();
-        var state = row.State == OutboxStates.Accepted && recipients.All(r => r.State == "delivered") ? "delivered"
-            : row.State == OutboxStates.Submitted && row.Reason == ReasonCode.ProcessingFailed.ToCode() ? OutboxStates.Held
-            : row.State;
+        var (state, recipients) = States(row.State, row.Reason, row.Recipients, row.Receipts, expired);
         var statuses = await StatusesAsync(db, envelopeId, ct);
         return Results.Ok(new DocumentState(row.EnvelopeId, row.DocumentId, row.Subject, state, row.Reason, row.Detail, row.CreatedAt, row.UpdatedAt, recipients, statuses));
+    }
+
+    /// <summary>
+    /// A sent document's state (<c>delivered</c> once every recipient's receipt is in; <c>held</c> while the hub's error
+    /// queue holds its submission) and each recipient's.
+    /// </summary>
+    internal static (string State, IReadOnlyList<RecipientState> Recipients) States(
+        string storedState, string? reason, IEnumerable<string> recipientCodes, IEnumerable<OutboxReceiptRow> receipts, IReadOnlyCollection<string> expired)
+    {
+        var recipients = recipientCodes.Select(code => receipts.FirstOrDefault(r => r.RecipientCode == code) is { } receipt
+            ? new RecipientState(code, "delivered", receipt.ReceiptId, receipt.ReceivedAt)
+            : new RecipientState(code, storedState == OutboxStates.Rejected ? "rejected" : expired.Contains(code) ? "expired" : "pending", null, null)).ToList();
+        var state = storedState == OutboxStates.Accepted && recipients.All(r => r.State == "delivered") ? "delivered"
+            : storedState == OutboxStates.Submitted && reason == ReasonCode.ProcessingFailed.ToCode() ? OutboxStates.Held
+            : storedState;
+        return (state, recipients);
     }
 
     private static async Task<IResult> ListInbox(GatewayDbContext db, DateTimeOffset? since, int? limit, CancellationToken ct)

@@ -1,4 +1,5 @@
 using Exchange.Core;
+using Exchange.Gateway.Access;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
@@ -21,7 +22,7 @@ namespace Exchange.Gateway;
 
 public static class GatewayExtensions
 {
-    /// <summary>Registers one agency's gateway: its database, signer, trust, consumers and its queue on the bus.</summary>
+    /// <summary>Registers one agency's gateway: its database, API keys, signer, trust, consumers and its queue on the bus.</summary>
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -53,6 +54,7 @@ public static class GatewayExtensions
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();
+        services.AddGatewayAccess(agency);
 
         services.AddMassTransit(x =>
         {
@@ -100,14 +102,19 @@ public static class GatewayExtensions
 /// <summary>Builds one agency gateway as a web host: the document system's HTTP API plus the bus endpoint.</summary>
 public static class GatewayHost
 {
-    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
+    /// <param name="configure">Extra registrations before the host is built (tests add a log capture here).</param>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = ExchangeHost.CreateBuilder(args, "exchange-gateway", settings);
         builder.AddGateway();
+        configure?.Invoke(builder);
         var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapDefaultEndpoints();
         app.MapGatewayApi();
         app.MapStatusApi();
+        app.MapOperationsApi();
         return app;
     }
 }

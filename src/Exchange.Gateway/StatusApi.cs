@@ -1,5 +1,6 @@
 using Exchange.Core;
 using Exchange.Edxml;
+using Exchange.Gateway.Access;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
@@ -33,8 +34,9 @@ public static class StatusApi
 
     public static IEndpointRouteBuilder MapStatusApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/inbox/{envelopeId:guid}/status", ReportAsRecipient);
-        app.MapPost("/api/documents/{envelopeId:guid}/status", ReportAsSender);
+        // Reporting a status is a write, in the agency's name: the document system's key only.
+        app.MapPost("/api/inbox/{envelopeId:guid}/status", ReportAsRecipient).RequireAuthorization(GatewayPolicies.Submit);
+        app.MapPost("/api/documents/{envelopeId:guid}/status", ReportAsSender).RequireAuthorization(GatewayPolicies.Submit);
         return app;
     }
 

@@ -115,10 +115,12 @@ internal sealed class RoutingPolicyValidation : IValidateOptions<RoutingPolicy>
 /// <summary>Builds and runs one hub as a web host (health endpoints) with the router inside.</summary>
 public static class RouterHost
 {
-    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
+    /// <param name="configure">Extra registrations before the host is built (tests add a log capture here).</param>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = ExchangeHost.CreateBuilder(args, "exchange-router", settings);
         builder.AddRouter();
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         return app;

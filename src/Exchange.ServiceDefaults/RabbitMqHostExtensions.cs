@@ -1,3 +1,5 @@
+using System.Security.Authentication;
+using Exchange.ServiceDefaults.Tls;
 using MassTransit;
 
 namespace Exchange.ServiceDefaults;
@@ -7,15 +9,33 @@ public static class RabbitMqHostExtensions
     /// <summary>
     /// Points a MassTransit RabbitMQ bus at the broker in <paramref name="settings"/>. A gateway that
     /// logs in as its agency's own broker user passes <c>settings with { AmqpUser = ..., AmqpPassword = ... }</c>.
+    /// With <see cref="ServerSettings.AmqpTls"/> the connection is TLS 1.2 or 1.3 to the TLS port, and the broker's
+    /// certificate must be valid for <see cref="ServerSettings.AmqpHost"/> and chain to the system's trust store or
+    /// to the CA in <see cref="ServerSettings.AmqpCaFile"/>; the login is still the user and password, inside TLS.
     /// </summary>
+    /// <exception cref="InvalidOperationException">TLS is on and the CA file cannot be read.</exception>
     public static void Host(this IRabbitMqBusFactoryConfigurator configurator, ServerSettings settings)
     {
         ArgumentNullException.ThrowIfNull(configurator);
         ArgumentNullException.ThrowIfNull(settings);
+        // Read once, at configuration: a missing CA file stops the host at start, not at the first reconnect.
+        var trust = settings.AmqpTls && settings.AmqpCaFile is { } caFile ? PrivateCaTrust.FromPemFile(caFile) : null;
         configurator.Host(settings.AmqpUri, h =>
         {
             h.Username(settings.AmqpUser);
             h.Password(settings.AmqpPassword);
+            if (settings.AmqpTls)
+            {
+                h.UseSsl(ssl =>
+                {
+                    ssl.Protocol = SslProtocols.Tls12 | SslProtocols.Tls13;
+                    ssl.ServerName = settings.AmqpHost;
+                    if (trust is not null)
+                    {
+                        ssl.CertificateValidationCallback = (_, certificate, _, errors) => trust.Validate(certificate, errors);
+                    }
+                });
+            }
         });
     }
 }

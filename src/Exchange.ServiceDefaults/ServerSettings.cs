@@ -11,6 +11,8 @@ namespace Exchange.ServiceDefaults;
 /// </summary>
 /// <remarks>
 /// <see cref="ToString"/> redacts both passwords: a settings object may be logged, its secrets may not.
+/// AMQP over TLS is a setting (<see cref="AmqpTls"/>): the bus then connects to <see cref="AmqpTlsPort"/> and
+/// checks the broker's certificate against the system's trust store or the CA in <see cref="AmqpCaFile"/>.
 /// </remarks>
 public sealed record ServerSettings(
     string PostgresHost,
@@ -34,6 +36,27 @@ public sealed record ServerSettings(
     public const string AmqpPasswordVariable = "EXCHANGE_AMQP_PASSWORD";
     public const string AmqpVirtualHostVariable = "EXCHANGE_AMQP_VHOST";
     public const string AmqpManagementPortVariable = "EXCHANGE_AMQP_MGMT_PORT";
+    public const string AmqpTlsVariable = "EXCHANGE_AMQP_TLS";
+    public const string AmqpTlsPortVariable = "EXCHANGE_AMQP_TLS_PORT";
+    public const string AmqpCaFileVariable = "EXCHANGE_AMQP_CA_FILE";
+
+    /// <summary>The TLS listener deploy/local/services.sh gives the local RabbitMQ.</summary>
+    public const int DefaultAmqpTlsPort = 55671;
+
+    /// <summary>Connect to the broker over TLS (AMQPS, RabbitMQ's TLS listener), on <see cref="AmqpTlsPort"/>.</summary>
+    public bool AmqpTls { get; init; }
+
+    /// <summary>The broker's TLS listener; used when <see cref="AmqpTls"/> is on.</summary>
+    public int AmqpTlsPort { get; init; } = DefaultAmqpTlsPort;
+
+    /// <summary>
+    /// A PEM file of the CA certificate(s) that issue the broker's certificate, when it is not one the system
+    /// trusts (a private CA, as the local script's). Null: the system's trust store.
+    /// </summary>
+    public string? AmqpCaFile { get; init; }
+
+    /// <summary>The port the bus connects to: <see cref="AmqpTlsPort"/> with TLS, else <see cref="AmqpPort"/>.</summary>
+    public int AmqpConnectPort => AmqpTls ? AmqpTlsPort : AmqpPort;
 
     /// <summary>The database every PostgreSQL cluster has; used to create and drop the project's own databases.</summary>
     public const string MaintenanceDatabase = "postgres";
@@ -86,7 +109,23 @@ public sealed record ServerSettings(
             AmqpUser: Text(read, AmqpUserVariable, d.AmqpUser),
             AmqpPassword: Text(read, AmqpPasswordVariable, d.AmqpPassword),
             AmqpVirtualHost: Text(read, AmqpVirtualHostVariable, d.AmqpVirtualHost),
-            AmqpManagementPort: Port(read, AmqpManagementPortVariable, d.AmqpManagementPort));
+            AmqpManagementPort: Port(read, AmqpManagementPortVariable, d.AmqpManagementPort))
+        {
+            AmqpTls = Flag(read, AmqpTlsVariable),
+            AmqpTlsPort = Port(read, AmqpTlsPortVariable, DefaultAmqpTlsPort),
+            AmqpCaFile = string.IsNullOrWhiteSpace(read(AmqpCaFileVariable)) ? null : read(AmqpCaFileVariable)!.Trim(),
+        };
+    }
+
+    static bool Flag(Func<string, string?> read, string name)
+    {
+        var value = read(name)?.Trim();
+        return value?.ToLowerInvariant() switch
+        {
+            null or "" or "0" or "false" or "no" or "off" => false,
+            "1" or "true" or "yes" or "on" => true,
+            _ => throw new FormatException($"{name} must be 1 or 0 (true or false), but it is '{value}'."),
+        };
     }
 
     static string Text(Func<string, string?> read, string name, string fallback)
@@ -137,11 +176,12 @@ public sealed record ServerSettings(
     };
 
     /// <summary>
-    /// The broker address in MassTransit's form, <c>rabbitmq://host:port/vhost</c>. The credentials
-    /// are not in it: pass <see cref="AmqpUser"/> and <see cref="AmqpPassword"/> separately (see
+    /// The broker address in MassTransit's form, <c>rabbitmq://host:port/vhost</c> (<c>rabbitmqs://</c> and the TLS
+    /// port with <see cref="AmqpTls"/>). The credentials are not in it: pass <see cref="AmqpUser"/> and
+    /// <see cref="AmqpPassword"/> separately (see
     /// <see cref="RabbitMqHostExtensions.Host(MassTransit.IRabbitMqBusFactoryConfigurator, ServerSettings)"/>).
     /// </summary>
-    public Uri AmqpUri => new UriBuilder("rabbitmq", AmqpHost, AmqpPort, VirtualHostPath).Uri;
+    public Uri AmqpUri => new UriBuilder(AmqpTls ? "rabbitmqs" : "rabbitmq", AmqpHost, AmqpConnectPort, VirtualHostPath).Uri;
 
     /// <summary>The RabbitMQ management HTTP API (users, permissions, queue depths).</summary>
     public Uri AmqpManagementUri => new UriBuilder(Uri.UriSchemeHttp, AmqpHost, AmqpManagementPort, "/").Uri;
@@ -152,5 +192,6 @@ public sealed record ServerSettings(
 
     public override string ToString() =>
         $"{nameof(ServerSettings)} {{ PostgreSQL = {PostgresUser}:{Redacted}@{PostgresHost}:{PostgresPort}, " +
-        $"AMQP = {AmqpUser}:{Redacted}@{AmqpHost}:{AmqpPort}/{AmqpVirtualHost}, AMQP management port = {AmqpManagementPort} }}";
+        $"AMQP = {AmqpUser}:{Redacted}@{AmqpHost}:{AmqpConnectPort}/{AmqpVirtualHost}{(AmqpTls ? $" over TLS (CA {AmqpCaFile ?? "system"})" : string.Empty)}, " +
+        $"AMQP management port = {AmqpManagementPort} }}";
 }

@@ -65,7 +65,9 @@ public static class ServiceDefaultsExtensions
     /// <summary>
     /// Maps <c>/health/live</c> (answers 200 while the process serves requests; runs no check) and
     /// <c>/health/ready</c> (runs every check tagged "ready": PostgreSQL, the bus). Both answer JSON
-    /// with each check's status and duration; an unhealthy result answers 503.
+    /// with each check's status and duration; an unhealthy result answers 503. Both are open to callers
+    /// without credentials (load balancers and orchestrators probe them), also on hosts whose other
+    /// endpoints require an API key: they say nothing about documents.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -75,7 +77,7 @@ public static class ServiceDefaultsExtensions
         {
             Predicate = _ => false,
             ResponseWriter = HealthResponseWriter.WriteAsync,
-        });
+        }).AllowAnonymous();
         app.MapHealthChecks(ReadinessPath, new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(HealthChecksBuilderExtensions.ReadyTag),
@@ -86,7 +88,7 @@ public static class ServiceDefaultsExtensions
                 [HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
+        }).AllowAnonymous();
         return app;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -433,30 +432,6 @@ public sealed class AuditApiTests : ProvinceFixture
         foreach (var key in new[] { _auditorKey, _homeAffairsKey, _phucXaKey })
         {
             Assert.That(lines.Where(l => l.Contains(key[4..], StringComparison.Ordinal)), Is.Empty);
-        }
-    }
-
-    /// <summary>Keeps every log line the host writes, at every level.</summary>
-    private sealed class LogCapture : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IEnumerable<string> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
         }
     }
 }

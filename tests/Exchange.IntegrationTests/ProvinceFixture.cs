@@ -2,6 +2,7 @@ using Exchange.Cli;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Gateway;
+using Exchange.ServiceDefaults;
 using Exchange.Signing;
 using MassTransit;
 
@@ -26,12 +27,19 @@ public abstract class ProvinceFixture
     /// <summary>The agencies whose gateways start with the province; null for all.</summary>
     protected virtual IReadOnlyCollection<string>? GatewayAgencies => null;
 
+    /// <summary>The servers and logins the province uses; a fixture may use other logins (its own PostgreSQL user, TLS).</summary>
+    protected virtual Task<ServerSettings> ServerSettingsAsync() => Task.FromResult(Servers.Settings);
+
+    /// <summary>Last changes to the deployment's settings (a log capture, the HTTP handler of the gateways' clients).</summary>
+    protected virtual DeploymentSettings Configure(DeploymentSettings settings) => settings;
+
     [OneTimeSetUp]
     public async Task StartProvince()
     {
         PkiFolder = Path.Combine(Path.GetTempPath(), $"exchange-it-pki-{Guid.NewGuid():N}");
         var prefix = $"{Servers.RunPrefix}{Guid.NewGuid().ToString("N")[..6]}-";
-        Province = await LocalDeployment.StartAsync(new DeploymentSettings(Servers.Settings, PkiFolder, StartingDirectory, prefix, GatewayAgencies, PerAgencyBrokerUsers: true, HostSettings: HostSettings));
+        var settings = new DeploymentSettings(await ServerSettingsAsync(), PkiFolder, StartingDirectory, prefix, GatewayAgencies, PerAgencyBrokerUsers: true, HostSettings: HostSettings);
+        Province = await LocalDeployment.StartAsync(Configure(settings));
     }
 
     [OneTimeTearDown]
@@ -76,11 +84,7 @@ public abstract class ProvinceFixture
     protected async Task SendToHubAsync<T>(params T[] messages)
         where T : class
     {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings.AmqpUri, h =>
-        {
-            h.Username(Servers.Settings.AmqpUser);
-            h.Password(Servers.Settings.AmqpPassword);
-        }));
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings));
         await bus.StartAsync();
         try
         {

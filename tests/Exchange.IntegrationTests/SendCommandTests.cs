@@ -62,12 +62,14 @@ public sealed class SendCommandTests : ProvinceFixture
 
     private string GatewayUrl => Province.Gateways[Sender].App.Urls.First();
 
+    private string ApiKey => Province.Gateways[Sender].ApiKey;
+
     [Test]
     public async Task Sends_a_package_the_gateway_signs_and_reports_it_delivered()
     {
         var package = Write("p.edxml", Package(Sender, Recipient));
 
-        var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl, "--json");
+        var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl, "--api-key", ApiKey, "--json");
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok), last);
         using var result = JsonDocument.Parse(last);
@@ -83,7 +85,7 @@ public sealed class SendCommandTests : ProvinceFixture
         using var rogue = CmsSigner.FromPkcs12(Province.Pki.IssueRogueCertificate("Người gửi giả"), Province.Pki.Password);
 
         var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", Write("p.edxml", bytes),
-            "--signature", Write("p.p7s", rogue.SignDetached(bytes)), "--gateway", GatewayUrl, "--json");
+            "--signature", Write("p.p7s", rogue.SignDetached(bytes)), "--gateway", GatewayUrl, "--api-key", ApiKey, "--json");
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Refused), last);
         using var result = JsonDocument.Parse(last);
@@ -96,8 +98,47 @@ public sealed class SendCommandTests : ProvinceFixture
     {
         var package = Write("p.edxml", Package(Sender, Recipient));
 
-        var (exit, _) = await SendAsync("--from", Sender, "--to", SampleDirectory.HangBuomWard, "--package", package, "--gateway", GatewayUrl);
+        var (exit, _) = await SendAsync("--from", Sender, "--to", SampleDirectory.HangBuomWard, "--package", package, "--gateway", GatewayUrl, "--api-key", ApiKey);
 
         Assert.That(exit, Is.EqualTo(ExitCodes.UsageOrIo));
+    }
+
+    [Test]
+    public async Task Refuses_to_send_without_a_key_and_reports_a_refused_key_as_a_usage_error()
+    {
+        var package = Write("p.edxml", Package(Sender, Recipient));
+        var saved = Environment.GetEnvironmentVariable(SendCommand.ApiKeyVariable);
+        Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, null);
+        try
+        {
+            var (withoutKey, _) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl);
+            var (wrongKey, _) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl,
+                "--api-key", Exchange.Gateway.Access.GatewayKeys.Prefix + Sender + "_" + new string('A', 43));
+
+            Assert.That(withoutKey, Is.EqualTo(ExitCodes.UsageOrIo));
+            Assert.That(wrongKey, Is.EqualTo(ExitCodes.UsageOrIo));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, saved);
+        }
+    }
+
+    [Test]
+    public async Task Reads_the_key_from_the_environment()
+    {
+        var package = Write("p.edxml", Package(Sender, Recipient));
+        var saved = Environment.GetEnvironmentVariable(SendCommand.ApiKeyVariable);
+        Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, ApiKey);
+        try
+        {
+            var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl, "--json");
+
+            Assert.That(exit, Is.EqualTo(ExitCodes.Ok), last);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, saved);
+        }
     }
 }

@@ -16,6 +16,9 @@ public sealed class Servers
     /// <summary>Databases and queues of test runs start with this, then six hex digits of the fixture's own.</summary>
     public const string RunPrefix = "it";
 
+    /// <summary>PostgreSQL logins a fixture makes for itself are named <see cref="RunPrefix"/>, six hex digits and this.</summary>
+    public const string LoginSuffix = "_login";
+
     public static ServerSettings Settings { get; } = ServerSettings.FromEnvironment();
 
     [OneTimeSetUp]
@@ -65,7 +68,37 @@ public sealed class Servers
             }
         }
 
+        await DropStaleLoginsAsync(connection);
         await DeleteStaleQueuesAsync();
+    }
+
+    /// <summary>Logins of earlier runs whose databases are gone and that no session uses.</summary>
+    private static async Task DropStaleLoginsAsync(NpgsqlConnection connection)
+    {
+        var stale = new List<string>();
+        await using (var list = new NpgsqlCommand(
+            $"select rolname from pg_roles r where rolname ~ '^{RunPrefix}[0-9a-f]{{6}}{LoginSuffix}$' "
+            + "and not exists (select 1 from pg_stat_activity a where a.usename = r.rolname)", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                stale.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var name in stale)
+        {
+            try
+            {
+                await using var drop = new NpgsqlCommand($"drop role if exists \"{name}\"", connection);
+                await drop.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DependentObjectsStillExist or PostgresErrorCodes.InsufficientPrivilege)
+            {
+                // It still owns a database a run in progress is using, or this user may not drop logins.
+            }
+        }
     }
 
     private static async Task DeleteStaleQueuesAsync()

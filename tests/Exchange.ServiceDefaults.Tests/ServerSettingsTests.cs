@@ -13,7 +13,8 @@ public sealed class ServerSettingsTests
         ServerSettings.PostgresHostVariable, ServerSettings.PostgresPortVariable, ServerSettings.PostgresUserVariable,
         ServerSettings.PostgresPasswordVariable, ServerSettings.AmqpHostVariable, ServerSettings.AmqpPortVariable,
         ServerSettings.AmqpUserVariable, ServerSettings.AmqpPasswordVariable, ServerSettings.AmqpVirtualHostVariable,
-        ServerSettings.AmqpManagementPortVariable,
+        ServerSettings.AmqpManagementPortVariable, ServerSettings.AmqpTlsVariable, ServerSettings.AmqpTlsPortVariable,
+        ServerSettings.AmqpCaFileVariable,
     ];
 
     readonly Dictionary<string, string?> saved = [];
@@ -173,5 +174,46 @@ public sealed class ServerSettingsTests
         var settings = ServerSettings.Defaults with { AmqpVirtualHost = "/" };
 
         Assert.That(settings.AmqpUri.AbsoluteUri, Is.EqualTo("rabbitmq://127.0.0.1:55672/"));
+    }
+
+    [Test]
+    public void Amqp_over_tls_is_off_unless_set_and_then_uses_the_tls_port_and_the_ca_file()
+    {
+        Assert.That(ServerSettings.FromEnvironment().AmqpTls, Is.False);
+
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_TLS", "1");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_TLS_PORT", "5671");
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_CA_FILE", "/etc/exchange/broker-ca.pem");
+        var settings = ServerSettings.FromEnvironment();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(settings.AmqpTls, Is.True);
+            Assert.That(settings.AmqpConnectPort, Is.EqualTo(5671));
+            Assert.That(settings.AmqpCaFile, Is.EqualTo("/etc/exchange/broker-ca.pem"));
+            Assert.That(settings.AmqpUri, Is.EqualTo(new Uri("rabbitmqs://127.0.0.1:5671/exchange")));
+            Assert.That(settings.ToString(), Does.Contain("127.0.0.1:5671").And.Contain("over TLS"));
+        });
+    }
+
+    [Test]
+    public void Amqp_over_tls_defaults_to_the_local_tls_listener()
+    {
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_TLS", "true");
+
+        var settings = ServerSettings.FromEnvironment();
+
+        Assert.That(settings.AmqpConnectPort, Is.EqualTo(ServerSettings.DefaultAmqpTlsPort));
+        Assert.That(settings.AmqpCaFile, Is.Null, "no CA file: the system's trust store");
+    }
+
+    [Test]
+    public void Rejects_a_tls_switch_that_is_neither_on_nor_off_and_names_the_variable()
+    {
+        Environment.SetEnvironmentVariable("EXCHANGE_AMQP_TLS", "maybe");
+
+        var error = Assert.Throws<FormatException>(() => ServerSettings.FromEnvironment());
+
+        Assert.That(error.Message, Does.Contain("EXCHANGE_AMQP_TLS"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using Exchange.Core;
+using Exchange.ServiceDefaults.Access;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace Exchange.Audit.Access;
 
 /// <summary>
-/// Authenticates a request by its API key: the <c>X-Api-Key</c> header, or, for reading (GET/HEAD) only, the
+/// Authenticates a request by its API key: the <c>X-Api-Key</c> header (or <c>Authorization: Bearer</c>, read by
+/// <see cref="ApiKey.Read"/> as the gateways read it), or, for reading (GET/HEAD) only, the
 /// cookie the login form sets, so that a browser can use the pages. Writes (POST /api/paper-counts) need the
 /// header: a cookie is sent by the browser on its own, a header is not, so no other site can make a logged-in
 /// browser write. Keys are never logged; an unknown key is logged as "unknown key" with the caller's address.
@@ -23,15 +25,17 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        string? presented = null;
-        var fromHeader = false;
-        if (Request.Headers.TryGetValue(ApiKeys.Header, out var header) && header.Count > 0)
+        var presented = ApiKey.Read(Request, out var conflicting);
+        var fromHeader = presented is not null;
+        if (conflicting)
         {
-            presented = header[0];
-            fromHeader = true;
+            _log.LogWarning("Refused a request presenting two different API keys from {Remote} for {Method} {Path}",
+                Context.Connection.RemoteIpAddress, Request.Method, Request.Path);
+            return Task.FromResult(AuthenticateResult.Fail("Two different API keys."));
         }
-        else if ((HttpMethods.IsGet(Request.Method) || HttpMethods.IsHead(Request.Method))
-                 && Request.Cookies.TryGetValue(ApiKeys.Cookie, out var cookie))
+
+        if (presented is null && (HttpMethods.IsGet(Request.Method) || HttpMethods.IsHead(Request.Method))
+            && Request.Cookies.TryGetValue(ApiKeys.Cookie, out var cookie))
         {
             presented = cookie;
         }

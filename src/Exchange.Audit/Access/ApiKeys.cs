@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Exchange.Core;
+using Exchange.ServiceDefaults.Access;
 using Microsoft.Extensions.Configuration;
 
 namespace Exchange.Audit.Access;
@@ -18,15 +17,16 @@ public sealed record ApiKeyEntry(string Name, string Sha256, AuditRole Role, str
 /// <summary>
 /// The audit host's API keys. A key is <c>exk_</c> + 43 base64url characters (32 random bytes); the host stores
 /// the lowercase hex SHA-256 of its UTF-8 bytes in configuration (<c>Audit:Keys:N:Sha256</c>, <c>:Role</c>,
-/// <c>:Agency</c>, optional <c>:Name</c>). A key is high-entropy, so a plain hash is enough: there is nothing to
-/// guess that a slow hash would protect.
+/// <c>:Agency</c>, optional <c>:Name</c>). Making, hashing, presenting and comparing keys is shared with the
+/// gateways (<see cref="ApiKey"/>); what is the audit host's own is here: the prefix, the cookie, the roles and
+/// the configuration lines.
 /// </summary>
 public static class ApiKeys
 {
     public const string Prefix = "exk_";
 
-    /// <summary>The header that carries a key on API calls.</summary>
-    public const string Header = "X-Api-Key";
+    /// <summary>The header that carries a key on API calls (<c>Authorization: Bearer</c> works too).</summary>
+    public const string Header = ApiKey.Header;
 
     /// <summary>The cookie that carries a key for a browser, set by the login form.</summary>
     public const string Cookie = "exchange-audit-key";
@@ -34,18 +34,13 @@ public static class ApiKeys
     public const string Section = "Audit:Keys";
 
     /// <summary>Longest key looked at; longer input is refused before hashing.</summary>
-    public const int MaxKeyLength = 256;
+    public const int MaxKeyLength = ApiKey.MaxLength;
 
     /// <summary>A fresh random key (32 bytes from the OS's CSPRNG).</summary>
-    public static string Generate() =>
-        Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string Generate() => ApiKey.Generate(Prefix);
 
     /// <summary>Lowercase hex SHA-256 of the key's UTF-8 bytes: what configuration stores.</summary>
-    public static string Hash(string key)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-    }
+    public static string Hash(string key) => ApiKey.HashHex(key);
 
     public static string RoleName(AuditRole role) => role == AuditRole.Auditor ? "auditor" : "agency";
 
@@ -142,24 +137,5 @@ public sealed class ApiKeyRing
     }
 
     /// <summary>The entry whose hash matches <paramref name="presented"/>, compared in constant time per entry.</summary>
-    public ApiKeyEntry? Find(string? presented)
-    {
-        if (string.IsNullOrEmpty(presented) || presented.Length > ApiKeys.MaxKeyLength)
-        {
-            return null;
-        }
-
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        ApiKeyEntry? found = null;
-        foreach (var (entry, expected) in _keys)
-        {
-            // Every entry is compared, so the time taken does not say which entry (if any) matched.
-            if (CryptographicOperations.FixedTimeEquals(hash, expected))
-            {
-                found = entry;
-            }
-        }
-
-        return found;
-    }
+    public ApiKeyEntry? Find(string? presented) => ApiKey.Find(presented, _keys);
 }

@@ -15,6 +15,9 @@ public static class SendCommand
 {
     public const string GatewayVariable = "EXCHANGE_GATEWAY_URL";
 
+    /// <summary>The gateway API key (`exchange gateway key create --role agency`); the environment keeps it out of `ps`.</summary>
+    public const string ApiKeyVariable = "EXCHANGE_GATEWAY_API_KEY";
+
     public static Command Create()
     {
         var from = new Option<string>("--from") { Description = "The sending agency's code; must be the package's From.", Required = true };
@@ -22,21 +25,29 @@ public static class SendCommand
         var package = new Option<FileInfo>("--package") { Description = "The edXML package.", Required = true };
         var signature = new Option<FileInfo?>("--signature") { Description = "A detached CMS over the package's exact bytes; without it the gateway signs." };
         var gateway = new Option<string?>("--gateway") { Description = $"The sender's gateway, e.g. http://127.0.0.1:5101 (default: ${GatewayVariable})." };
+        var apiKey = new Option<string?>("--api-key") { Description = $"The gateway API key of the sending agency (default: ${ApiKeyVariable}, which other users cannot read from the process list)." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the outcome.", DefaultValueFactory = _ => 120 };
         var json = new Option<bool>("--json") { Description = "End with one JSON line: document_id, outcome, reason, recipients." };
-        var command = new Command("send", "Send a package through the sender's gateway and wait for the outcome.") { from, to, package, signature, gateway, timeout, json };
+        var command = new Command("send", "Send a package through the sender's gateway and wait for the outcome.") { from, to, package, signature, gateway, apiKey, timeout, json };
         command.SetAction((p, ct) => RunAsync(
             p.GetValue(from)!, p.GetValue(to)!, p.GetValue(package)!, p.GetValue(signature),
-            p.GetValue(gateway) ?? Environment.GetEnvironmentVariable(GatewayVariable), TimeSpan.FromSeconds(p.GetValue(timeout)), p.GetValue(json), ct));
+            p.GetValue(gateway) ?? Environment.GetEnvironmentVariable(GatewayVariable),
+            p.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable),
+            TimeSpan.FromSeconds(p.GetValue(timeout)), p.GetValue(json), ct));
         return command;
     }
 
     private static async Task<int> RunAsync(
-        string from, string to, FileInfo packageFile, FileInfo? signatureFile, string? gateway, TimeSpan timeout, bool json, CancellationToken ct)
+        string from, string to, FileInfo packageFile, FileInfo? signatureFile, string? gateway, string? apiKey, TimeSpan timeout, bool json, CancellationToken ct)
     {
         if (!Uri.TryCreate(gateway, UriKind.Absolute, out var gatewayUri))
         {
             return await UsageAsync($"Name the sender's gateway with --gateway URL or ${GatewayVariable}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(apiKey))
+        {
+            return await UsageAsync($"Give the sending agency's gateway API key with --api-key or ${ApiKeyVariable} (exchange gateway key create --role agency makes one).");
         }
 
         byte[] package;
@@ -73,13 +84,18 @@ public static class SendCommand
             return await UsageAsync($"{ReasonCode.RecipientMismatch.ToCode()}: --to {to}, but the package is addressed to {string.Join(",", header.To.Select(t => t.OrganId))}.");
         }
 
-        using var http = new HttpClient { BaseAddress = gatewayUri };
+        using var http = GatewayClient.Authorize(new HttpClient { BaseAddress = gatewayUri }, apiKey);
         var client = new GatewayClient(http);
         var console = new ConsoleProgress();
         SubmissionAnswer answer;
         try
         {
             answer = await client.SendPackageAsync(package, signature, ct);
+        }
+        catch (GatewayRefusedException e) when (e.Status is 401 or 403)
+        {
+            // The key, not the document: nothing was sent.
+            return await UsageAsync($"The gateway refused the API key ({ReasonOf(e.Problem)}): {e.Problem}");
         }
         catch (GatewayRefusedException e)
         {

@@ -13,6 +13,7 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     public DbSet<InboxRow> Inbox => Set<InboxRow>();
     public DbSet<StatusRow> Statuses => Set<StatusRow>();
     public DbSet<OutboxExpiryRow> OutboxExpiries => Set<OutboxExpiryRow>();
+    public DbSet<ApiClientRow> ApiClients => Set<ApiClientRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -69,5 +70,15 @@ internal sealed class OutboxExpiryConfiguration : IEntityTypeConfiguration<Outbo
     {
         b.ToTable("outbox_expiries");
         b.HasKey(x => new { x.EnvelopeId, x.RecipientCode });
+    }
+}
+
+internal sealed class ApiClientConfiguration : IEntityTypeConfiguration<ApiClientRow>
+{
+    public void Configure(EntityTypeBuilder<ApiClientRow> b)
+    {
+        b.ToTable("api_clients");
+        b.HasKey(x => x.ClientId);
+        b.Property(x => x.ClientId).ValueGeneratedNever();
     }
 }

@@ -103,3 +103,30 @@ public sealed class OutboxExpiryRow
     public DateTimeOffset DueAt { get; set; }
     public DateTimeOffset ExpiredAt { get; set; }
 }
+
+/// <summary>The roles a gateway API key may have (docs/operations.md, "Gateway API authentication").</summary>
+public static class ApiClientRoles
+{
+    /// <summary>The agency's document system: submits, reads its documents and inbox, reports statuses.</summary>
+    public const string Agency = "agency";
+
+    /// <summary>Reads what the document system reads; writes nothing.</summary>
+    public const string Auditor = "auditor";
+
+    /// <summary>Runs the gateway: sees delivery states, never documents.</summary>
+    public const string Operator = "operator";
+
+    public static IReadOnlyList<string> All { get; } = [Agency, Auditor, Operator];
+}
+
+/// <summary>One API key of the gateway's HTTP API; only its SHA-256 is stored.</summary>
+public sealed class ApiClientRow
+{
+    public Guid ClientId { get; set; }
+    public required string Name { get; set; }
+    public required string AgencyCode { get; set; }
+    public required string Role { get; set; }
+    public required byte[] KeySha256 { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}

@@ -1,0 +1,201 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Exchange.Core;
+using Exchange.Gateway.Access;
+using Exchange.Persistence;
+using Exchange.Persistence.Gateway;
+using Exchange.ServiceDefaults;
+using Microsoft.EntityFrameworkCore;
+using Spectre.Console;
+
+namespace Exchange.Cli.Commands;
+
+/// <summary>
+/// `exchange gateway key create|list|revoke`: the API keys of an agency's gateway, kept (as SHA-256 hashes) in
+/// that gateway's own database, <c>{EXCHANGE_PREFIX}exchange_gw_{code}</c> on the EXCHANGE_PG_* server, or the
+/// database named by <c>--database</c> (what the gateway's <c>Gateway:Database</c> names). The key itself is
+/// printed once, by create, and stored nowhere.
+/// </summary>
+public static class GatewayCommand
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
+
+    public static Command Create()
+    {
+        // Each command gets its own option objects (a symbol has one parent).
+        static Option<string> Agency() => new("--agency") { Description = "The gateway's agency code, e.g. 000.00.01.H29.", Required = true };
+        static Option<string?> Database() => new("--database") { Description = "The gateway's database, when it is not the default ({EXCHANGE_PREFIX}exchange_gw_<code>)." };
+
+        var agency = Agency();
+        var database = Database();
+        var role = new Option<string>("--role") { Description = "agency (the document system: submits and reads), auditor (reads only) or operator (delivery states only).", Required = true };
+        role.AcceptOnlyFromAmong([.. ApiClientRoles.All]);
+        var name = new Option<string>("--name") { Description = "Who holds the key (unique among the keys in force), e.g. \"Phần mềm QLVB\".", Required = true };
+        var createJson = new Option<bool>("--json") { Description = "Print one JSON object, the key included." };
+        var create = new Command("create", "Make an API key for a gateway: prints the key once; the gateway's database keeps only its SHA-256.")
+        {
+            agency, database, role, name, createJson,
+        };
+        create.SetAction((p, ct) => CreateAsync(p.GetValue(agency)!, p.GetValue(database), p.GetValue(role)!, p.GetValue(name)!, p.GetValue(createJson), ct));
+
+        var listAgency = Agency();
+        var listDatabase = Database();
+        var listJson = new Option<bool>("--json") { Description = "Print a JSON array." };
+        var list = new Command("list", "List a gateway's API keys (names, roles, dates; never keys or hashes).") { listAgency, listDatabase, listJson };
+        list.SetAction((p, ct) => ListAsync(p.GetValue(listAgency)!, p.GetValue(listDatabase), p.GetValue(listJson), ct));
+
+        var revokeAgency = Agency();
+        var revokeDatabase = Database();
+        var id = new Option<Guid?>("--id") { Description = "The key's id (from list)." };
+        var revokeName = new Option<string?>("--name") { Description = "The key's name." };
+        var revoke = new Command("revoke", "Revoke a key: the gateway refuses it from its next request on.") { revokeAgency, revokeDatabase, id, revokeName };
+        revoke.SetAction((p, ct) => RevokeAsync(p.GetValue(revokeAgency)!, p.GetValue(revokeDatabase), p.GetValue(id), p.GetValue(revokeName), ct));
+
+        return new Command("gateway", "An agency gateway's HTTP API keys.")
+        {
+            new Command("key", "API keys of a gateway's HTTP API (X-Api-Key header).") { create, list, revoke },
+        };
+    }
+
+    private static async Task<int> CreateAsync(string agencyText, string? database, string role, string name, bool json, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Usage($"--agency: {error}");
+        }
+
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > GatewayKeys.MaxNameLength || name.Any(char.IsControl))
+        {
+            return Usage($"--name: 1 to {GatewayKeys.MaxNameLength} characters, no control characters.");
+        }
+
+        return await WithDatabaseAsync(agency.Value, database, async (db, databaseName) =>
+        {
+            CreatedGatewayKey created;
+            try
+            {
+                created = await GatewayKeys.CreateAsync(db, agency.Value, role, name, TimeProvider.System, cancellationToken: ct);
+            }
+            catch (GatewayKeyNameTakenException e)
+            {
+                return Usage(e.Message);
+            }
+
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    key = created.Key,
+                    id = created.Client.ClientId,
+                    name = created.Client.Name,
+                    agency = created.Client.AgencyCode,
+                    role = created.Client.Role,
+                    createdAt = created.Client.CreatedAt,
+                    database = databaseName,
+                }, Json));
+            }
+            else
+            {
+                Console.WriteLine($"API key (shown once; give it to its holder, store it nowhere else): {created.Key}");
+                Console.WriteLine($"id {created.Client.ClientId}, name '{created.Client.Name}', role {created.Client.Role}, agency {created.Client.AgencyCode}, database {databaseName}");
+                Console.WriteLine($"Present it as the {ServiceDefaults.Access.ApiKey.Header} header (or Authorization: Bearer).");
+            }
+
+            return ExitCodes.Ok;
+        }, ct);
+    }
+
+    private static Task<int> ListAsync(string agencyText, string? database, bool json, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Task.FromResult(Usage($"--agency: {error}"));
+        }
+
+        return WithDatabaseAsync(agency.Value, database, async (db, _) =>
+        {
+            var keys = await GatewayKeys.ListAsync(db, ct);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(keys.Select(k => new
+                {
+                    id = k.ClientId,
+                    name = k.Name,
+                    agency = k.AgencyCode,
+                    role = k.Role,
+                    createdAt = k.CreatedAt,
+                    revokedAt = k.RevokedAt,
+                }), Json));
+                return ExitCodes.Ok;
+            }
+
+            var table = new Table().AddColumns("Id", "Name", "Role", "Agency", "Created", "Revoked");
+            foreach (var k in keys)
+            {
+                table.AddRow(k.ClientId.ToString(), Markup.Escape(k.Name), k.Role, k.AgencyCode,
+                    k.CreatedAt.ToString("u", CultureInfo.InvariantCulture), k.RevokedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "-");
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        }, ct);
+    }
+
+    private static Task<int> RevokeAsync(string agencyText, string? database, Guid? id, string? name, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Task.FromResult(Usage($"--agency: {error}"));
+        }
+
+        if (id is null == string.IsNullOrWhiteSpace(name))
+        {
+            return Task.FromResult(Usage("Name the key to revoke with --id or --name (one of them)."));
+        }
+
+        return WithDatabaseAsync(agency.Value, database, async (db, _) =>
+        {
+            var revoked = await GatewayKeys.RevokeAsync(db, id, string.IsNullOrWhiteSpace(name) ? null : name, TimeProvider.System, ct);
+            if (revoked == 0)
+            {
+                Console.Error.WriteLine("No key in force has that id or name (exchange gateway key list shows them).");
+                return ExitCodes.Refused;
+            }
+
+            Console.WriteLine($"Revoked the key {(id is { } i ? i.ToString() : $"'{name!.Trim()}'")}; the gateway refuses it from its next request on.");
+            return ExitCodes.Ok;
+        }, ct);
+    }
+
+    /// <summary>Opens the gateway's database, bringing its schema up to date first (so a key can be made before the gateway's first start).</summary>
+    private static async Task<int> WithDatabaseAsync(string agency, string? database, Func<GatewayDbContext, string, Task<int>> action, CancellationToken ct)
+    {
+        var servers = ServerSettings.FromEnvironment();
+        var name = string.IsNullOrWhiteSpace(database)
+            ? new ExchangeNames(Environment.GetEnvironmentVariable("EXCHANGE_PREFIX") ?? string.Empty).GatewayDatabase(agency)
+            : database.Trim();
+        var connection = servers.PostgresConnectionString(name);
+        try
+        {
+            await MigrationRunner.ApplyAsync(connection, GatewayDbContext.Schema, cancellationToken: ct);
+            await using var db = new GatewayDbContext(new DbContextOptionsBuilder<GatewayDbContext>().UseNpgsql(connection).Options);
+            return await action(db, name);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return Usage($"Cannot use the gateway's database {name} ({e.Message}). Start the servers with: deploy/local/services.sh up");
+        }
+    }
+
+    private static int Usage(string message)
+    {
+        Console.Error.WriteLine(message);
+        return ExitCodes.UsageOrIo;
+    }
+}
