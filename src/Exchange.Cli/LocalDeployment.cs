@@ -97,7 +97,8 @@ public sealed class LocalDeployment : IAsyncDisposable
     public static async Task<LocalDeployment> StartAsync(DeploymentSettings settings, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         progress?.Report("dev PKI");
-        var pki = DevPki.LoadOrCreate(settings.PkiFolder, settings.Directory.Agencies.Select(a => (a.Code, a.Name)), progress);
+        // Agencies the directory already registers certificates for (the bench's recipient farm) get no dev certificate.
+        var pki = DevPki.LoadOrCreate(settings.PkiFolder, settings.Directory.Agencies.Where(a => a.Certificates.Count == 0).Select(a => (a.Code, a.Name)), progress);
 
         progress?.Report("directory");
         var bound = BindDevCertificates(settings.Directory, pki);

@@ -54,6 +54,11 @@ public static class RouterExtensions
         // Before the bus: on shutdown the bus stops first, then the sealer seals the last records and signs a checkpoint.
         services.AddEvidenceSealer(builder.Configuration);
 
+        // A hub sends to one queue per agency it serves. MassTransit caches a send endpoint per queue (1,000 by default)
+        // and stops the ones it evicts, so a directive fanned out to more agencies than the cache holds failed with
+        // "send transport is stopped" half-way. The cache is process-wide; this sizes it for a province's hub.
+        MassTransit.Transports.SendEndpointCacheDefaults.Capacity = Math.Max(MassTransit.Transports.SendEndpointCacheDefaults.Capacity, 20_000);
+
         services.AddMassTransit(x =>
         {
             x.AddConsumer<SubmitEnvelopeConsumer, RetryingConsumerDefinition<SubmitEnvelopeConsumer>>();

@@ -31,12 +31,21 @@ public static class BenchCommand
         latency.AddTo(latencyCommand);
         latencyCommand.SetAction((p, ct) => LatencyAsync(latency.Read(p), p.GetValue(rate), ct));
 
+        var fanoutRecipients = new Option<int>("--recipients") { Description = "Wards in the district the directive goes to.", DefaultValueFactory = _ => 1000 };
+        var fanoutSize = new Option<int>("--size") { Description = "Attachment size in bytes.", DefaultValueFactory = _ => 10 * 1024 };
+        var fanoutTimeout = new Option<int>("--timeout") { Description = "Seconds to wait for every receipt of one directive.", DefaultValueFactory = _ => 120 };
+        var fanoutJson = new Option<bool>("--json") { Description = "End with one JSON line of results." };
+        var fanout = new Command("fanout", "One directive to every ward of a district (1,000 by default): seconds until every receipt is recorded.")
+            { fanoutRecipients, fanoutSize, fanoutTimeout, fanoutJson };
+        fanout.SetAction((p, ct) => FanoutAsync(p.GetValue(fanoutRecipients), p.GetValue(fanoutSize), TimeSpan.FromSeconds(p.GetValue(fanoutTimeout)), p.GetValue(fanoutJson), ct));
+
         var verifyJson = new Option<bool>("--json") { Description = "End with one JSON line of results." };
         var verify = new Command("verify", "Signature verifications per second, Exchange next to SignedCms, in one run.") { verifyJson };
         verify.SetAction((p, ct) => VerifyBench.RunAsync(p.GetValue(verifyJson), ct));
 
         command.Subcommands.Add(throughputCommand);
         command.Subcommands.Add(latencyCommand);
+        command.Subcommands.Add(fanout);
         command.Subcommands.Add(verify);
         return command;
     }
@@ -151,6 +160,34 @@ public static class BenchCommand
             p95_ms = measured.P95Ms,
             p99_ms = measured.P99Ms,
         }, measured, console);
+    }
+
+    private static async Task<int> FanoutAsync(int recipients, int size, TimeSpan timeout, bool json, CancellationToken ct)
+    {
+        if (recipients < 1 || recipients > 99_000 || size < 0)
+        {
+            await Console.Error.WriteLineAsync("--recipients must be 1 to 99000 and --size at least 0.");
+            return ExitCodes.UsageOrIo;
+        }
+
+        var console = new ConsoleProgress();
+        var result = await FanoutBench.RunAsync(recipients, size, timeout, console, ct);
+        console.Stage($"{result.Confirmed}/{recipients} receipts recorded in {result.Seconds} s (first directive, cold: {result.FirstSeconds} s)");
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                scenario = "fanout",
+                recipients,
+                size_bytes = size,
+                seconds = result.Seconds,
+                first_seconds = result.FirstSeconds,
+                confirmed = result.Confirmed,
+                refused = result.Refused,
+            }));
+        }
+
+        return result.Confirmed == recipients ? ExitCodes.Ok : ExitCodes.Refused;
     }
 
     private static async Task WarmUpAsync(PathBench bench, Settings s, ConsoleProgress console, CancellationToken ct)
