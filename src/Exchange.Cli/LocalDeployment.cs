@@ -56,6 +56,9 @@ public sealed class LocalDeployment : IAsyncDisposable
 
     public IReadOnlyDictionary<string, RunningGateway> Gateways => _gateways;
 
+    /// <summary>The broker users of this deployment with their passwords, when it runs with per-agency users.</summary>
+    public BrokerProvisionResult? BrokerUsers => _brokerUsers;
+
     public string HubConnectionString => _settings.Servers.PostgresConnectionString(Names.HubDatabase);
 
     public string GatewayConnectionString(string agencyCode) => _settings.Servers.PostgresConnectionString(Names.GatewayDatabase(agencyCode));

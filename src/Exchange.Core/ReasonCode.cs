@@ -31,12 +31,18 @@ public enum ReasonCode
     DuplicateEnvelopeId,
     TooLarge,
 
-    // Callers of the audit host's HTTP API (RFC 9457 problem responses, docs/audit.md).
+    // Callers of an HTTP API: the audit host's (docs/audit.md) and the gateway's (RFC 9457 problem responses).
     Unauthorized,
     Forbidden,
     NotFound,
     InvalidRequest,
     NotReady,
+
+    // Hostile and malformed input (docs/security.md).
+    ReplayedSignature,
+    DuplicateRecipient,
+    RecipientIsSender,
+    ReceiptMismatch,
 }
 
 public static class ReasonCodes

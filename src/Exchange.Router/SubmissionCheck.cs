@@ -18,6 +18,9 @@ public sealed record SubmissionVerdict(
 
     /// <summary>Every signer of the CMS as verified; empty when the signature could not be read.</summary>
     public IReadOnlyList<SignerRecord> Signers { get; init; } = [];
+
+    /// <summary>SHA-256 of each valid signer's signature value: what identifies this act of signing (replay check).</summary>
+    public IReadOnlyList<string> SignatureValues { get; init; } = [];
 }
 
 /// <summary>One signer of a submission as stored with the envelope (hub.envelopes.signers).</summary>
@@ -40,6 +43,11 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.TooLarge, $"The package is {message.Package.Length} bytes; the limit is {limits.MaxPackageBytes}.");
         }
 
+        if (message.Signature.Length > limits.MaxSignatureBytes)
+        {
+            return new(ReasonCode.TooLarge, $"The signature is {message.Signature.Length} bytes; the limit is {limits.MaxSignatureBytes}.");
+        }
+
         var signature = verifier.Verify(message.Package, message.Signature);
         var verdict = Decide(message, directory, signature);
         var sender = AgencyCode.TryParse(verdict.Header?.From.OrganId, out var code, out _) ? code.Value : null;
@@ -48,6 +56,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             Signers = signature.Signers.Select(s => new SignerRecord(
                 s.Subject, s.Issuer, s.SerialNumber, s.CertificateSha256, s.DigestAlgorithm, s.SignatureAlgorithm, s.SigningTime,
                 s.Verdict.ToCode(), sender is not null && s.Valid && directory.IsBound(sender, s.CertificateSha256))).ToList(),
+            SignatureValues = signature.ValidSigners.Select(s => s.SignatureValueSha256).ToList(),
         };
     }
 
@@ -62,7 +71,8 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         EdxmlHeader header;
         try
         {
-            header = EdxmlReader.ReadHeader(message.Package, new EdxmlLimits { MaxPackageBytes = limits.MaxPackageBytes, MaxRecipients = limits.MaxRecipients });
+            // Attachments are checked (base64, size) but never kept or opened: the hub carries them as they are.
+            header = EdxmlReader.Validate(message.Package, limits.ToEdxmlLimits());
         }
         catch (EdxmlException e)
         {
@@ -76,7 +86,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
 
         if (!AgencyCode.TryParse(message.SenderCode, out var claimed, out _) || claimed != from)
         {
-            return new(ReasonCode.SenderMismatch, $"The bus message names sender '{message.SenderCode}' but the signed package is from '{from}'.");
+            return new(ReasonCode.SenderMismatch, $"The bus message names sender '{Untrusted.Quote(message.SenderCode)}' but the signed package is from '{from}'.");
         }
 
         if (directory.Find(from.Value) is null)
@@ -87,6 +97,11 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         if (header.To.Count == 0)
         {
             return new(ReasonCode.PackageInvalid, "The package names no recipient (To).");
+        }
+
+        if (!Addressing.TryCheck(from.Value, header.To.Select(t => t.OrganId), out var addressing, out var addressingDetail))
+        {
+            return new(addressing, addressingDetail);
         }
 
         var recipients = new List<string>(header.To.Count);

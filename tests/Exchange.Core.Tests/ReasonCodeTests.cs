@@ -9,6 +9,10 @@ public sealed class ReasonCodeTests
     [TestCase(ReasonCode.SignerNotBound, "signer-not-bound")]
     [TestCase(ReasonCode.InvalidAgencyCode, "invalid-agency-code")]
     [TestCase(ReasonCode.DuplicateEnvelopeId, "duplicate-envelope-id")]
+    [TestCase(ReasonCode.ReplayedSignature, "replayed-signature")]
+    [TestCase(ReasonCode.DuplicateRecipient, "duplicate-recipient")]
+    [TestCase(ReasonCode.RecipientIsSender, "recipient-is-sender")]
+    [TestCase(ReasonCode.ReceiptMismatch, "receipt-mismatch")]
     public void Has_a_stable_kebab_case_form(ReasonCode code, string text)
     {
         Assert.That(code.ToCode(), Is.EqualTo(text));
