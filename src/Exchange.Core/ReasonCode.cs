@@ -31,7 +31,7 @@ public enum ReasonCode
     DuplicateEnvelopeId,
     TooLarge,
 
-    // Callers of the audit host's HTTP API (RFC 9457 problem responses, docs/audit.md).
+    // Callers of an HTTP API: the audit host's (docs/audit.md) and the gateway's (RFC 9457 problem responses).
     Unauthorized,
     Forbidden,
     NotFound,
@@ -46,6 +46,12 @@ public enum ReasonCode
     ProcessingFailed,
     MessageResent,
     MessageDiscarded,
+
+    // Hostile and malformed input (docs/security.md).
+    ReplayedSignature,
+    DuplicateRecipient,
+    RecipientIsSender,
+    ReceiptMismatch,
 }
 
 public static class ReasonCodes

@@ -21,6 +21,12 @@ public sealed class EdxmlLimits
     /// </summary>
     public int MaxRecipients { get; set; } = 2000;
 
+    /// <summary>
+    /// Largest attachment, in bytes once decoded. Checked by <see cref="EdxmlReader.Read"/> and <see cref="EdxmlReader.Validate"/>,
+    /// which stop at the first block past it; a package's size already bounds it, this lets a policy keep single files smaller.
+    /// </summary>
+    public long MaxAttachmentBytes { get; set; } = 32 * 1024 * 1024;
+
     /// <summary>Longest text of one header field, in characters (attachment content is not a field).</summary>
     public int MaxFieldLength { get; set; } = 4000;
 }

@@ -15,18 +15,26 @@ public static class EdxmlReader
     /// <see cref="Read"/> can fail only on an attachment's base64.
     /// </summary>
     public static EdxmlHeader ReadHeader(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
-        EdxmlParser.Parse(package, limits, decodeAttachments: false).ToHeader();
+        EdxmlParser.Parse(package, limits, AttachmentBodies.Skip).ToHeader();
+
+    /// <summary>
+    /// Reads the header and checks every attachment's base64 and size without keeping the bytes, in constant memory:
+    /// when this succeeds, so does <see cref="Read"/> under the same limits. What a carrier runs before it accepts a
+    /// package it will pass on unopened (attachments are never decompressed or interpreted, only decoded from base64).
+    /// </summary>
+    public static EdxmlHeader Validate(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
+        EdxmlParser.Parse(package, limits, AttachmentBodies.Check).ToHeader();
 
     /// <summary>Reads the header and decodes every attachment.</summary>
     public static EdxmlPackage Read(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null)
     {
-        var message = EdxmlParser.Parse(package, limits, decodeAttachments: true);
+        var message = EdxmlParser.Parse(package, limits, AttachmentBodies.Decode);
         return new EdxmlPackage(message.ToHeader(), message.ToAttachments());
     }
 
     /// <summary>Whether a (well-formed) package is a document or a status package; attachment bodies are skipped.</summary>
     public static EdxmlPackageKind GetKind(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
-        EdxmlParser.Parse(package, limits, decodeAttachments: false).StatusCode is null
+        EdxmlParser.Parse(package, limits, AttachmentBodies.Skip).StatusCode is null
             ? EdxmlPackageKind.Document
             : EdxmlPackageKind.Status;
 }

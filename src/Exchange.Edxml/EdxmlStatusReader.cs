@@ -6,5 +6,5 @@ namespace Exchange.Edxml;
 public static class EdxmlStatusReader
 {
     public static EdxmlStatus Read(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
-        EdxmlParser.Parse(package, limits, decodeAttachments: false).ToStatus();
+        EdxmlParser.Parse(package, limits, AttachmentBodies.Skip).ToStatus();
 }

@@ -105,6 +105,19 @@ public static class EdxmlWriter
         var contentIds = new string[attachments.Count];
         for (var i = 0; i < attachments.Count; i++)
         {
+            // What the reader would refuse is refused here, so a gateway answers its caller at once.
+            if (!EdxmlValues.IsPlainFileName(attachments[i].Name ?? string.Empty, out var problem))
+            {
+                throw new EdxmlException(ReasonCode.PackageInvalid, $"Attachment {i + 1} is named '{Untrusted.Quote(attachments[i].Name)}', which is not a plain file name: {problem}.");
+            }
+
+            if (limits is not null && attachments[i].Content.Length > limits.MaxAttachmentBytes)
+            {
+                throw new EdxmlException(
+                    ReasonCode.TooLarge,
+                    $"Attachment {i + 1} ('{Untrusted.Quote(attachments[i].Name)}') is {attachments[i].Content.Length} bytes; the limit is {limits.MaxAttachmentBytes} (EdxmlLimits.MaxAttachmentBytes).");
+            }
+
             contentIds[i] = attachments[i].ContentId ?? $"cid:{i + 1}";
             if (Array.IndexOf(contentIds, contentIds[i], 0, i) >= 0)
             {

@@ -68,7 +68,7 @@ public static class GatewayApi
         reads.MapGet("/inbox/{envelopeId:guid}/signature", async (Guid envelopeId, GatewayDbContext db, CancellationToken ct) =>
             await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Signature).FirstOrDefaultAsync(ct) is { } bytes
                 ? Results.File(bytes, "application/pkcs7-signature", $"{envelopeId}.p7s")
-                : Results.NotFound());
+                : NotInInbox(envelopeId));
         reads.MapGet("/inbox/{envelopeId:guid}/trace", GetTrace);
         return app;
     }
@@ -81,40 +81,57 @@ public static class GatewayApi
         HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
         IOptions<GatewayOptions> options, TimeProvider clock, CancellationToken ct)
     {
-        if (!request.HasFormContentType)
+        var gateway = options.Value;
+        var (form, unreadable) = await ReadFormAsync(request, "a 'metadata' part (JSON) and 'files' parts", ct);
+        if (form is null)
         {
-            return Problems.Refuse(ReasonCode.PackageInvalid, "Send multipart/form-data with a 'metadata' part (JSON) and 'files' parts.", StatusCodes.Status415UnsupportedMediaType);
+            return unreadable!;
         }
 
-        var form = await request.ReadFormAsync(ct);
+        if (form["metadata"] is not { Count: 1 } metadataPart)
+        {
+            return Problems.Invalid("The request must have exactly one 'metadata' part (JSON) beside its 'files' parts.");
+        }
+
+        // The form reader decodes a part that is not valid UTF-8 with replacement characters rather than failing;
+        // a replacement character in metadata means the sender's encoding is broken, so it is refused, not passed on.
+        if (metadataPart.ToString().Contains('\uFFFD', StringComparison.Ordinal))
+        {
+            return Problems.Invalid("The 'metadata' part is not valid UTF-8.");
+        }
+
         DocumentMetadata? metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<DocumentMetadata>(form["metadata"].ToString(), JsonSerializerOptions.Web);
+            metadata = JsonSerializer.Deserialize<DocumentMetadata>(metadataPart.ToString(), JsonSerializerOptions.Web);
         }
         catch (JsonException e)
         {
-            return Problems.Refuse(ReasonCode.PackageInvalid, $"The 'metadata' part is not valid JSON: {e.Message}");
+            return Problems.Invalid($"The 'metadata' part is not valid JSON: {e.Message}");
         }
 
         if (metadata is null || string.IsNullOrWhiteSpace(metadata.Subject) || metadata.To is not { Count: > 0 })
         {
-            return Problems.Refuse(ReasonCode.PackageInvalid, "The 'metadata' part must give 'subject' and at least one 'to' agency code.");
+            return Problems.Invalid("The 'metadata' part must give 'subject' and at least one 'to' agency code.");
+        }
+
+        if (!Enum.IsDefined(metadata.BusinessDocType))
+        {
+            return Problems.Invalid($"'businessDocType' {(int)metadata.BusinessDocType} is not 0 (new), 1 (revocation), 2 (update) or 3 (replacement).");
         }
 
         if (metadata.BusinessDocType != BusinessDocType.New && string.IsNullOrWhiteSpace(metadata.BusinessDocumentId))
         {
-            return Problems.Refuse(ReasonCode.PackageInvalid, "A recall, update or replacement must name the document it acts on in 'businessDocumentId'.");
+            return Problems.Invalid("A recall, update or replacement must name the document it acts on in 'businessDocumentId'.");
         }
 
-        var gateway = options.Value;
         var recipients = new List<EdxmlOrganisation>();
         foreach (var to in metadata.To.Take(gateway.MaxRecipients + 1))
         {
             // An agency code, or a group the hub expands (RecipientGroup, docs/directory.md).
             if (!RecipientAddress.TryNormalise(to, out var address, out var error))
             {
-                return Problems.Refuse(ReasonCode.InvalidAgencyCode, $"'to' value '{to}': {error}");
+                return Problems.Refuse(ReasonCode.InvalidAgencyCode, $"'to' value '{Untrusted.Quote(to)}': {error}");
             }
 
             recipients.Add(new EdxmlOrganisation(address));
@@ -122,7 +139,17 @@ public static class GatewayApi
 
         if (recipients.Count > gateway.MaxRecipients)
         {
-            return Problems.Refuse(ReasonCode.TooLarge, $"At most {gateway.MaxRecipients} recipients per document.");
+            return Problems.Refuse(ReasonCode.TooLarge, $"At most {gateway.MaxRecipients} recipients per document.", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        if (!Addressing.TryCheck(gateway.AgencyCode, recipients.Select(r => r.OrganId), out var addressing, out var addressingDetail))
+        {
+            return Problems.Refuse(addressing, addressingDetail);
+        }
+
+        if (form.Files.Count > gateway.MaxAttachments)
+        {
+            return Problems.Refuse(ReasonCode.TooLarge, $"At most {gateway.MaxAttachments} files per document.", StatusCodes.Status413PayloadTooLarge);
         }
 
         var attachments = new List<EdxmlAttachment>();
@@ -130,9 +157,11 @@ public static class GatewayApi
         foreach (var file in form.Files)
         {
             total += file.Length;
-            if (total > gateway.MaxPackageBytes)
+            if (file.Length > gateway.MaxAttachmentBytes || total > gateway.MaxPackageBytes)
             {
-                return Problems.Refuse(ReasonCode.TooLarge, $"The attachments exceed {gateway.MaxPackageBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
+                return Problems.Refuse(ReasonCode.TooLarge,
+                    $"A file may have {gateway.MaxAttachmentBytes} bytes and all files together {gateway.MaxPackageBytes}; '{Untrusted.Quote(file.FileName)}' is {file.Length} bytes.",
+                    StatusCodes.Status413PayloadTooLarge);
             }
 
             using var content = new MemoryStream((int)file.Length);
@@ -169,11 +198,11 @@ public static class GatewayApi
         byte[] package;
         try
         {
-            package = EdxmlWriter.Write(new EdxmlPackage(header, attachments));
+            package = EdxmlWriter.Write(new EdxmlPackage(header, attachments), gateway.ToEdxmlLimits());
         }
         catch (EdxmlException e)
         {
-            return Problems.Refuse(e.Reason, e.Message);
+            return Problems.Refuse(e);
         }
 
         return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), ct);
@@ -188,31 +217,41 @@ public static class GatewayApi
         HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
         IOptions<GatewayOptions> options, TimeProvider clock, CancellationToken ct)
     {
-        if (!request.HasFormContentType || request.Form.Files["package"] is not { } packageFile)
+        var gateway = options.Value;
+        var (form, unreadable) = await ReadFormAsync(request, "a 'package' part and, optionally, a 'signature' part", ct);
+        if (form is null)
         {
-            return Problems.Refuse(ReasonCode.PackageInvalid, "Send multipart/form-data with a 'package' part and, optionally, a 'signature' part.", StatusCodes.Status415UnsupportedMediaType);
+            return unreadable!;
         }
 
-        var gateway = options.Value;
-        if (packageFile.Length > gateway.MaxPackageBytes)
+        if (form.Files.GetFiles("package") is not [var packageFile] || form.Files.GetFiles("signature").Count > 1)
         {
-            return Problems.Refuse(ReasonCode.TooLarge, $"The package exceeds {gateway.MaxPackageBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
+            return Problems.Invalid("The request must have one 'package' part (a file) and at most one 'signature' part.");
+        }
+
+        var signatureFile = form.Files.GetFile("signature");
+        if (packageFile.Length > gateway.MaxPackageBytes || signatureFile?.Length > gateway.MaxSignatureBytes)
+        {
+            return Problems.Refuse(ReasonCode.TooLarge,
+                $"A package may have {gateway.MaxPackageBytes} bytes and its signature {gateway.MaxSignatureBytes}; these have {packageFile.Length} and {signatureFile?.Length ?? 0}.",
+                StatusCodes.Status413PayloadTooLarge);
         }
 
         var package = await ReadAllAsync(packageFile, ct);
         EdxmlHeader header;
         try
         {
-            header = EdxmlReader.ReadHeader(package, new EdxmlLimits { MaxPackageBytes = gateway.MaxPackageBytes, MaxRecipients = gateway.MaxRecipients });
+            // Attachments are checked (base64, size, names) as the hub will, so the caller hears now, not later.
+            header = EdxmlReader.Validate(package, gateway.ToEdxmlLimits());
         }
         catch (EdxmlException e)
         {
-            return Problems.Refuse(e.Reason, e.Message);
+            return Problems.Refuse(e);
         }
 
         if (!AgencyCode.TryParse(header.From.OrganId, out var from, out var error))
         {
-            return Problems.Refuse(ReasonCode.InvalidAgencyCode, $"From/OrganId '{header.From.OrganId}': {error}");
+            return Problems.Refuse(ReasonCode.InvalidAgencyCode, $"From/OrganId '{Untrusted.Quote(header.From.OrganId)}': {error}");
         }
 
         if (from.Value != gateway.AgencyCode)
@@ -220,7 +259,12 @@ public static class GatewayApi
             return Problems.Refuse(ReasonCode.SenderMismatch, $"This gateway sends for '{gateway.AgencyCode}'; the package is from '{from}'.");
         }
 
-        var signature = request.Form.Files["signature"] is { } signatureFile
+        if (!Addressing.TryCheck(gateway.AgencyCode, header.To.Select(t => t.OrganId), out var addressing, out var addressingDetail))
+        {
+            return Problems.Refuse(addressing, addressingDetail);
+        }
+
+        var signature = signatureFile is not null
             ? await ReadAllAsync(signatureFile, ct)
             : signer.SignDetached(package);
         return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, ct);
@@ -261,7 +305,7 @@ public static class GatewayApi
         var trace = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Trace).FirstOrDefaultAsync(ct);
         if (trace is null)
         {
-            return Results.NotFound();
+            return NotInInbox(envelopeId);
         }
 
         var entries = JsonSerializer.Deserialize<List<TraceEntry>>(trace, JsonSerializerOptions.Web) ?? [];
@@ -278,7 +322,7 @@ public static class GatewayApi
         var bytes = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Package).FirstOrDefaultAsync(ct);
         if (bytes is null)
         {
-            return Results.NotFound();
+            return NotInInbox(envelopeId);
         }
 
         if (GatewayCaller.From(user) is not { IsDocumentSystem: true })
@@ -301,7 +345,7 @@ public static class GatewayApi
         var row = await db.Outbox.AsNoTracking().Include(o => o.Receipts).FirstOrDefaultAsync(o => o.EnvelopeId == envelopeId, ct);
         if (row is null)
         {
-            return Results.NotFound();
+            return NotSent(envelopeId);
         }
 
         var expired = await db.OutboxExpiries.AsNoTracking().Where(x => x.EnvelopeId == envelopeId).Select(x => x.RecipientCode).ToListAsync(ct);
@@ -345,7 +389,7 @@ public static class GatewayApi
     {
         var i = await db.Inbox.AsNoTracking().FirstOrDefaultAsync(x => x.EnvelopeId == envelopeId, ct);
         return i is null
-            ? Results.NotFound()
+            ? NotInInbox(envelopeId)
             : Results.Ok(new InboxItem(i.EnvelopeId, i.SenderCode, i.DocumentId, i.Subject, i.ReceivedAt, i.ReceiptId, i.DirectoryVersion,
                 JsonDocument.Parse(i.Trace).RootElement, await StatusesAsync(db, envelopeId, ct)));
     }
@@ -353,6 +397,29 @@ public static class GatewayApi
     private static async Task<IReadOnlyList<StatusView>> StatusesAsync(GatewayDbContext db, Guid envelopeId, CancellationToken ct) =>
         (await db.Statuses.AsNoTracking().Where(s => s.EnvelopeId == envelopeId).OrderBy(s => s.StatusTime).ThenBy(s => s.CreatedAt).ToListAsync(ct))
             .Select(StatusApi.View).ToList();
+
+    internal static IResult NotInInbox(Guid envelopeId) => Problems.NotFound($"No envelope {envelopeId} in this gateway's inbox.");
+
+    internal static IResult NotSent(Guid envelopeId) => Problems.NotFound($"No envelope {envelopeId} sent through this gateway.");
+
+    /// <summary>Reads a multipart form; a request that is not one, or breaks a limit or the framing, gets its problem instead.</summary>
+    private static async Task<(IFormCollection? Form, IResult? Problem)> ReadFormAsync(HttpRequest request, string expected, CancellationToken ct)
+    {
+        if (!request.HasFormContentType)
+        {
+            return (null, Problems.Invalid(
+                $"Send multipart/form-data with {expected}, not '{Untrusted.Quote(request.ContentType)}'.", StatusCodes.Status415UnsupportedMediaType));
+        }
+
+        try
+        {
+            return (await request.ReadFormAsync(ct), null);
+        }
+        catch (Exception e) when (Problems.FromRequestException(e) is { } problem)
+        {
+            return (null, problem);
+        }
+    }
 
     private static async Task<byte[]> ReadAllAsync(IFormFile file, CancellationToken ct)
     {

@@ -10,6 +10,7 @@ using Exchange.Signing;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,7 +44,15 @@ public static class GatewayExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<GatewayOptions>(configuration.GetSection(GatewayOptions.Section));
         services.PostConfigure<GatewayOptions>(o => o.AgencyCode = agency);
-        services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = configuration.GetValue("Gateway:MaxPackageBytes", 64 * 1024 * 1024));
+        // Request limits from the gateway's settings, so an oversize upload is refused while it is read
+        // (Problems.FromRequestException answers too-large), not after it was buffered.
+        services.AddOptions<FormOptions>().Configure<IOptions<GatewayOptions>>((form, gateway) =>
+        {
+            form.MultipartBodyLengthLimit = Math.Max(gateway.Value.MaxPackageBytes, gateway.Value.MaxSignatureBytes);
+            form.ValueCountLimit = gateway.Value.MaxAttachments + 16;
+        });
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
+            kestrel.Limits.MaxRequestBodySize = gateway.Value.MaxRequestBytes);
         services.AddTrust(configuration);
         services.AddSingleton(sp =>
         {
@@ -109,6 +118,10 @@ public static class GatewayHost
         builder.AddGateway();
         configure?.Invoke(builder);
         var app = builder.Build();
+        // Whatever goes wrong with a request answers as a problem with a reason code (Problems), never a bare
+        // status or a stack trace.
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = Problems.WriteExceptionAsync });
+        app.UseStatusCodePages(Problems.WriteStatusAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapDefaultEndpoints();

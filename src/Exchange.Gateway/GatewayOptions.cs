@@ -16,12 +16,37 @@ public sealed class GatewayOptions
 
     public string Pkcs12Password { get; set; } = string.Empty;
 
-    /// <summary>The largest package (bytes) the HTTP API accepts.</summary>
+    /// <summary>The largest package (bytes) the HTTP API accepts or builds; also the sum of a document's files.</summary>
     public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The largest detached signature (bytes) a caller may send with a ready package.</summary>
+    public int MaxSignatureBytes { get; set; } = 1024 * 1024;
 
     /// <summary>The most recipients one document may name.</summary>
     public int MaxRecipients { get; set; } = 2000;
 
+    /// <summary>The most files (attachments) one document may carry.</summary>
+    public int MaxAttachments { get; set; } = 100;
+
+    /// <summary>The largest single file (attachment), in bytes.</summary>
+    public long MaxAttachmentBytes { get; set; } = 32 * 1024 * 1024;
+
     /// <summary>How often queued documents are retried while the bus or hub is unavailable.</summary>
     public TimeSpan OutboxRetry { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The parser and writer limits these settings make.</summary>
+    public Edxml.EdxmlLimits ToEdxmlLimits() => new()
+    {
+        MaxPackageBytes = MaxPackageBytes,
+        MaxRecipients = MaxRecipients,
+        MaxAttachments = MaxAttachments,
+        MaxAttachmentBytes = MaxAttachmentBytes,
+    };
+
+    /// <summary>
+    /// The largest request body: a package or a document's files, a signature, and room for the multipart framing
+    /// and the metadata part. Kestrel refuses a longer body before it is read (its own default, 30 MB, is below the
+    /// package limit, so it is set from these settings).
+    /// </summary>
+    public long MaxRequestBytes => (long)MaxPackageBytes + MaxSignatureBytes + (1024 * 1024);
 }

@@ -102,7 +102,7 @@ public sealed class DeliverEnvelopeConsumer(
         EdxmlHeader header;
         try
         {
-            header = EdxmlReader.ReadHeader(message.Package, new EdxmlLimits { MaxPackageBytes = options.Value.MaxPackageBytes, MaxRecipients = options.Value.MaxRecipients });
+            header = EdxmlReader.ReadHeader(message.Package, options.Value.ToEdxmlLimits());
         }
         catch (EdxmlException e)
         {

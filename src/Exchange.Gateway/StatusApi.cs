@@ -57,7 +57,8 @@ public static class StatusApi
             .Select(i => new { i.SenderCode, i.DocumentId }).FirstOrDefaultAsync(ct);
         if (document is null)
         {
-            return Results.NotFound();
+            // Only a recipient reports 01-06, 15 and 16, about a document it received.
+            return GatewayApi.NotInInbox(envelopeId);
         }
 
         return await QueueAsync(db, signer, dispatcher, resilience, options.Value, clock, envelopeId, [document.SenderCode], document.DocumentId, report, ct);
@@ -76,14 +77,15 @@ public static class StatusApi
             .Select(o => new { o.Recipients, o.DocumentId }).FirstOrDefaultAsync(ct);
         if (document is null)
         {
-            return Results.NotFound();
+            return GatewayApi.NotSent(envelopeId);
         }
 
-        var to = report.To is { Count: > 0 } ? report.To.ToArray() : document.Recipients;
+        // One status package per addressee, however often the caller names one.
+        var to = report.To is { Count: > 0 } ? report.To.Distinct(StringComparer.Ordinal).ToArray() : document.Recipients;
         var unknown = to.Except(document.Recipients).ToList();
         if (unknown.Count > 0)
         {
-            return Problems.Refuse(ReasonCode.RecipientMismatch, $"Not recipients of this document: {string.Join(", ", unknown)}.");
+            return Problems.Refuse(ReasonCode.RecipientMismatch, $"Not recipients of this document: {string.Join(", ", unknown.Take(5).Select(u => $"'{Untrusted.Quote(u)}'"))}{(unknown.Count > 5 ? $" and {unknown.Count - 5} more" : string.Empty)}.");
         }
 
         return await QueueAsync(db, signer, dispatcher, resilience, options.Value, clock, envelopeId, to, document.DocumentId, report, ct);
@@ -111,11 +113,11 @@ public static class StatusApi
                     Description = report.Description,
                     Timestamp = now,
                     Staff = report.StaffName is null && report.StaffDepartment is null ? null : new EdxmlStaffInfo(report.StaffDepartment, report.StaffName, null, null),
-                });
+                }, gateway.ToEdxmlLimits());
             }
             catch (EdxmlException e)
             {
-                return Problems.Refuse(e.Reason, e.Message);
+                return Problems.Refuse(e);
             }
 
             rows.Add(new StatusRow

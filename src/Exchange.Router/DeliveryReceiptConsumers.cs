@@ -15,7 +15,8 @@ namespace Exchange.Router;
 /// <summary>
 /// Records a recipient's signed delivery receipt: the receipt must verify, be signed by a certificate the
 /// directory binds to the recipient, and name this envelope, recipient and package digest. Then the sender
-/// is told. A receipt seen before re-sends the confirmation.
+/// is told. A receipt seen before re-sends the confirmation; every refused receipt is ContentConsignmentFailure
+/// evidence with its reason (the delivery itself is left as it was).
 /// </summary>
 public sealed class SubmitDeliveryReceiptConsumer(
     HubDbContext db,
@@ -28,17 +29,23 @@ public sealed class SubmitDeliveryReceiptConsumer(
 {
     public async Task Consume(ConsumeContext<SubmitDeliveryReceipt> context)
     {
-        var message = context.Message;
+        var message = context.Message.Filled();
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
+
+        if (!BusOrigin.Agrees(context, names, message.RecipientCode, out var originDetail))
+        {
+            await RefuseAsync(message, null, ReasonCode.SenderMismatch, originDetail, cancellationToken);
+            return;
+        }
 
         var envelope = await db.Envelopes.AsNoTracking().FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId, cancellationToken);
         var delivery = await db.Deliveries.FirstOrDefaultAsync(
             d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, cancellationToken);
         if (envelope is null || delivery is null)
         {
-            logger.LogWarning("Receipt {ReceiptId} names no delivery of this hub (envelope {EnvelopeId}, recipient {Recipient}); ignored",
-                message.ReceiptId, message.EnvelopeId, message.RecipientCode);
+            await RefuseAsync(message, null, ReasonCode.NotFound,
+                $"This hub made no delivery of envelope {message.EnvelopeId} to '{Untrusted.Quote(message.RecipientCode)}'.", cancellationToken);
             return;
         }
 
@@ -46,9 +53,13 @@ public sealed class SubmitDeliveryReceiptConsumer(
         {
             if (delivery.ReceiptId == message.ReceiptId)
             {
+                // The same receipt again (a redelivery, or a replay): answered as before, nothing recorded twice.
                 await ConfirmAsync(context, envelope, delivery);
+                return;
             }
 
+            await RefuseAsync(message, envelope, ReasonCode.ReceiptMismatch,
+                $"The delivery was already confirmed by receipt {delivery.ReceiptId}; it stays confirmed.", cancellationToken);
             return;
         }
 
@@ -56,10 +67,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
         var now = clock.GetUtcNow();
         if (reason != ReasonCode.Ok)
         {
-            db.AddEvidence(EvidenceKind.ContentConsignmentFailure, envelope.EnvelopeId, delivery.RecipientCode, reason,
-                $"Receipt {message.ReceiptId} refused: {detail}", envelope.PackageSha256, options.Value.HubName, now);
-            await db.SaveChangesAsync(cancellationToken);
-            logger.LogWarning("Refused receipt {ReceiptId} for {EnvelopeId}: {Reason} {Detail}", message.ReceiptId, envelope.EnvelopeId, reason.ToCode(), detail);
+            await RefuseAsync(message, envelope, reason, detail, cancellationToken);
             return;
         }
 
@@ -87,6 +95,16 @@ public sealed class SubmitDeliveryReceiptConsumer(
         await ConfirmAsync(context, envelope, delivery);
     }
 
+    private async Task RefuseAsync(SubmitDeliveryReceipt message, EnvelopeRow? envelope, ReasonCode reason, string detail, CancellationToken cancellationToken)
+    {
+        db.ChangeTracker.Clear();
+        db.AddEvidence(EvidenceKind.ContentConsignmentFailure, message.EnvelopeId, message.RecipientCode, reason,
+            $"Receipt {message.ReceiptId} refused: {detail}", envelope?.PackageSha256, options.Value.HubName, clock.GetUtcNow());
+        await db.SaveChangesAsync(cancellationToken);
+        ExchangeTelemetry.RecordMessageRefused(nameof(SubmitDeliveryReceipt), reason.ToCode());
+        logger.LogWarning("Refused receipt {ReceiptId} for {EnvelopeId}: {Reason} {Detail}", message.ReceiptId, message.EnvelopeId, reason.ToCode(), detail);
+    }
+
     private async Task<(ReasonCode Reason, string Detail, DeliveryReceipt? Receipt)> CheckAsync(
         SubmitDeliveryReceipt message, EnvelopeRow envelope, CancellationToken cancellationToken)
     {
@@ -103,7 +121,9 @@ public sealed class SubmitDeliveryReceiptConsumer(
             || receipt.RecipientCode != message.RecipientCode
             || receipt.PackageSha256 != envelope.PackageSha256)
         {
-            return (ReasonCode.PackageInvalid, "The receipt does not name this envelope, recipient and package digest.", null);
+            return receipt is null
+                ? (ReasonCode.PackageInvalid, "The receipt is not a delivery receipt document.", null)
+                : (ReasonCode.ReceiptMismatch, $"The receipt names receipt {receipt.ReceiptId}, envelope {receipt.EnvelopeId}, recipient '{Untrusted.Quote(receipt.RecipientCode)}' and package SHA-256 {Untrusted.Quote(receipt.PackageSha256)}, not this message's receipt, envelope, recipient and package.", null);
         }
 
         var current = await directory.CurrentAsync(cancellationToken);
@@ -121,18 +141,29 @@ public sealed class SubmitDeliveryReceiptConsumer(
             context.CancellationToken);
 }
 
-/// <summary>Records a recipient gateway's refusal of a delivery as ContentConsignmentFailure evidence.</summary>
+/// <summary>
+/// Records a recipient gateway's refusal of a delivery as ContentConsignmentFailure evidence. The report is not
+/// signed: one that came through another agency's broker exchange is refused (logged and counted, no evidence).
+/// </summary>
 public sealed class ReportDeliveryFailureConsumer(
     HubDbContext db,
     Forwarding forwarding,
+    ExchangeNames names,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<ReportDeliveryFailureConsumer> logger) : IConsumer<ReportDeliveryFailure>
 {
     public async Task Consume(ConsumeContext<ReportDeliveryFailure> context)
     {
-        var message = context.Message;
+        var message = context.Message.Filled();
         db.ChangeTracker.Clear();
+        if (!BusOrigin.Agrees(context, names, message.RecipientCode, out var originDetail))
+        {
+            ExchangeTelemetry.RecordMessageRefused(nameof(ReportDeliveryFailure), ReasonCode.SenderMismatch.ToCode());
+            logger.LogWarning("Refused a delivery failure report for {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, ReasonCode.SenderMismatch.ToCode(), originDetail);
+            return;
+        }
+
         var delivery = await db.Deliveries.FirstOrDefaultAsync(
             d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, context.CancellationToken);
         if (delivery is null || delivery.State != DeliveryStates.Forwarded)
@@ -146,9 +177,9 @@ public sealed class ReportDeliveryFailureConsumer(
         var envelope = await db.Envelopes.AsNoTracking().SingleAsync(e => e.EnvelopeId == message.EnvelopeId, context.CancellationToken);
         var by = delivery.NextHop is { } hub ? $"Hub '{hub}' reported" : "The recipient's gateway refused the delivery";
         db.AddEvidence(EvidenceKind.ContentConsignmentFailure, message.EnvelopeId, message.RecipientCode, reason,
-            $"{by}: {message.Detail}", envelope.PackageSha256, options.Value.HubName, clock.GetUtcNow());
+            $"{by}: {Untrusted.Quote(message.Detail)}", envelope.PackageSha256, options.Value.HubName, clock.GetUtcNow());
         await db.SaveChangesAsync(context.CancellationToken);
-        logger.LogWarning("Recipient {Recipient} refused {EnvelopeId}: {Reason}", message.RecipientCode, message.EnvelopeId, message.Reason);
+        logger.LogWarning("Recipient {Recipient} refused {EnvelopeId}: {Reason}", message.RecipientCode, message.EnvelopeId, reason.ToCode());
         if (envelope.RelayedBy is not null)
         {
             await forwarding.TowardSenderAsync(context, envelope, message, message, context.CancellationToken);
@@ -156,22 +187,30 @@ public sealed class ReportDeliveryFailureConsumer(
     }
 }
 
-
-
 /// <summary>
 /// Records that the recipient's document system fetched the package (ContentHandover, ETSI EN 319 522), once per
-/// delivery: the conditional update decides which of several copies of the report writes the evidence.
+/// delivery: the conditional update decides which of several copies of the report writes the evidence. Like a
+/// failure report it is unsigned, and refused when it came through another agency's broker exchange.
 /// </summary>
 public sealed class ReportHandoverConsumer(
     HubDbContext db,
+    ExchangeNames names,
     IOptions<RouterOptions> options,
-    TimeProvider clock) : IConsumer<ReportHandover>
+    TimeProvider clock,
+    ILogger<ReportHandoverConsumer> logger) : IConsumer<ReportHandover>
 {
     public async Task Consume(ConsumeContext<ReportHandover> context)
     {
-        var message = context.Message;
+        var message = context.Message.Filled();
         var ct = context.CancellationToken;
         db.ChangeTracker.Clear();
+        if (!BusOrigin.Agrees(context, names, message.RecipientCode, out var originDetail))
+        {
+            ExchangeTelemetry.RecordMessageRefused(nameof(ReportHandover), ReasonCode.SenderMismatch.ToCode());
+            logger.LogWarning("Refused a handover report for {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, ReasonCode.SenderMismatch.ToCode(), originDetail);
+            return;
+        }
+
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var first = await db.Deliveries
             .Where(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode && d.HandedOverAt == null)

@@ -1,6 +1,8 @@
+using Exchange.Edxml;
+
 namespace Exchange.Router;
 
-/// <summary>Settings of one hub (configuration section "Router").</summary>
+/// <summary>Settings of one hub (configuration section "Router"). The limits are listed in docs/security.md.</summary>
 public sealed class RouterOptions
 {
     public const string Section = "Router";
@@ -20,11 +22,27 @@ public sealed class RouterOptions
         set => _hubName = value;
     }
 
-    /// <summary>The largest package (bytes) the hub accepts; larger ones are refused with <c>too-large</c>.</summary>
+    /// <summary>The largest package (bytes) the hub accepts; larger ones are refused with <c>too-large</c> and not stored.</summary>
     public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
 
-    /// <summary>The most recipients one package may name.</summary>
+    /// <summary>
+    /// The largest detached signature (bytes). A CMS with an organisation and a personal signature and their chains
+    /// is a few kilobytes; a megabyte leaves room for embedded CRLs and time-stamps and keeps a hostile "signature"
+    /// from costing more to parse than the package it signs.
+    /// </summary>
+    public int MaxSignatureBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The most recipients one package may name. A province's directive to every department, district and commune
+    /// names several hundred; more than this is refused with <c>too-large</c> before any delivery is made.
+    /// </summary>
     public int MaxRecipients { get; set; } = 2000;
+
+    /// <summary>The most attachments in one package.</summary>
+    public int MaxAttachments { get; set; } = 100;
+
+    /// <summary>The largest attachment (bytes, decoded). The hub decodes attachments only to check them, never keeps or opens them.</summary>
+    public long MaxAttachmentBytes { get; set; } = 32 * 1024 * 1024;
 
     /// <summary>How long a loaded directory version is used before the hub checks for a newer one.</summary>
     public TimeSpan DirectoryRefresh { get; set; } = TimeSpan.FromSeconds(1);
@@ -33,4 +51,13 @@ public sealed class RouterOptions
     public int ConcurrentMessageLimit { get; set; } = 16;
 
     public int PrefetchCount { get; set; } = 32;
+
+    /// <summary>The parser limits these settings make.</summary>
+    public EdxmlLimits ToEdxmlLimits() => new()
+    {
+        MaxPackageBytes = MaxPackageBytes,
+        MaxRecipients = MaxRecipients,
+        MaxAttachments = MaxAttachments,
+        MaxAttachmentBytes = MaxAttachmentBytes,
+    };
 }

@@ -19,6 +19,9 @@ public sealed record SubmissionVerdict(
 
     /// <summary>Every signer of the CMS as verified; empty when the signature could not be read.</summary>
     public IReadOnlyList<SignerRecord> Signers { get; init; } = [];
+
+    /// <summary>SHA-256 of each valid signer's signature value: what identifies this act of signing (replay check).</summary>
+    public IReadOnlyList<string> SignatureValues { get; init; } = [];
 }
 
 /// <summary>One signer of a submission as stored with the envelope (hub.envelopes.signers).</summary>
@@ -59,6 +62,11 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.TooLarge, $"The package is {package.Length} bytes; the limit is {limits.MaxPackageBytes}.");
         }
 
+        if (signatureBytes.Length > limits.MaxSignatureBytes)
+        {
+            return new(ReasonCode.TooLarge, $"The signature is {signatureBytes.Length} bytes; the limit is {limits.MaxSignatureBytes}.");
+        }
+
         var signature = verifier.Verify(package, signatureBytes);
         var verdict = Decide(package, claimedSender, signature, directory, at, recipients);
         var sender = AgencyCode.TryParse(verdict.Header?.From.OrganId, out var code, out _) ? code.Value : null;
@@ -67,6 +75,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             Signers = signature.Signers.Select(s => new SignerRecord(
                 s.Subject, s.Issuer, s.SerialNumber, s.CertificateSha256, s.DigestAlgorithm, s.SignatureAlgorithm, s.SigningTime,
                 s.Verdict.ToCode(), sender is not null && s.Valid && directory.IsBound(sender, s.CertificateSha256))).ToList(),
+            SignatureValues = signature.ValidSigners.Select(s => s.SignatureValueSha256).ToList(),
         };
     }
 
@@ -83,7 +92,8 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         EdxmlHeader header;
         try
         {
-            header = EdxmlReader.ReadHeader(package, new EdxmlLimits { MaxPackageBytes = limits.MaxPackageBytes, MaxRecipients = limits.MaxRecipients });
+            // Attachments are checked (base64, size) but never kept or opened: the hub carries them as they are.
+            header = EdxmlReader.Validate(package, limits.ToEdxmlLimits());
         }
         catch (EdxmlException e)
         {
@@ -97,7 +107,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
 
         if (!AgencyCode.TryParse(claimedSender, out var claimed, out _) || claimed != from)
         {
-            return new(ReasonCode.SenderMismatch, $"The bus message names sender '{claimedSender}' but the signed package is from '{from}'.");
+            return new(ReasonCode.SenderMismatch, $"The bus message names sender '{Untrusted.Quote(claimedSender)}' but the signed package is from '{from}'.");
         }
 
         if (directory.Find(from.Value) is not { } sender)
@@ -137,6 +147,11 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.PackageInvalid, "The package names no recipient (To).");
         }
 
+        if (!Addressing.TryCheck(sender.Code, header.To.Select(t => t.OrganId), out var addressing, out var addressingDetail))
+        {
+            return new(addressing, addressingDetail);
+        }
+
         var rules = policy.Value;
         var addresses = new HashSet<string>(StringComparer.Ordinal);
         var recipients = new List<RoutedRecipient>();
@@ -147,7 +162,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             {
                 if (!RecipientGroup.TryParse(to.OrganId, out var group, out var groupError))
                 {
-                    return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{to.OrganId}': {groupError}");
+                    return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{Untrusted.Quote(to.OrganId)}': {groupError}");
                 }
 
                 if (directory.Find(group.Root) is null)
@@ -181,7 +196,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
 
             if (!AgencyCode.TryParse(to.OrganId, out var code, out var error))
             {
-                return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{to.OrganId}': {error}");
+                return new(ReasonCode.InvalidAgencyCode, $"To/OrganId '{Untrusted.Quote(to.OrganId)}': {error}");
             }
 
             var (resolved, reason, detail) = directory.Resolve(code.Value, at);

@@ -15,7 +15,7 @@ namespace Exchange.Router;
 /// <summary>
 /// Verifies a submission, stores the envelope with one delivery per recipient and its evidence in one
 /// transaction, then forwards. Idempotent: a redelivered or resubmitted envelope id re-sends what the first
-/// one sent and records nothing twice.
+/// one sent and records nothing twice. A valid signature already seen on another envelope is a replay.
 /// </summary>
 public sealed class SubmitEnvelopeConsumer(
     HubDbContext db,
@@ -30,7 +30,7 @@ public sealed class SubmitEnvelopeConsumer(
 {
     public async Task Consume(ConsumeContext<SubmitEnvelope> context)
     {
-        var message = context.Message;
+        var message = context.Message.Filled();
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
         var packageSha256 = Digests.Sha256Hex(message.Package);
@@ -44,24 +44,29 @@ public sealed class SubmitEnvelopeConsumer(
 
         var current = await directory.CurrentAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var verdict = check.Check(message, current, now);
+        var verdict = BusOrigin.Agrees(context, names, message.SenderCode, out var originDetail)
+            ? await RefuseReplayAsync(check.Check(message, current, now), cancellationToken)
+            : new SubmissionVerdict(ReasonCode.SenderMismatch, originDetail);
         var hub = options.Value.HubName;
+        // Bytes over a limit are not stored: their digest is the evidence, and a refused 500 MB "package" must
+        // not cost the hub 500 MB of database.
+        var keepBytes = message.Package.Length <= options.Value.MaxPackageBytes && message.Signature.Length <= options.Value.MaxSignatureBytes;
         var envelope = new EnvelopeRow
         {
             EnvelopeId = message.EnvelopeId,
             // Normalised (a 3-group alias becomes its 4-group code) so every later message reaches the right queue.
-            SenderCode = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Truncate(message.SenderCode, 64),
+            SenderCode = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Untrusted.Quote(message.SenderCode, 64),
             DocumentId = verdict.Header?.DocumentId,
             Subject = verdict.Header?.Subject,
-            Package = message.Package,
-            Signature = message.Signature,
+            Package = keepBytes ? message.Package : [],
+            Signature = keepBytes ? message.Signature : [],
             PackageSha256 = packageSha256,
             SignerCertificateSha256 = verdict.SignerCertificateSha256,
             Signers = System.Text.Json.JsonSerializer.Serialize(verdict.Signers, System.Text.Json.JsonSerializerOptions.Web),
             DirectoryVersion = current.Version,
             State = verdict.Accepted ? EnvelopeStates.Accepted : EnvelopeStates.Rejected,
             Reason = verdict.Reason.ToCode(),
-            Detail = verdict.Detail,
+            Detail = Untrusted.Clip(verdict.Detail, EvidenceLog.MaxDetail),
             SubmittedAt = message.SubmittedAt,
             ReceivedAt = now,
             Trace = forwarding.TraceWith([], now, "accepted"),
@@ -77,6 +82,14 @@ public sealed class SubmitEnvelopeConsumer(
         }
 
         db.Envelopes.Add(envelope);
+        if (verdict.Accepted)
+        {
+            db.SignatureValues.AddRange(verdict.SignatureValues.Distinct().Select(v => new SignatureValueRow
+            {
+                ValueSha256 = v, Kind = SignatureValueKinds.Envelope, MessageId = message.EnvelopeId, RecordedAt = now,
+            }));
+        }
+
         db.AddEvidence(
             verdict.Accepted ? EvidenceKind.SubmissionAcceptance : EvidenceKind.SubmissionRejection,
             message.EnvelopeId, null, verdict.Reason, $"{verdict.Detail} Directory version {current.Version}.", packageSha256, hub, now);
@@ -88,9 +101,18 @@ public sealed class SubmitEnvelopeConsumer(
         }
         catch (Exception e) when (e.IsUniqueViolation())
         {
-            // A concurrent delivery of the same envelope won the insert: answer as it did.
+            // A concurrent delivery of the same envelope won the insert: answer as it did. With no such envelope, a
+            // replay of the same signature under another id won: start again, and the replay check refuses this one.
             db.ChangeTracker.Clear();
-            await AnswerDuplicateAsync(context, (await FindAsync(message.EnvelopeId, cancellationToken))!, packageSha256);
+            if (await FindAsync(message.EnvelopeId, cancellationToken) is { } winner)
+            {
+                await AnswerDuplicateAsync(context, winner, packageSha256);
+            }
+            else
+            {
+                await Consume(context);
+            }
+
             return;
         }
 
@@ -106,6 +128,28 @@ public sealed class SubmitEnvelopeConsumer(
         }
 
         await AnnounceAsync(context, envelope);
+    }
+
+    /// <summary>
+    /// A valid signature whose value the hub has already accepted a message under is a replay (an old signed package
+    /// sent again under a new envelope id, for instance by an agency that received it): refused whatever else it says.
+    /// </summary>
+    private async Task<SubmissionVerdict> RefuseReplayAsync(SubmissionVerdict verdict, CancellationToken cancellationToken)
+    {
+        if (verdict.SignatureValues.Count == 0)
+        {
+            return verdict;
+        }
+
+        var seen = await db.SignatureValues.AsNoTracking().Where(v => verdict.SignatureValues.Contains(v.ValueSha256)).FirstOrDefaultAsync(cancellationToken);
+        return seen is null
+            ? verdict
+            : new SubmissionVerdict(ReasonCode.ReplayedSignature,
+                $"This signature was already used on {seen.Kind} {seen.MessageId}, received {seen.RecordedAt:O}; a new submission needs a new signature.",
+                verdict.Header)
+            {
+                Signers = verdict.Signers,
+            };
     }
 
     private Task<EnvelopeRow?> FindAsync(Guid envelopeId, CancellationToken cancellationToken) =>
@@ -156,7 +200,5 @@ public sealed class SubmitEnvelopeConsumer(
             envelope.EnvelopeId, sender.Value, envelope.Deliveries.Select(d => d.RecipientCode).ToList(),
             envelope.DirectoryVersion ?? 0, envelope.ReceivedAt), context.CancellationToken);
     }
-
-    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 }
 

@@ -3,6 +3,7 @@ using Exchange.Core;
 using Exchange.Edxml;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
 using MassTransit;
@@ -17,7 +18,7 @@ namespace Exchange.Router;
 /// recipient's 01–06, 15, 16 go to the sender, a sender's 13 to a recipient. The hub verifies the status
 /// package's signature and its binding to the reporter, checks that reporter and addressee are parties of the
 /// envelope and that the package refers to that document, records it with evidence, then forwards it.
-/// Idempotent on the status id. With hubs federated by tier a status travels hub to hub like its envelope, each hub
+/// Idempotent on the status id; a signature already used on another status or envelope is a replay. With hubs federated by tier a status travels hub to hub like its envelope, each hub
 /// checking and recording it again; the hub that took it from the reporter answers the reporter.
 /// </summary>
 public sealed class SubmitStatusConsumer(
@@ -32,7 +33,7 @@ public sealed class SubmitStatusConsumer(
 {
     public async Task Consume(ConsumeContext<SubmitStatus> context)
     {
-        var message = context.Message;
+        var message = context.Message.Filled();
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
 
@@ -46,14 +47,25 @@ public sealed class SubmitStatusConsumer(
 
         var envelope = await db.Envelopes.AsNoTracking().Include(e => e.Deliveries)
             .FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId && e.State == EnvelopeStates.Accepted, cancellationToken);
-        var (reason, detail, status) = Check(message, envelope, current);
+        var (reason, detail, status, signatureValues) = BusOrigin.Agrees(context, names, message.ReporterCode, out var originDetail)
+            ? Check(message, envelope, current)
+            : (ReasonCode.SenderMismatch, originDetail, null, []);
+        if (reason == ReasonCode.Ok
+            && await db.SignatureValues.AsNoTracking().Where(v => signatureValues.Contains(v.ValueSha256)).FirstOrDefaultAsync(cancellationToken) is { } seen)
+        {
+            (reason, detail) = (ReasonCode.ReplayedSignature,
+                $"This signature was already used on {seen.Kind} {seen.MessageId}, received {seen.RecordedAt:O}; a new status needs a new signature.");
+        }
+
         var now = clock.GetUtcNow();
         var packageSha256 = Digests.Sha256Hex(message.Package);
-        var code = status is null ? "??" : ((int)status.Code).ToString("00", System.Globalization.CultureInfo.InvariantCulture);
+        var what = status is null
+            ? "A status package (not read)"
+            : $"Status {((int)status.Code).ToString("00", System.Globalization.CultureInfo.InvariantCulture)} ({status.Code})";
         db.AddEvidence(
             reason == ReasonCode.Ok ? EvidenceKind.StatusReport : EvidenceKind.StatusRejection,
             message.EnvelopeId, message.RecipientCode, reason,
-            $"Status {code} ({status?.Code}) from {message.ReporterCode} to {message.RecipientCode}, status id {message.StatusId}. {detail}",
+            $"{what} from {Untrusted.Quote(message.ReporterCode)} to {Untrusted.Quote(message.RecipientCode)}, status id {message.StatusId}. {detail}",
             packageSha256, options.Value.HubName, now);
 
         StatusRow? row = null;
@@ -70,13 +82,22 @@ public sealed class SubmitStatusConsumer(
                 Description = status?.Description,
                 StatusTime = status?.Timestamp.ToUniversalTime() ?? now,
                 ReceivedAt = now,
-                Package = message.Package,
-                Signature = message.Signature,
+                // Bytes over a limit are not stored; their digest is the evidence.
+                Package = reason == ReasonCode.TooLarge ? [] : message.Package,
+                Signature = reason == ReasonCode.TooLarge ? [] : message.Signature,
                 PackageSha256 = packageSha256,
                 State = reason == ReasonCode.Ok ? EnvelopeStates.Accepted : EnvelopeStates.Rejected,
                 Reason = reason.ToCode(),
             };
             db.Statuses.Add(row);
+        }
+
+        if (reason == ReasonCode.Ok)
+        {
+            db.SignatureValues.AddRange(signatureValues.Distinct().Select(v => new SignatureValueRow
+            {
+                ValueSha256 = v, Kind = SignatureValueKinds.Status, MessageId = message.StatusId, RecordedAt = now,
+            }));
         }
 
         try
@@ -85,15 +106,25 @@ public sealed class SubmitStatusConsumer(
         }
         catch (Exception e) when (e.IsUniqueViolation())
         {
+            // A concurrent copy of this status won, or a replay of its signature under another id did: in the second
+            // case start again, and the replay check refuses this one.
             db.ChangeTracker.Clear();
-            var winner = await db.Statuses.AsNoTracking().SingleAsync(s => s.StatusId == message.StatusId, cancellationToken);
-            await AnnounceAsync(context, winner, string.Empty, current);
+            if (await db.Statuses.AsNoTracking().FirstOrDefaultAsync(s => s.StatusId == message.StatusId, cancellationToken) is { } winner)
+            {
+                await AnnounceAsync(context, winner, string.Empty, current);
+            }
+            else
+            {
+                await Consume(context);
+            }
+
             return;
         }
 
         if (reason != ReasonCode.Ok)
         {
-            logger.LogWarning("Rejected status {StatusId} from {Reporter}: {Reason} {Detail}", message.StatusId, message.ReporterCode, reason.ToCode(), detail);
+            ExchangeTelemetry.RecordMessageRefused(nameof(SubmitStatus), reason.ToCode());
+            logger.LogWarning("Rejected status {StatusId} from {Reporter}: {Reason} {Detail}", message.StatusId, Untrusted.Quote(message.ReporterCode), reason.ToCode(), detail);
         }
 
         if (row is null)
@@ -109,47 +140,53 @@ public sealed class SubmitStatusConsumer(
         await AnnounceAsync(context, row, detail, current);
     }
 
-    private (ReasonCode Reason, string Detail, EdxmlStatus? Status) Check(SubmitStatus message, EnvelopeRow? envelope, AgencyDirectory current)
+    private (ReasonCode Reason, string Detail, EdxmlStatus? Status, IReadOnlyList<string> SignatureValues) Check(
+        SubmitStatus message, EnvelopeRow? envelope, AgencyDirectory current)
     {
         if (envelope is null)
         {
-            return (ReasonCode.PackageInvalid, $"No accepted envelope {message.EnvelopeId} on this hub.", null);
+            return (ReasonCode.NotFound, $"No accepted envelope {message.EnvelopeId} on this hub.", null, []);
         }
 
         if (message.Package.Length > options.Value.MaxPackageBytes)
         {
-            return (ReasonCode.TooLarge, $"The status package is {message.Package.Length} bytes.", null);
+            return (ReasonCode.TooLarge, $"The status package is {message.Package.Length} bytes; the limit is {options.Value.MaxPackageBytes}.", null, []);
+        }
+
+        if (message.Signature.Length > options.Value.MaxSignatureBytes)
+        {
+            return (ReasonCode.TooLarge, $"The signature is {message.Signature.Length} bytes; the limit is {options.Value.MaxSignatureBytes}.", null, []);
         }
 
         var signature = verifier.Verify(message.Package, message.Signature);
         if (!signature.Valid)
         {
-            return (signature.Reason, signature.Detail, null);
+            return (signature.Reason, signature.Detail, null, []);
         }
 
         EdxmlStatus status;
         try
         {
-            status = EdxmlStatusReader.Read(message.Package);
+            status = EdxmlStatusReader.Read(message.Package, options.Value.ToEdxmlLimits());
         }
         catch (EdxmlException e)
         {
-            return (e.Reason, e.Message, null);
+            return (e.Reason, e.Message, null, []);
         }
 
         if (!AgencyCode.TryParse(status.From.OrganId, out var from, out _) || from.Value != message.ReporterCode)
         {
-            return (ReasonCode.SenderMismatch, $"The status package is from '{status.From.OrganId}', the bus message names '{message.ReporterCode}'.", status);
+            return (ReasonCode.SenderMismatch, $"The status package is from '{Untrusted.Quote(status.From.OrganId)}', the bus message names '{Untrusted.Quote(message.ReporterCode)}'.", status, []);
         }
 
         if (!AgencyCode.TryParse(status.ResponseForOrganId, out var to, out _) || to.Value != message.RecipientCode)
         {
-            return (ReasonCode.RecipientMismatch, $"The status package is for '{status.ResponseForOrganId}', the bus message names '{message.RecipientCode}'.", status);
+            return (ReasonCode.RecipientMismatch, $"The status package is for '{Untrusted.Quote(status.ResponseForOrganId)}', the bus message names '{Untrusted.Quote(message.RecipientCode)}'.", status, []);
         }
 
         if (!signature.ValidSigners.Any(s => current.IsBound(from.Value, s.CertificateSha256)))
         {
-            return (ReasonCode.SignerNotBound, $"No valid signer of the status is registered to '{from}'.", status);
+            return (ReasonCode.SignerNotBound, $"No valid signer of the status is registered to '{from}'.", status, []);
         }
 
         var recipients = envelope.Deliveries.Select(d => d.RecipientCode).ToHashSet(StringComparer.Ordinal);
@@ -160,12 +197,12 @@ public sealed class SubmitStatusConsumer(
         {
             return (ReasonCode.RecipientMismatch, status.Code == StatusCode.RecallRequested
                 ? "Status 13 goes from the document's sender to one of its recipients."
-                : "A status goes from one of the document's recipients to its sender.", status);
+                : "A status goes from one of the document's recipients to its sender.", status, []);
         }
 
         return status.ResponseForDocumentId == envelope.DocumentId
-            ? (ReasonCode.Ok, string.Empty, status)
-            : (ReasonCode.PackageInvalid, $"The status refers to document '{status.ResponseForDocumentId}', the envelope carries '{envelope.DocumentId}'.", status);
+            ? (ReasonCode.Ok, string.Empty, status, signature.ValidSigners.Select(s => s.SignatureValueSha256).ToList())
+            : (ReasonCode.PackageInvalid, $"The status refers to document '{Untrusted.Quote(status.ResponseForDocumentId)}', the envelope carries '{envelope.DocumentId}'.", status, []);
     }
 
     /// <summary>
@@ -201,10 +238,15 @@ public sealed class SubmitStatusConsumer(
         }
     }
 
+    /// <summary>
+    /// Sends to an agency the directory knows. A refused status may name any code at all; sending to it would declare
+    /// a queue for a made-up agency that nobody reads (as for envelopes, the refusal stays evidence).
+    /// </summary>
     private async Task SendAsync<T>(ConsumeContext context, string agencyCode, T message)
         where T : class
     {
-        if (!AgencyCode.TryParse(agencyCode, out var code, out _))
+        if (!AgencyCode.TryParse(agencyCode, out var code, out _)
+            || (await directory.CurrentAsync(context.CancellationToken)).Find(code.Value) is null)
         {
             return;
         }

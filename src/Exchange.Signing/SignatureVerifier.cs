@@ -513,6 +513,7 @@ public sealed class SignatureVerifier
         {
             Certificate = cert?.Certificate,
             KeyDescription = cert?.Key.Description,
+            SignatureValueSha256 = Convert.ToHexStringLower(SHA256.HashData(si.Signature)),
         };
     }
 

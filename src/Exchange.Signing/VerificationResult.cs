@@ -51,4 +51,11 @@ public sealed record SignerReport(
 
     /// <summary>Subjects from the signer up to the trust anchor, when a chain was built.</summary>
     public IReadOnlyList<string> Chain { get; init; } = [];
+
+    /// <summary>
+    /// Lowercase hex SHA-256 of the SignerInfo's signature value (RFC 5652 §5.3). Unlike a digest of the whole CMS it
+    /// does not change when the CMS around it is re-encoded or stripped of other signers, so it identifies one act of
+    /// signing: the hub refuses a value it has seen on another submission as a replay.
+    /// </summary>
+    public string SignatureValueSha256 { get; init; } = string.Empty;
 }

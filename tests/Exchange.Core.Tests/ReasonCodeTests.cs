@@ -12,6 +12,11 @@ public sealed class ReasonCodeTests
     [TestCase(ReasonCode.ProcessingFailed, "processing-failed")]
     [TestCase(ReasonCode.MessageResent, "message-resent")]
     [TestCase(ReasonCode.MessageDiscarded, "message-discarded")]
+
+    [TestCase(ReasonCode.ReplayedSignature, "replayed-signature")]
+    [TestCase(ReasonCode.DuplicateRecipient, "duplicate-recipient")]
+    [TestCase(ReasonCode.RecipientIsSender, "recipient-is-sender")]
+    [TestCase(ReasonCode.ReceiptMismatch, "receipt-mismatch")]
     public void Has_a_stable_kebab_case_form(ReasonCode code, string text)
     {
         Assert.That(code.ToCode(), Is.EqualTo(text));

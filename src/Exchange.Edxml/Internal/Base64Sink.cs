@@ -6,9 +6,10 @@ namespace Exchange.Edxml.Internal;
 /// Decodes <c>ContentTransferEncoded</c> text chunk by chunk, so that an attachment is never held as a string and the
 /// decoded bytes are allocated once, at their exact size. Strict RFC 4648 base64 (padding required, nothing after it),
 /// with whitespace allowed anywhere because senders wrap lines; the decoder in <see cref="System.Xml.XmlReader"/> is
-/// too lenient for that (it silently drops a dangling character).
+/// too lenient for that (it silently drops a dangling character). Built with <c>keep: false</c> it checks and counts
+/// without keeping anything: one scratch block is reused, so memory stays constant whatever the attachment's size.
 /// </summary>
-internal sealed class Base64Sink : IDisposable
+internal sealed class Base64Sink(bool keep = true) : IDisposable
 {
     private const int BlockChars = 64 * 1024; // a multiple of 4
     private const int BlockBytes = BlockChars / 4 * 3;
@@ -17,10 +18,17 @@ internal sealed class Base64Sink : IDisposable
 
     private readonly char[] _chars = ArrayPool<char>.Shared.Rent(BlockChars);
     private readonly List<(byte[] Bytes, int Length)> _blocks = [];
+    private byte[]? _scratch;
     private int _pending;
     private long _accepted;
     private long _decoded;
     private bool _padded;
+
+    /// <summary>Bytes decoded so far.</summary>
+    public long DecodedLength => _decoded;
+
+    /// <summary>Bytes the text added so far decodes to at least (padding can take off at most two).</summary>
+    public long MinimumDecodedLength => _decoded + Math.Max(0, _pending / 4 * 3 - 2);
 
     /// <summary>Adds text; on failure <paramref name="error"/> says what is wrong.</summary>
     public bool TryAdd(ReadOnlySpan<char> text, out string error)
@@ -74,6 +82,11 @@ internal sealed class Base64Sink : IDisposable
             return false;
         }
 
+        if (!keep)
+        {
+            return true;
+        }
+
         content = new byte[_decoded];
         var at = 0;
         foreach (var (bytes, length) in _blocks)
@@ -88,6 +101,11 @@ internal sealed class Base64Sink : IDisposable
     public void Dispose()
     {
         ArrayPool<char>.Shared.Return(_chars);
+        if (_scratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_scratch);
+        }
+
         foreach (var (bytes, _) in _blocks)
         {
             ArrayPool<byte>.Shared.Return(bytes);
@@ -105,15 +123,23 @@ internal sealed class Base64Sink : IDisposable
         }
 
         var block = _chars.AsSpan(0, _pending);
-        var bytes = ArrayPool<byte>.Shared.Rent(BlockBytes);
+        var bytes = keep ? ArrayPool<byte>.Shared.Rent(BlockBytes) : _scratch ??= ArrayPool<byte>.Shared.Rent(BlockBytes);
         if (!Convert.TryFromBase64Chars(block, bytes, out var written))
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            if (keep)
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
+
             error = $"is not valid base64 (a character outside A-Z a-z 0-9 + / =, or a misplaced '=', between characters {_accepted - _pending + 1} and {_accepted})";
             return false;
         }
 
-        _blocks.Add((bytes, written));
+        if (keep)
+        {
+            _blocks.Add((bytes, written));
+        }
+
         _decoded += written;
         _padded = block[^1] == '=';
         _pending = 0;

@@ -7,11 +7,24 @@ using static Exchange.Edxml.Internal.EdxmlNames;
 
 namespace Exchange.Edxml.Internal;
 
+/// <summary>What the parser does with an attachment's base64 body.</summary>
+internal enum AttachmentBodies
+{
+    /// <summary>Skipped without building a string: reading a header costs little more than scanning the bytes.</summary>
+    Skip,
+
+    /// <summary>Decoded block by block into a scratch buffer and dropped: the base64 and the size limit are checked in
+    /// constant memory, and nothing is kept (the hub checks what it carries this way; it never keeps or opens attachments).</summary>
+    Check,
+
+    /// <summary>Decoded and kept.</summary>
+    Decode,
+}
+
 /// <summary>
 /// One forward pass over a package with <see cref="XmlReader"/>: DTDs prohibited, no resolver, size-capped. Elements
 /// are matched by local name in the edXML namespace (or none), in any order; unknown and foreign elements (the XML-DSig
-/// <c>Signature</c>) are skipped. Attachment bodies are decoded only when asked, and skipped without building a string
-/// otherwise, so reading a header costs little more than scanning the bytes.
+/// <c>Signature</c>) are skipped. Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
 /// </summary>
 internal sealed class EdxmlParser
 {
@@ -22,22 +35,22 @@ internal sealed class EdxmlParser
 
     private readonly XmlReader _reader;
     private readonly EdxmlLimits _limits;
-    private readonly bool _decodeAttachments;
+    private readonly AttachmentBodies _bodies;
     private readonly List<string> _path = new(8);
     private readonly RawMessage _message = new();
 
-    private EdxmlParser(XmlReader reader, EdxmlLimits limits, bool decodeAttachments)
+    private EdxmlParser(XmlReader reader, EdxmlLimits limits, AttachmentBodies bodies)
     {
         _reader = reader;
         _limits = limits;
-        _decodeAttachments = decodeAttachments;
+        _bodies = bodies;
     }
 
     private string Where => string.Join('/', _path);
 
     private string Inside => _path.Count == 0 ? string.Empty : $" (inside {Where})";
 
-    public static RawMessage Parse(ReadOnlyMemory<byte> package, EdxmlLimits? limits, bool decodeAttachments)
+    public static RawMessage Parse(ReadOnlyMemory<byte> package, EdxmlLimits? limits, AttachmentBodies bodies)
     {
         limits ??= EdxmlLimits.Default;
         if (package.IsEmpty)
@@ -54,7 +67,7 @@ internal sealed class EdxmlParser
 
         using var stream = OpenStream(package[StrayPrefixLength(package.Span)..]);
         using var reader = XmlReader.Create(stream, CreateSettings(limits), CreateContext());
-        var parser = new EdxmlParser(reader, limits, decodeAttachments);
+        var parser = new EdxmlParser(reader, limits, bodies);
         try
         {
             parser.ParseDocument();
@@ -821,7 +834,7 @@ internal sealed class EdxmlParser
                         break;
                     case AttachmentName:
                         Single(seen);
-                        name = ReadOptional();
+                        name = ReadFileName();
                         break;
                     default:
                         _reader.Skip();
@@ -874,7 +887,7 @@ internal sealed class EdxmlParser
                     break;
                 case AttachmentName:
                     Single(seen);
-                    attachment.Name = ReadOptional();
+                    attachment.Name = ReadFileName();
                     break;
                 case Description:
                     Single(seen);
@@ -887,13 +900,17 @@ internal sealed class EdxmlParser
                 case ContentTransferEncoded:
                     Single(seen);
                     attachment.HasContent = true;
-                    if (_decodeAttachments)
+                    switch (_bodies)
                     {
-                        attachment.Content = ReadBase64();
-                    }
-                    else
-                    {
-                        _reader.Skip();
+                        case AttachmentBodies.Decode:
+                            attachment.Content = ReadBase64(keep: true);
+                            break;
+                        case AttachmentBodies.Check:
+                            ReadBase64(keep: false);
+                            break;
+                        default:
+                            _reader.Skip();
+                            break;
                     }
 
                     break;
@@ -904,7 +921,8 @@ internal sealed class EdxmlParser
         }
     }
 
-    private byte[] ReadBase64()
+    /// <summary>Decodes the current element's base64 text; with <paramref name="keep"/> false the bytes are counted, not kept.</summary>
+    private byte[] ReadBase64(bool keep)
     {
         var name = _reader.LocalName;
         if (_reader.IsEmptyElement)
@@ -915,7 +933,7 @@ internal sealed class EdxmlParser
 
         _path.Add(name);
         _reader.Read();
-        using var sink = new Base64Sink();
+        using var sink = new Base64Sink(keep);
         var buffer = ArrayPool<char>.Shared.Rent(ChunkChars);
         try
         {
@@ -932,6 +950,8 @@ internal sealed class EdxmlParser
                             {
                                 throw Invalid($"{Where} {error}.");
                             }
+
+                            CheckAttachmentSize(sink.MinimumDecodedLength);
                         }
 
                         _reader.Read();
@@ -951,6 +971,8 @@ internal sealed class EdxmlParser
                 throw Invalid($"{Where} {error}.");
             }
 
+            CheckAttachmentSize(sink.DecodedLength);
+
             _path.RemoveAt(_path.Count - 1);
             _reader.Read();
             return content;
@@ -959,6 +981,30 @@ internal sealed class EdxmlParser
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
+    }
+
+    private void CheckAttachmentSize(long decoded)
+    {
+        if (decoded > _limits.MaxAttachmentBytes)
+        {
+            throw new EdxmlException(
+                ReasonCode.TooLarge,
+                $"{Where} holds more than {_limits.MaxAttachmentBytes} bytes (EdxmlLimits.MaxAttachmentBytes).");
+        }
+    }
+
+    /// <summary>
+    /// An attachment name is a file name, not a path: recipients' document systems save attachments under it, so a
+    /// name with a directory separator (<c>../../etc/passwd</c>, <c>C:\Windows\x.dll</c>, <c>/etc/passwd</c>) or that is
+    /// <c>.</c> or <c>..</c> is refused rather than cleaned, and the sender learns which one.
+    /// </summary>
+    private string? ReadFileName()
+    {
+        var name = _reader.LocalName;
+        var value = ReadOptional();
+        return value is null || EdxmlValues.IsPlainFileName(value, out var problem)
+            ? value
+            : throw Invalid($"{Where}/{name} '{Untrusted.Quote(value)}' is not a plain file name: {problem}.");
     }
 
     /// <summary>Steps into the current element; false (and past it) when it is empty.</summary>

@@ -77,4 +77,21 @@ internal static class EdxmlValues
     public static string FormatInt(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string FormatBool(bool value) => value ? "true" : "false";
+
+    /// <summary>Longest attachment name, in characters: the usual limit of a file name on the systems that save them.</summary>
+    public const int MaxFileNameLength = 255;
+
+    /// <summary>Whether <paramref name="name"/> can be saved as it is, in one folder, on any common file system.</summary>
+    public static bool IsPlainFileName(string name, out string problem)
+    {
+        problem = name switch
+        {
+            _ when name.Trim() is "." or ".." => "it names a folder",
+            _ when name.AsSpan().IndexOfAny('/', '\\') >= 0 => "it contains a directory separator ('/' or '\\')",
+            _ when name.Any(char.IsControl) => "it contains a control character",
+            _ when name.Length > MaxFileNameLength => $"it is longer than {MaxFileNameLength} characters",
+            _ => string.Empty,
+        };
+        return problem.Length == 0;
+    }
 }

@@ -300,10 +300,11 @@ internal sealed class RawMessage
             ? EdxmlDocumentId.Format(issuer, date, code)
             : null;
 
+    /// <summary>A name made from the ContentId when the attachment has none; only when it is a plain file name.</summary>
     private static string? ContentIdName(string? contentId)
     {
         var name = contentId is not null && contentId.StartsWith("cid:", StringComparison.OrdinalIgnoreCase) ? contentId[4..] : contentId;
-        return string.IsNullOrWhiteSpace(name) ? null : name;
+        return string.IsNullOrWhiteSpace(name) || !EdxmlValues.IsPlainFileName(name, out _) ? null : name;
     }
 
     private static EdxmlException Invalid(string message) => new(ReasonCode.PackageInvalid, message);

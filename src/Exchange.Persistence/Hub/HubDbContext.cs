@@ -13,6 +13,7 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     public DbSet<DeliveryRow> Deliveries => Set<DeliveryRow>();
     public DbSet<EvidenceRow> Evidence => Set<EvidenceRow>();
     public DbSet<StatusRow> Statuses => Set<StatusRow>();
+    public DbSet<SignatureValueRow> SignatureValues => Set<SignatureValueRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -74,5 +75,14 @@ internal sealed class StatusConfiguration : IEntityTypeConfiguration<StatusRow>
         b.ToTable("statuses");
         b.HasKey(x => x.StatusId);
         b.Property(x => x.StatusId).ValueGeneratedNever();
+    }
+}
+
+internal sealed class SignatureValueConfiguration : IEntityTypeConfiguration<SignatureValueRow>
+{
+    public void Configure(EntityTypeBuilder<SignatureValueRow> b)
+    {
+        b.ToTable("signature_values");
+        b.HasKey(x => x.ValueSha256);
     }
 }

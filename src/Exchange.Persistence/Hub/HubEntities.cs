@@ -92,3 +92,18 @@ public sealed class StatusRow
     public required string State { get; set; }
     public required string Reason { get; set; }
 }
+
+public static class SignatureValueKinds
+{
+    public const string Envelope = "envelope";
+    public const string Status = "status";
+}
+
+/// <summary>One act of signing the hub has seen (hub.signature_values): a second use of it is a replay.</summary>
+public sealed class SignatureValueRow
+{
+    public required string ValueSha256 { get; set; }
+    public required string Kind { get; set; }
+    public Guid MessageId { get; set; }
+    public DateTimeOffset RecordedAt { get; set; }
+}

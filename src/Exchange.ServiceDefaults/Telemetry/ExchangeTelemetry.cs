@@ -32,6 +32,20 @@ public static class ExchangeTelemetry
     public static readonly Counter<long> EnvelopesRejected = Meter.CreateCounter<long>(
         "exchange.envelopes.rejected", "{envelope}", "Envelopes rejected, by reason code.");
 
+    /// <summary>The tag that names the refused message's type, e.g. <c>SubmitDeliveryReceipt</c>.</summary>
+    public const string MessageTag = "message";
+
+    /// <summary>The name of <see cref="MessagesRefused"/> (a constant, so a listener can match it without initialising this class).</summary>
+    public const string MessagesRefusedName = "exchange.messages.refused";
+
+    /// <summary>
+    /// <c>exchange.messages.refused</c>: receipts, statuses and reports the hub refused, tagged <see cref="MessageTag"/>
+    /// and <see cref="ReasonTag"/>. Hostile or broken senders show here first; unsigned reports that are refused leave
+    /// no evidence, only this count and a warning in the log.
+    /// </summary>
+    public static readonly Counter<long> MessagesRefused = Meter.CreateCounter<long>(
+        MessagesRefusedName, "{message}", "Receipts, statuses and reports refused by the hub, by message type and reason code.");
+
     /// <summary><c>exchange.deliveries.confirmed</c>: deliveries for which a signed receipt came back.</summary>
     public static readonly Counter<long> DeliveriesConfirmed = Meter.CreateCounter<long>(
         "exchange.deliveries.confirmed", "{delivery}", "Deliveries confirmed by a signed delivery receipt.");
@@ -62,6 +76,9 @@ public static class ExchangeTelemetry
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         EnvelopesRejected.Add(1, new KeyValuePair<string, object?>(ReasonTag, reason));
     }
+
+    public static void RecordMessageRefused(string message, string reason) =>
+        MessagesRefused.Add(1, new KeyValuePair<string, object?>(MessageTag, message), new KeyValuePair<string, object?>(ReasonTag, reason));
 
     /// <param name="submitToReceipt">From the sender's submission to the recipient's signed receipt.</param>
     public static void RecordDeliveryConfirmed(TimeSpan submitToReceipt)

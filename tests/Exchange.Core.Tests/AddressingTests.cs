@@ -1,0 +1,88 @@
+using Exchange.Core;
+
+namespace Exchange.Core.Tests;
+
+public sealed class AddressingTests
+{
+    private const string Sender = "000.00.01.H29";
+
+    [Test]
+    public void Accepts_distinct_recipients_other_than_the_sender()
+    {
+        var ok = Addressing.TryCheck(Sender, ["000.01.21.H29", "000.02.21.H29"], out var reason, out var detail);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok, Is.True, detail);
+            Assert.That(reason, Is.EqualTo(ReasonCode.Ok));
+        });
+    }
+
+    [TestCase("000.01.21.H29", "000.01.21.H29")]
+    [TestCase("000.01.21.H29", "01.21.H29")]
+    [TestCase("000.01.21.H29", " 000.01.21.h29 ")]
+    public void Refuses_a_recipient_named_twice_in_any_form(string first, string second)
+    {
+        var ok = Addressing.TryCheck(Sender, [first, second], out var reason, out var detail);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok, Is.False);
+            Assert.That(reason, Is.EqualTo(ReasonCode.DuplicateRecipient));
+            Assert.That(detail, Does.Contain("000.01.21.H29"));
+        });
+    }
+
+    [TestCase("000.00.01.H29")]
+    [TestCase("00.01.H29")]
+    public void Refuses_the_sender_as_its_own_recipient(string recipient)
+    {
+        var ok = Addressing.TryCheck(Sender, ["000.01.21.H29", recipient], out var reason, out _);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok, Is.False);
+            Assert.That(reason, Is.EqualTo(ReasonCode.RecipientIsSender));
+        });
+    }
+
+    [Test]
+    public void Leaves_malformed_codes_to_the_caller()
+    {
+        // The caller refuses these as invalid-agency-code, with the parser's message.
+        Assert.That(Addressing.TryCheck(Sender, ["vxp.saas.03", "vxp.saas.03", null], out _, out _), Is.True);
+    }
+}
+
+public sealed class UntrustedTests
+{
+    [Test]
+    public void Quotes_short_text_as_it_is()
+    {
+        Assert.That(Untrusted.Quote("000.00.01.H29"), Is.EqualTo("000.00.01.H29"));
+    }
+
+    [Test]
+    public void Clips_long_text_and_says_how_long_it_was()
+    {
+        var quoted = Untrusted.Quote(new string('9', 1024 * 1024));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(quoted, Has.Length.LessThan(Untrusted.MaxQuoted + 32));
+            Assert.That(quoted, Does.EndWith("(1048576 characters)"));
+        });
+    }
+
+    [Test]
+    public void Replaces_control_characters_so_a_quote_cannot_forge_a_log_line()
+    {
+        Assert.That(Untrusted.Quote("000.00.01.H29\r\nfail: forged line\u001B[2J"), Is.EqualTo("000.00.01.H29??fail: forged line?[2J"));
+    }
+
+    [Test]
+    public void Says_when_there_is_nothing_to_quote()
+    {
+        Assert.That(Untrusted.Quote(null), Is.EqualTo("(none)"));
+    }
+}
