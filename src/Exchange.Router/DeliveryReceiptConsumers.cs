@@ -22,6 +22,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
     HubDbContext db,
     SignatureVerifier verifier,
     DirectoryCache directory,
+    ExchangeNames names,
     Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,

@@ -163,10 +163,11 @@ public sealed class HostileInputTests : ProvinceFixture
         Assert.That(workingSet - _workingSetBefore, Is.LessThan(MaxWorkingSetGrowth), "working set growth");
         Assert.That(await _world.DeadHostsAsync(), Is.Empty);
 
-        // Only the hub's queue and the directory's agencies' queues exist (with MassTransit's _error and _skipped
-        // companions), and their exchanges and the agencies' outbound exchanges: nothing for a code a hostile input made up.
+        // Only the hub's queues (its own, and the one hubs relay to) and the directory's agencies' queues exist (with
+        // MassTransit's _error and _skipped companions), and their exchanges and the agencies' outbound exchanges:
+        // nothing for a code a hostile input made up.
         var names = Province.Names;
-        var stems = new List<string> { names.HubQueue };
+        var stems = new List<string> { names.HubQueue, names.RelayInQueue };
         stems.AddRange(Province.Directory.Agencies.Select(a => names.AgencyQueue(a.Code)));
         var allowed = stems.SelectMany(s => new[] { s, s + BrokerNames.ErrorSuffix, s + BrokerNames.SkippedSuffix, BrokerNames.OutboundExchange(s) }).ToHashSet(StringComparer.Ordinal);
         var (queues, exchanges) = await _world.BrokerNamesAsync();
