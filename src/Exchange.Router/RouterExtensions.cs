@@ -74,14 +74,7 @@ public static class RouterExtensions
                 // The hub's queue name is protocol (gateways send to it), so it is configured explicitly.
                 bus.ReceiveEndpoint(names.HubQueue, e =>
                 {
-                    e.PrefetchCount = router.PrefetchCount;
-                    e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
-                    // Gateways send to this queue's exchange and never publish by message type; a message that keeps
-                    // failing goes to the _error queue without a Fault<T> published (docs/broker.md).
-                    e.ConfigureConsumeTopology = false;
-                    e.PublishFaults = false;
-                    // Once moved to _error: ProcessingFailed evidence, and the sender of a held submission is told.
-                    ProcessingFailures.Configure(e, context);
+                    Configure(e);
                     e.ConfigureConsumer<SubmitEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
@@ -92,16 +85,24 @@ public static class RouterExtensions
                 // write here, so an agency cannot pose as a hub; an unfederated hub's relay queue simply stays empty.
                 bus.ReceiveEndpoint(names.RelayInQueue, e =>
                 {
-                    e.PrefetchCount = router.PrefetchCount;
-                    e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
-                    e.ConfigureConsumeTopology = false;
-                    e.PublishFaults = false;
-                    ProcessingFailures.Configure(e, context);
+                    Configure(e);
                     e.ConfigureConsumer<RelayEnvelopeConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
                     e.ConfigureConsumer<SubmitStatusConsumer>(context);
                 });
+
+                void Configure(IRabbitMqReceiveEndpointConfigurator e)
+                {
+                    e.PrefetchCount = router.PrefetchCount;
+                    e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
+                    // Senders send to the queue's exchange and never publish by message type; a message that keeps
+                    // failing goes to the _error queue without a Fault<T> published (docs/broker.md).
+                    e.ConfigureConsumeTopology = false;
+                    e.PublishFaults = false;
+                    // Once moved to _error: ProcessingFailed evidence, and the sender of a held submission is told.
+                    ProcessingFailures.Configure(e, context);
+                }
             });
         });
         // After the bus: it sends.

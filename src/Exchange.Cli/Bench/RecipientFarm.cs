@@ -41,16 +41,9 @@ internal sealed class RecipientFarm : IAsyncDisposable
         await bus.StartAsync(ct);
         var hub = await bus.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
 
-        var factory = new ConnectionFactory
-        {
-            HostName = servers.AmqpHost,
-            Port = servers.AmqpPort,
-            UserName = servers.AmqpUser,
-            Password = servers.AmqpPassword,
-            VirtualHost = servers.AmqpVirtualHost,
-            ConsumerDispatchConcurrency = 16, // many gateways answer at once
-        };
-        var connection = await factory.CreateConnectionAsync("exchange bench recipient farm", ct);
+        var factory = AmqpConnections.Factory(servers, "exchange bench recipient farm");
+        factory.ConsumerDispatchConcurrency = 16; // many gateways answer at once
+        var connection = await factory.CreateConnectionAsync(ct);
         var channel = await connection.CreateChannelAsync(cancellationToken: ct);
         await channel.BasicQosAsync(0, 256, false, ct);
         var farm = new RecipientFarm(connection, channel, bus, hub, signer, verifier);

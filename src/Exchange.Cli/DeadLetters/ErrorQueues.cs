@@ -167,17 +167,8 @@ public sealed class ErrorQueues(ServerSettings servers, ExchangeNames names) : I
             return open;
         }
 
-        var factory = new ConnectionFactory
-        {
-            HostName = servers.AmqpHost,
-            Port = servers.AmqpPort,
-            UserName = servers.AmqpUser,
-            Password = servers.AmqpPassword,
-            VirtualHost = servers.AmqpVirtualHost,
-            ClientProvidedName = "exchange dlq",
-            AutomaticRecoveryEnabled = false,
-            RequestedConnectionTimeout = TimeSpan.FromSeconds(10),
-        };
+        var factory = AmqpConnections.Factory(servers, "exchange dlq");
+        factory.AutomaticRecoveryEnabled = false;
         _connection = await factory.CreateConnectionAsync(cancellationToken);
         return _connection;
     }
