@@ -21,6 +21,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     ComplianceCommand.Create(),
     BrokerCommand.Create(),
     SendCommand.Create(),
+    ChaosCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -78,6 +78,12 @@ public static class GatewayApi
         }
 
         var form = await request.ReadFormAsync(ct);
+        var (idempotency, badKey) = await IdempotentSubmission.ReadAsync(request, form, ct);
+        if ((badKey ?? await idempotency.StoredAnswerAsync(db, ct)) is { } answered)
+        {
+            return answered;
+        }
+
         DocumentMetadata? metadata;
         try
         {
@@ -166,7 +172,7 @@ public static class GatewayApi
             return Problems.Refuse(e.Reason, e.Message);
         }
 
-        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), ct);
+        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), idempotency, ct);
     }
 
     /// <summary>
@@ -181,6 +187,12 @@ public static class GatewayApi
         if (!request.HasFormContentType || request.Form.Files["package"] is not { } packageFile)
         {
             return Problems.Refuse(ReasonCode.PackageInvalid, "Send multipart/form-data with a 'package' part and, optionally, a 'signature' part.", StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var (idempotency, badKey) = await IdempotentSubmission.ReadAsync(request, request.Form, ct);
+        if ((badKey ?? await idempotency.StoredAnswerAsync(db, ct)) is { } answered)
+        {
+            return answered;
         }
 
         var gateway = options.Value;
@@ -213,11 +225,12 @@ public static class GatewayApi
         var signature = request.Form.Files["signature"] is { } signatureFile
             ? await ReadAllAsync(signatureFile, ct)
             : signer.SignDetached(package);
-        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, ct);
+        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, idempotency, ct);
     }
 
     private static async Task<IResult> QueueAsync(
-        GatewayDbContext db, OutboxDispatcher dispatcher, ResiliencePipelines resilience, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature, CancellationToken ct)
+        GatewayDbContext db, OutboxDispatcher dispatcher, ResiliencePipelines resilience, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature,
+        IdempotentSubmission idempotency, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var envelopeId = Guid.CreateVersion7(now);
@@ -235,11 +248,15 @@ public static class GatewayApi
             TraceParent = System.Diagnostics.Activity.Current?.Id,
             CreatedAt = now,
             UpdatedAt = now,
+            IdempotencyKey = idempotency.Key,
+            RequestSha256 = idempotency.RequestSha256,
         });
         await db.SaveAcceptedAsync(resilience, ct);
         dispatcher.Wake();
-        var location = $"/api/documents/{envelopeId}";
-        return Results.Accepted(location, new SubmissionAnswer(envelopeId, header.DocumentId, OutboxStates.Queued, location));
+        // A concurrent request with the same key may have stored its document first (this insert then met the unique
+        // key and stored nothing): answer with the stored one.
+        return await idempotency.StoredAnswerAsync(db, ct)
+            ?? IdempotentSubmission.Accepted(envelopeId, header.DocumentId, OutboxStates.Queued);
     }
 
     /// <summary>The exact signed package. The first fetch is the handover to the document system (ContentHandover evidence).</summary>
