@@ -5,6 +5,9 @@
 #   deploy/local/services.sh down     stop both
 #   deploy/local/services.sh status   say whether each runs; non-zero exit if one is down
 #   deploy/local/services.sh env      print the settings only
+#   deploy/local/services.sh restart-postgres | restart-rabbitmq
+#                                     stop and start one server of this checkout (the chaos run's faults);
+#                                     refused when it is not running or with EXCHANGE_EXTERNAL_SERVERS=1
 #
 # Both servers listen on 127.0.0.1 only and keep their data and logs under .local/ of the checkout.
 # RabbitMQ also listens for AMQP over TLS, with a certificate from a small CA of its own (.local/tls).
@@ -597,7 +600,10 @@ external_check() {
 
 take_lock() {
   exec 9>"$LOCAL/.services.lock"
-  flock -w 600 9 || die "another services.sh holds $LOCAL/.services.lock"
+  if ! flock -n 9; then
+    say "waiting for another services.sh (lock $LOCAL/.services.lock)"
+    flock -w 600 9 || die "another services.sh holds $LOCAL/.services.lock"
+  fi
 }
 
 prepare_local() {
@@ -646,8 +652,27 @@ case "$cmd" in
   env)
     print_settings
     ;;
+  restart-postgres|restart-rabbitmq)
+    # Only ever this checkout's own servers, and only when they run: the chaos run (deploy/local/chaos.sh) restarts
+    # them as a fault, and must never restart servers someone else started or shares.
+    if is_external; then
+      die "EXCHANGE_EXTERNAL_SERVERS=1: these servers are not this checkout's to restart"
+    fi
+    [ -d "$LOCAL" ] || die "nothing to restart (no $LOCAL)"
+    take_lock
+    if [ "$cmd" = restart-postgres ]; then
+      pg_locate
+      pg_running || die "this checkout's PostgreSQL is not running; not restarting it"
+      pg_down
+      pg_up
+    else
+      rmq_running || die "this checkout's RabbitMQ is not running; not restarting it"
+      rmq_down
+      rmq_up
+    fi
+    ;;
   *)
-    echo "usage: $0 up|down|status|env" >&2
+    echo "usage: $0 up|down|status|env|restart-postgres|restart-rabbitmq" >&2
     exit 2
     ;;
 esac

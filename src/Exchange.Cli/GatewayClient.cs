@@ -10,7 +10,9 @@ namespace Exchange.Cli;
 
 /// <summary>
 /// The calls a document system makes to its agency's gateway, over HTTP. Reads are retried on transient
-/// failures; submissions are not (a retried POST could submit a document twice). The <see cref="HttpClient"/>
+/// failures; submissions are not: a POST repeated without an idempotency key could submit a document twice. A
+/// caller that retries a submission passes the same <c>idempotencyKey</c> on every attempt (the gateway's
+/// <c>Idempotency-Key</c> header), and gets the first attempt's document back. The <see cref="HttpClient"/>
 /// carries the gateway API key (<see cref="Authorize"/>).
 /// </summary>
 public sealed class GatewayClient(HttpClient http)
@@ -27,8 +29,12 @@ public sealed class GatewayClient(HttpClient http)
         return http;
     }
 
+    public Task<SubmissionAnswer> SendDocumentAsync(
+        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, CancellationToken cancellationToken = default) =>
+        SendDocumentAsync(metadata, files, null, cancellationToken);
+
     public async Task<SubmissionAnswer> SendDocumentAsync(
-        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, CancellationToken cancellationToken = default)
+        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         using var form = new MultipartFormDataContent
         {
@@ -41,10 +47,13 @@ public sealed class GatewayClient(HttpClient http)
             form.Add(part, "files", name);
         }
 
-        return await PostAsync(new Uri("/api/documents", UriKind.Relative), form, cancellationToken);
+        return await PostAsync(new Uri("/api/documents", UriKind.Relative), form, idempotencyKey, cancellationToken);
     }
 
-    public async Task<SubmissionAnswer> SendPackageAsync(byte[] package, byte[]? signature, CancellationToken cancellationToken = default)
+    public Task<SubmissionAnswer> SendPackageAsync(byte[] package, byte[]? signature, CancellationToken cancellationToken = default) =>
+        SendPackageAsync(package, signature, null, cancellationToken);
+
+    public async Task<SubmissionAnswer> SendPackageAsync(byte[] package, byte[]? signature, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         using var form = new MultipartFormDataContent { { new ByteArrayContent(package), "package", "package.edxml" } };
         if (signature is not null)
@@ -52,7 +61,7 @@ public sealed class GatewayClient(HttpClient http)
             form.Add(new ByteArrayContent(signature), "signature", "package.p7s");
         }
 
-        return await PostAsync(new Uri("/api/packages", UriKind.Relative), form, cancellationToken);
+        return await PostAsync(new Uri("/api/packages", UriKind.Relative), form, idempotencyKey, cancellationToken);
     }
 
     /// <summary>Reports a status: as a recipient about a document in the inbox, or (13) as the sender about its own document.</summary>
@@ -91,9 +100,16 @@ public sealed class GatewayClient(HttpClient http)
         return await response.Content.ReadFromJsonAsync<List<InboxItem>>(JsonSerializerOptions.Web, cancellationToken) ?? [];
     }
 
-    private async Task<SubmissionAnswer> PostAsync(Uri path, HttpContent content, CancellationToken cancellationToken)
+    private async Task<SubmissionAnswer> PostAsync(Uri path, HttpContent content, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        using var response = await http.PostAsync(path, content, cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        if (idempotencyKey is not null)
+        {
+            // A Structured Field string, as the draft defines the header (RFC 8941 §3.3.3).
+            request.Headers.TryAddWithoutValidation(IdempotentSubmission.Header, $"\"{idempotencyKey}\"");
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new GatewayRefusedException((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));

@@ -23,6 +23,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     SendCommand.Create(),
     DlqCommand.Create(),
     GatewayCommand.Create(),
+    ChaosCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -100,6 +100,12 @@ public static class GatewayApi
             return Problems.Invalid("The 'metadata' part is not valid UTF-8.");
         }
 
+        var (idempotency, badKey) = await IdempotentSubmission.ReadAsync(request, form, ct);
+        if ((badKey ?? await idempotency.StoredAnswerAsync(db, ct)) is { } answered)
+        {
+            return answered;
+        }
+
         DocumentMetadata? metadata;
         try
         {
@@ -205,7 +211,7 @@ public static class GatewayApi
             return Problems.Refuse(e);
         }
 
-        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), ct);
+        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), idempotency, ct);
     }
 
     /// <summary>
@@ -222,6 +228,12 @@ public static class GatewayApi
         if (form is null)
         {
             return unreadable!;
+        }
+
+        var (idempotency, badKey) = await IdempotentSubmission.ReadAsync(request, form, ct);
+        if ((badKey ?? await idempotency.StoredAnswerAsync(db, ct)) is { } answered)
+        {
+            return answered;
         }
 
         if (form.Files.GetFiles("package") is not [var packageFile] || form.Files.GetFiles("signature").Count > 1)
@@ -267,11 +279,12 @@ public static class GatewayApi
         var signature = signatureFile is not null
             ? await ReadAllAsync(signatureFile, ct)
             : signer.SignDetached(package);
-        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, ct);
+        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, idempotency, ct);
     }
 
     private static async Task<IResult> QueueAsync(
-        GatewayDbContext db, OutboxDispatcher dispatcher, ResiliencePipelines resilience, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature, CancellationToken ct)
+        GatewayDbContext db, OutboxDispatcher dispatcher, ResiliencePipelines resilience, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature,
+        IdempotentSubmission idempotency, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var envelopeId = Guid.CreateVersion7(now);
@@ -289,11 +302,15 @@ public static class GatewayApi
             TraceParent = System.Diagnostics.Activity.Current?.Id,
             CreatedAt = now,
             UpdatedAt = now,
+            IdempotencyKey = idempotency.Key,
+            RequestSha256 = idempotency.RequestSha256,
         });
         await db.SaveAcceptedAsync(resilience, ct);
         dispatcher.Wake();
-        var location = $"/api/documents/{envelopeId}";
-        return Results.Accepted(location, new SubmissionAnswer(envelopeId, header.DocumentId, OutboxStates.Queued, location));
+        // A concurrent request with the same key may have stored its document first (this insert then met the unique
+        // key and stored nothing): answer with the stored one.
+        return await idempotency.StoredAnswerAsync(db, ct)
+            ?? IdempotentSubmission.Accepted(envelopeId, header.DocumentId, OutboxStates.Queued);
     }
 
     /// <summary>

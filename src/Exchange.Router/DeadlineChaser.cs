@@ -94,8 +94,14 @@ public sealed class DeadlineChaser(
             }
             catch (DbUpdateConcurrencyException)
             {
-                // A receipt (or another hub instance) moved this delivery on meanwhile; it is no longer late.
-                db.ChangeTracker.Clear();
+                // A receipt (or another hub instance) moved this delivery on meanwhile; it is no longer late. Forget only
+                // its own changes (the delivery and the expiry evidence beside it): clearing the whole tracker would
+                // detach the rest of the batch, whose state changes would then be silently not saved while their
+                // messages and evidence went out, so the next round would expire them again (evidence twice).
+                foreach (var entry in db.ChangeTracker.Entries().Where(e => e.State is not EntityState.Unchanged).ToList())
+                {
+                    entry.State = EntityState.Detached;
+                }
             }
         }
     }

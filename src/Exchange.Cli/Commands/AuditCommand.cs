@@ -122,21 +122,11 @@ public static class AuditCommand
         ChainReport report;
         try
         {
-            await using var connection = new NpgsqlConnection(EvidenceTrust.HubConnection());
-            await connection.OpenAsync(ct);
-            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-            await using (var readOnly = new NpgsqlCommand("set transaction read only", connection, transaction))
-            {
-                await readOnly.ExecuteNonQueryAsync(ct);
-            }
-
-            var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction, ct);
-            var entries = EvidenceChainStore.ReadChainAsync(connection, transaction, cancellationToken: ct);
             var options = new ChainVerifierOptions { OutOfOrderTolerance = tolerance };
             if (!json && ConsoleProgress.Interactive)
             {
                 report = await AnsiConsole.Status().StartAsync("walking the evidence chain", async ctx =>
-                    await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed,
+                    await VerifyChainAsync(EvidenceTrust.HubConnection(), checkpoints, options,
                         new Progress<long>(n => ctx.Status($"walking the evidence chain: {n:N0} entries")), ct));
             }
             else
@@ -159,7 +149,7 @@ public static class AuditCommand
                         }
                     }
                 });
-                report = await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed, progress, ct);
+                report = await VerifyChainAsync(EvidenceTrust.HubConnection(), checkpoints, options, progress, ct);
             }
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn or PostgresErrorCodes.InvalidCatalogName)
@@ -181,6 +171,26 @@ public static class AuditCommand
         }
 
         return report.Intact ? ExitCodes.Ok : ExitCodes.Refused;
+    }
+
+    /// <summary>
+    /// Walks the evidence chain in the hub database <paramref name="hubConnectionString"/> names, in one read-only
+    /// snapshot: what `audit verify-log` and the chaos run's last check do.
+    /// </summary>
+    public static async Task<ChainReport> VerifyChainAsync(
+        string hubConnectionString, CheckpointVerifier checkpoints, ChainVerifierOptions options, IProgress<long>? progress, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(hubConnectionString);
+        await connection.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        await using (var readOnly = new NpgsqlCommand("set transaction read only", connection, transaction))
+        {
+            await readOnly.ExecuteNonQueryAsync(ct);
+        }
+
+        var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction, ct);
+        var entries = EvidenceChainStore.ReadChainAsync(connection, transaction, cancellationToken: ct);
+        return await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed, progress, ct);
     }
 
     /// <summary>The JSON object `exchange audit verify-log --json` prints (one line).</summary>

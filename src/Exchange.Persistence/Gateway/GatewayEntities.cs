@@ -30,6 +30,13 @@ public sealed class OutboxRow
     public string? TraceParent { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The caller's Idempotency-Key header, when it sent one; unique.</summary>
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>SHA-256 of the submitted request's parts, to tell a retry from a different request under the same key.</summary>
+    public string? RequestSha256 { get; set; }
+
     public List<OutboxReceiptRow> Receipts { get; set; } = [];
 }
 
