@@ -50,7 +50,8 @@ public sealed class DeadlineChaserTests
         var harness = services.GetRequiredService<ITestHarness>();
         await harness.Start();
         var deadlines = new DeadlineOptions { Retries = 1, CheckInterval = TimeSpan.FromMilliseconds(100) };
-        var chaser = new DeadlineChaser(services.GetRequiredService<IServiceScopeFactory>(), names, Options.Create(new RouterOptions()),
+        var router = Options.Create(new RouterOptions());
+        var chaser = new DeadlineChaser(services.GetRequiredService<IServiceScopeFactory>(), names, new Forwarding(names, router), router,
             Options.Create(deadlines), TimeProvider.System, NullLogger<DeadlineChaser>.Instance);
 
         await chaser.StartAsync(CancellationToken.None);
