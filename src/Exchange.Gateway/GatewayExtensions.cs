@@ -65,6 +65,8 @@ public static class GatewayExtensions
         services.AddSingleton<OutboxDispatcher>();
         services.AddGatewayAccess(agency);
 
+        // A receive endpoint that stays faulted (after a broker restart) stops the host for its supervisor to restart.
+        services.AddEndpointWatchdog();
         services.AddMassTransit(x =>
         {
             x.AddConsumer<DeliverEnvelopeConsumer, RetryingConsumerDefinition<DeliverEnvelopeConsumer>>();

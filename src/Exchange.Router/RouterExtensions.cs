@@ -59,6 +59,8 @@ public static class RouterExtensions
         // "send transport is stopped" half-way. The cache is process-wide; this sizes it for a province's hub.
         MassTransit.Transports.SendEndpointCacheDefaults.Capacity = Math.Max(MassTransit.Transports.SendEndpointCacheDefaults.Capacity, 20_000);
 
+        // A receive endpoint that stays faulted (after a broker restart) stops the host for its supervisor to restart.
+        services.AddEndpointWatchdog();
         services.AddMassTransit(x =>
         {
             x.AddConsumer<SubmitEnvelopeConsumer, RetryingConsumerDefinition<SubmitEnvelopeConsumer>>();

@@ -19,6 +19,7 @@ internal sealed class HostProcess : IAsyncDisposable
     private readonly string _logPath;
     private readonly Lock _logLock = new();
     private Process? _process;
+    private bool _stopping;
     private StreamWriter? _log;
 
     /// <param name="name">For logs: <c>router</c>, <c>gateway-000.00.01.H29</c>.</param>
@@ -58,6 +59,7 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.Exited += (_, _) => RestartAfterOwnExit(process);
         process.OutputDataReceived += (_, e) => WriteLog(e.Data);
         process.ErrorDataReceived += (_, e) => WriteLog(e.Data);
         if (!process.Start())
@@ -69,6 +71,36 @@ internal sealed class HostProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
         await WaitReadyAsync(ct);
+    }
+
+    /// <summary>
+    /// What a supervisor does in production (systemd's <c>Restart=on-failure</c>): a host that exits by itself, not killed
+    /// or stopped by the run (a crash, or the endpoint watchdog stopping a host whose bus no longer consumes), is started
+    /// again a second later.
+    /// </summary>
+    private void RestartAfterOwnExit(Process process)
+    {
+        if (_stopping || !ReferenceEquals(_process, process))
+        {
+            return; // killed or stopped by the run, which starts it again itself if it wants to
+        }
+
+        _process = null;
+        WriteLog($"---- chaos: {Name} exited by itself (code {process.ExitCode}) at {DateTimeOffset.UtcNow:O}; starting it again, as its supervisor would");
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            try
+            {
+                await StartAsync(CancellationToken.None);
+            }
+#pragma warning disable CA1031 // a failed restart is logged; the run's checks then show what it cost
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                WriteLog($"---- chaos: restarting {Name} failed: {e.Message}");
+            }
+        });
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as when a machine loses power or the kernel kills the process.</summary>
@@ -98,6 +130,7 @@ internal sealed class HostProcess : IAsyncDisposable
     /// <summary>SIGTERM and a few seconds for a clean stop (the hub seals its last evidence), then SIGKILL.</summary>
     public async Task StopAsync()
     {
+        _stopping = true;
         if (_process is not { } process)
         {
             return;
