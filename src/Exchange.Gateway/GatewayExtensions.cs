@@ -65,8 +65,8 @@ public static class GatewayExtensions
         services.AddSingleton<OutboxDispatcher>();
         services.AddGatewayAccess(agency);
 
-        // A receive endpoint that stays faulted (after a broker restart) stops the host for its supervisor to restart.
-        services.AddEndpointWatchdog();
+        // A queue of this host left without a consumer (after a broker restart) stops the host for its supervisor to restart.
+        services.AddEndpointWatchdog(servers, EndpointWatchdogExtensions.IdleLimit(configuration), names.AgencyQueue(agency));
         services.AddMassTransit(x =>
         {
             x.AddConsumer<DeliverEnvelopeConsumer, RetryingConsumerDefinition<DeliverEnvelopeConsumer>>();

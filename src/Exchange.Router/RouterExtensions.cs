@@ -59,8 +59,8 @@ public static class RouterExtensions
         // "send transport is stopped" half-way. The cache is process-wide; this sizes it for a province's hub.
         MassTransit.Transports.SendEndpointCacheDefaults.Capacity = Math.Max(MassTransit.Transports.SendEndpointCacheDefaults.Capacity, 20_000);
 
-        // A receive endpoint that stays faulted (after a broker restart) stops the host for its supervisor to restart.
-        services.AddEndpointWatchdog();
+        // A queue of this host left without a consumer (after a broker restart) stops the host for its supervisor to restart.
+        services.AddEndpointWatchdog(servers, EndpointWatchdogExtensions.IdleLimit(builder.Configuration), names.HubQueue, names.RelayInQueue);
         services.AddMassTransit(x =>
         {
             x.AddConsumer<SubmitEnvelopeConsumer, RetryingConsumerDefinition<SubmitEnvelopeConsumer>>();

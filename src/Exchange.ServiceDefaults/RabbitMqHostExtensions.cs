@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using Exchange.ServiceDefaults.Tls;
 using MassTransit;
+using RabbitMQ.Client;
 
 namespace Exchange.ServiceDefaults;
 
@@ -37,5 +38,32 @@ public static class RabbitMqHostExtensions
                 });
             }
         });
+    }
+
+    /// <summary>
+    /// A plain RabbitMQ.Client connection to the same broker, as the same user and over TLS the same way, for what works
+    /// below MassTransit: the endpoint watchdog, the dead-letter tools, the bench's recipient farm.
+    /// </summary>
+    public static ConnectionFactory ConnectionFactory(this ServerSettings settings, string clientName)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var trust = settings.AmqpTls && settings.AmqpCaFile is { } caFile ? PrivateCaTrust.FromPemFile(caFile) : null;
+        return new ConnectionFactory
+        {
+            HostName = settings.AmqpHost,
+            Port = settings.AmqpTls ? settings.AmqpTlsPort : settings.AmqpPort,
+            UserName = settings.AmqpUser,
+            Password = settings.AmqpPassword,
+            VirtualHost = settings.AmqpVirtualHost,
+            ClientProvidedName = clientName,
+            RequestedConnectionTimeout = TimeSpan.FromSeconds(10),
+            Ssl = new SslOption
+            {
+                Enabled = settings.AmqpTls,
+                ServerName = settings.AmqpHost,
+                Version = SslProtocols.Tls12 | SslProtocols.Tls13,
+                CertificateValidationCallback = trust is null ? null : (_, certificate, _, errors) => trust.Validate(certificate, errors),
+            },
+        };
     }
 }

@@ -41,7 +41,7 @@ internal sealed class RecipientFarm : IAsyncDisposable
         await bus.StartAsync(ct);
         var hub = await bus.GetSendEndpoint(new Uri($"queue:{names.HubQueue}"));
 
-        var factory = AmqpConnections.Factory(servers, "exchange bench recipient farm");
+        var factory = servers.ConnectionFactory("exchange bench recipient farm");
         factory.ConsumerDispatchConcurrency = 16; // many gateways answer at once
         var connection = await factory.CreateConnectionAsync(ct);
         var channel = await connection.CreateChannelAsync(cancellationToken: ct);

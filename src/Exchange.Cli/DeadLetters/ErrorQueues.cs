@@ -167,7 +167,7 @@ public sealed class ErrorQueues(ServerSettings servers, ExchangeNames names) : I
             return open;
         }
 
-        var factory = AmqpConnections.Factory(servers, "exchange dlq");
+        var factory = servers.ConnectionFactory("exchange dlq");
         factory.AutomaticRecoveryEnabled = false;
         _connection = await factory.CreateConnectionAsync(cancellationToken);
         return _connection;

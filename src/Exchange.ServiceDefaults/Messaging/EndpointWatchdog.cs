@@ -1,65 +1,90 @@
-using System.Collections.Concurrent;
-using MassTransit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
 
 namespace Exchange.ServiceDefaults.Messaging;
 
 /// <summary>
-/// Stops the host when one of its receive endpoints stays faulted, so that its supervisor (systemd's
-/// <c>Restart=on-failure</c>, a container runtime) starts it afresh. After a broker restart MassTransit 8.4 sometimes
-/// leaves an endpoint faulted without consuming again (MassTransit issues #5692, #6001): the process looks alive, its
-/// queue has no consumer, and documents wait until someone notices. The host exits with code 75 (EX_TEMPFAIL) instead.
-/// Setting <c>Exchange:EndpointFaultedLimit</c> (default one minute; <c>00:00:00</c> turns it off).
+/// Stops the host when the broker is up but one of the queues this host consumes has had no consumer for longer than
+/// <see cref="Limit"/>, so that its supervisor (systemd's <c>Restart=on-failure</c>, a container runtime) starts it afresh.
+/// After a broker restart MassTransit 8.4 sometimes never reconnects a receive endpoint that had a message in hand
+/// (MassTransit issues #2072, #5692, #6001): the process looks alive and healthy while its queue fills. The watchdog
+/// asks the broker itself (a passive queue.declare answers the consumer count) and exits with code 75 (EX_TEMPFAIL).
 /// </summary>
-public sealed class EndpointWatchdog(IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<EndpointWatchdog> logger)
-    : BackgroundService, IReceiveEndpointObserver
+public sealed class EndpointWatchdog(
+    ServerSettings servers, IReadOnlyList<string> queues, TimeSpan limit, IHostApplicationLifetime lifetime, ILogger<EndpointWatchdog> logger)
+    : BackgroundService
 {
     public const int ExitCode = 75;
 
-    private readonly ConcurrentDictionary<Uri, DateTimeOffset> _faultedSince = new();
-    private readonly TimeSpan _limit = configuration.GetValue("Exchange:EndpointFaultedLimit", TimeSpan.FromMinutes(1));
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
-    public Task Ready(ReceiveEndpointReady ready)
-    {
-        _faultedSince.TryRemove(ready.InputAddress, out _);
-        return Task.CompletedTask;
-    }
-
-    public Task Faulted(ReceiveEndpointFaulted faulted)
-    {
-        _faultedSince.TryAdd(faulted.InputAddress, DateTimeOffset.UtcNow);
-        return Task.CompletedTask;
-    }
-
-    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
-
-    public Task Completed(ReceiveEndpointCompleted completed)
-    {
-        _faultedSince.TryRemove(completed.InputAddress, out _);
-        return Task.CompletedTask;
-    }
+    public TimeSpan Limit => limit;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (_limit <= TimeSpan.Zero)
+        if (limit <= TimeSpan.Zero)
         {
             return;
         }
 
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        // The bus needs a moment to start consuming; a host that never manages to is the supervisor's to see.
+        await Task.Delay(limit, stoppingToken);
+        DateTimeOffset? withoutConsumerSince = null;
+        IConnection? connection = null;
+        try
         {
-            var stuck = _faultedSince.FirstOrDefault(f => DateTimeOffset.UtcNow - f.Value > _limit);
-            if (stuck.Key is not null)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogCritical("Receive endpoint {Endpoint} has been faulted since {Since:O} without recovering; stopping this host (exit code {ExitCode}) for its supervisor to start it again",
-                    stuck.Key, stuck.Value, ExitCode);
-                Environment.ExitCode = ExitCode;
-                lifetime.StopApplication();
-                return;
+                try
+                {
+                    connection ??= await servers.ConnectionFactory("exchange endpoint watchdog").CreateConnectionAsync(stoppingToken);
+                    await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+                    var idle = new List<string>();
+                    foreach (var queue in queues)
+                    {
+                        if ((await channel.QueueDeclarePassiveAsync(queue, stoppingToken)).ConsumerCount == 0)
+                        {
+                            idle.Add(queue);
+                        }
+                    }
+
+                    withoutConsumerSince = idle.Count == 0 ? null : withoutConsumerSince ?? DateTimeOffset.UtcNow;
+                    if (withoutConsumerSince is { } since && DateTimeOffset.UtcNow - since > limit)
+                    {
+                        logger.LogCritical("The broker is up but {Queues} has had no consumer since {Since:O}; stopping this host (exit code {ExitCode}) for its supervisor to start it again",
+                            string.Join(", ", idle), since, ExitCode);
+                        Environment.ExitCode = ExitCode;
+                        lifetime.StopApplication();
+                        return;
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+#pragma warning disable CA1031 // broker down or restarting: nothing to judge until it answers again
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    logger.LogDebug("Endpoint watchdog could not ask the broker ({Error}); trying again", e.Message);
+                    withoutConsumerSince = null;
+                    if (connection is not null)
+                    {
+                        await connection.DisposeAsync();
+                        connection = null;
+                    }
+                }
+
+                await Task.Delay(Interval, stoppingToken);
+            }
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
             }
         }
     }
@@ -67,12 +92,14 @@ public sealed class EndpointWatchdog(IConfiguration configuration, IHostApplicat
 
 public static class EndpointWatchdogExtensions
 {
-    /// <summary>Registers the <see cref="EndpointWatchdog"/> as a hosted service and as an observer of every receive endpoint.</summary>
-    public static IServiceCollection AddEndpointWatchdog(this IServiceCollection services)
-    {
-        services.AddSingleton<EndpointWatchdog>();
-        services.AddHostedService(sp => sp.GetRequiredService<EndpointWatchdog>());
-        services.AddReceiveEndpointObserver(sp => sp.GetRequiredService<EndpointWatchdog>());
-        return services;
-    }
+    /// <summary>The setting <c>Exchange:EndpointIdleLimit</c>: default one minute; <c>00:00:00</c> turns the watchdog off.</summary>
+    public static TimeSpan IdleLimit(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        Microsoft.Extensions.Configuration.ConfigurationBinder.GetValue(configuration, "Exchange:EndpointIdleLimit", TimeSpan.FromMinutes(1));
+
+    /// <summary>
+    /// Watches <paramref name="queues"/> (the queues this host consumes) with <paramref name="servers"/>' login.
+    /// </summary>
+    public static IServiceCollection AddEndpointWatchdog(this IServiceCollection services, ServerSettings servers, TimeSpan limit, params string[] queues) =>
+        services.AddHostedService(sp => new EndpointWatchdog(
+            servers, queues, limit, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<EndpointWatchdog>>()));
 }
