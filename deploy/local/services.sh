@@ -351,6 +351,17 @@ rmq_pid() {
 
 rmq_running() { [ -n "$(rmq_pid)" ]; }
 
+reserve_ports() {
+  # Our ports lie inside Linux's ephemeral range (32768-60999): an outgoing connection can be given one as its source
+  # port, and a server restarting then cannot listen on it (EADDRINUSE). Reserve them when we may (root; CI is).
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports
+  [ -w "$f" ] || return 0
+  local want="$EXCHANGE_PG_PORT,$EXCHANGE_AMQP_PORT,$EXCHANGE_AMQP_MGMT_PORT,${EXCHANGE_AMQP_TLS_PORT:-55671},$RMQ_DIST_PORT-$((RMQ_DIST_PORT + 10)),$RMQ_EPMD_PORT"
+  local have
+  have="$(cat "$f" 2>/dev/null || true)"
+  printf '%s\n' "${have:+$have,}$want" > "$f" 2>/dev/null || true
+}
+
 rmq_plugins_list() { printf '%s' "$RMQ_PLUGINS" | tr -s ' ,' ',,' | sed 's/^,//; s/,$//'; }
 
 rmq_ensure_plugins() {
@@ -624,6 +635,7 @@ case "$cmd" in
     prepare_local
     take_lock
     ensure_packages
+    reserve_ports
     pg_up
     rmq_up
     print_settings
@@ -660,6 +672,7 @@ case "$cmd" in
     fi
     [ -d "$LOCAL" ] || die "nothing to restart (no $LOCAL)"
     take_lock
+    reserve_ports
     if [ "$cmd" = restart-postgres ]; then
       pg_locate
       pg_running || die "this checkout's PostgreSQL is not running; not restarting it"
