@@ -130,7 +130,14 @@ public sealed record DirectoryDocument(IReadOnlyList<Agency> Agencies, IReadOnly
             }
         }
 
-        var directory = new AgencyDirectory(0, this with { Hubs = [] });
+        // The checks below walk the directory, which cannot be built while a code or an alias is listed twice.
+        var allAliases = Agencies.SelectMany(a => a.Aliases ?? []).ToList();
+        if (codes.Count != Agencies.Count || allAliases.Distinct(StringComparer.Ordinal).Count() != allAliases.Count)
+        {
+            return problems;
+        }
+
+        var directory = new AgencyDirectory(0, this);
         foreach (var agency in Agencies.Where(a => directory.Lineage(a.Code).Count() > codes.Count))
         {
             problems.Add($"The parents of '{agency.Code}' form a cycle.");
@@ -144,7 +151,7 @@ public sealed record DirectoryDocument(IReadOnlyList<Agency> Agencies, IReadOnly
             }
         }
 
-        if (Hubs is { Count: > 0 } && problems.Count == 0 && Hubs.Count(h => new AgencyDirectory(0, this).ParentHub(h) is null) != 1)
+        if (Hubs is { Count: > 0 } && problems.Count == 0 && Hubs.Count(h => directory.ParentHub(h) is null) != 1)
         {
             problems.Add("Exactly one hub must be above all others: the top hub's agency must be an ancestor of every other hub's.");
         }

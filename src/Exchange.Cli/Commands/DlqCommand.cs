@@ -203,6 +203,28 @@ public static class DlqCommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>Takes the one message <paramref name="id"/> off its error queue; or the exit code of a refusal, already reported.</summary>
+    private static async Task<(HeldMessage? Held, int Failed)> TakeAsync(
+        ErrorQueues queues, ServerSettings servers, Target target, string id, string? queueName, bool json, CancellationToken ct)
+    {
+        try
+        {
+            var search = await SearchOrderAsync(queues, queueName, target.Names, ct);
+            if (search.Error is { } error)
+            {
+                return (null, Fail(json, error, ExitCodes.UsageOrIo));
+            }
+
+            return await queues.TakeAsync(search.Queues, id, ct) is { } held
+                ? (held, ExitCodes.Ok)
+                : (null, Fail(json, NotFound(id, target.Names), ExitCodes.Refused));
+        }
+        catch (Exception e) when (IsBrokerError(e))
+        {
+            return (null, Fail(json, BrokerError(servers, e), ExitCodes.UsageOrIo));
+        }
+    }
+
     private static async Task<int> ShowAsync(Target target, string id, string? queueName, bool json, CancellationToken ct)
     {
         if (target.Servers is not { } servers)
@@ -211,25 +233,10 @@ public static class DlqCommand
         }
 
         await using var queues = new ErrorQueues(servers, target.Names);
-        HeldMessage? held;
-        try
-        {
-            var search = await SearchOrderAsync(queues, queueName, target.Names, ct);
-            if (search.Error is { } error)
-            {
-                return Fail(json, error, ExitCodes.UsageOrIo);
-            }
-
-            held = await queues.TakeAsync(search.Queues, id, ct);
-        }
-        catch (Exception e) when (IsBrokerError(e))
-        {
-            return Fail(json, BrokerError(servers, e), ExitCodes.UsageOrIo);
-        }
-
+        var (held, failed) = await TakeAsync(queues, servers, target, id, queueName, json, ct);
         if (held is null)
         {
-            return Fail(json, NotFound(id, target.Names), ExitCodes.Refused);
+            return failed;
         }
 
         await using (held)
@@ -296,25 +303,10 @@ public static class DlqCommand
         operatorName = operatorName.Trim();
         reason = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
         await using var queues = new ErrorQueues(servers, target.Names);
-        HeldMessage? held;
-        try
-        {
-            var search = await SearchOrderAsync(queues, queueName, target.Names, ct);
-            if (search.Error is { } error)
-            {
-                return Fail(json, error, ExitCodes.UsageOrIo);
-            }
-
-            held = await queues.TakeAsync(search.Queues, id, ct);
-        }
-        catch (Exception e) when (IsBrokerError(e))
-        {
-            return Fail(json, BrokerError(servers, e), ExitCodes.UsageOrIo);
-        }
-
+        var (held, failed) = await TakeAsync(queues, servers, target, id, queueName, json, ct);
         if (held is null)
         {
-            return Fail(json, NotFound(id, target.Names), ExitCodes.Refused);
+            return failed;
         }
 
         await using (held)

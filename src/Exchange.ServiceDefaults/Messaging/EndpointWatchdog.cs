@@ -20,8 +20,6 @@ public sealed class EndpointWatchdog(
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
-    public TimeSpan Limit => limit;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (limit <= TimeSpan.Zero)
