@@ -18,7 +18,7 @@ public sealed class EndpointWatchdog(
 {
     public const int ExitCode = 75;
 
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,61 +30,55 @@ public sealed class EndpointWatchdog(
         // The bus needs a moment to start consuming; a host that never manages to is the supervisor's to see.
         await Task.Delay(limit, stoppingToken);
         DateTimeOffset? withoutConsumerSince = null;
-        IConnection? connection = null;
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            while (!stoppingToken.IsCancellationRequested)
+            try
             {
-                try
+                var idle = await IdleQueuesAsync(stoppingToken);
+                withoutConsumerSince = idle.Count == 0 ? null : withoutConsumerSince ?? DateTimeOffset.UtcNow;
+                if (withoutConsumerSince is { } since && DateTimeOffset.UtcNow - since > limit)
                 {
-                    connection ??= await servers.ConnectionFactory("exchange endpoint watchdog").CreateConnectionAsync(stoppingToken);
-                    await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
-                    var idle = new List<string>();
-                    foreach (var queue in queues)
-                    {
-                        if ((await channel.QueueDeclarePassiveAsync(queue, stoppingToken)).ConsumerCount == 0)
-                        {
-                            idle.Add(queue);
-                        }
-                    }
-
-                    withoutConsumerSince = idle.Count == 0 ? null : withoutConsumerSince ?? DateTimeOffset.UtcNow;
-                    if (withoutConsumerSince is { } since && DateTimeOffset.UtcNow - since > limit)
-                    {
-                        logger.LogCritical("The broker is up but {Queues} has had no consumer since {Since:O}; stopping this host (exit code {ExitCode}) for its supervisor to start it again",
-                            string.Join(", ", idle), since, ExitCode);
-                        Environment.ExitCode = ExitCode;
-                        lifetime.StopApplication();
-                        return;
-                    }
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
+                    logger.LogCritical("The broker is up but {Queues} has had no consumer since {Since:O}; stopping this host (exit code {ExitCode}) for its supervisor to start it again",
+                        string.Join(", ", idle), since, ExitCode);
+                    Environment.ExitCode = ExitCode;
+                    lifetime.StopApplication();
                     return;
                 }
-#pragma warning disable CA1031 // broker down or restarting: nothing to judge until it answers again
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    logger.LogDebug("Endpoint watchdog could not ask the broker ({Error}); trying again", e.Message);
-                    withoutConsumerSince = null;
-                    if (connection is not null)
-                    {
-                        await connection.DisposeAsync();
-                        connection = null;
-                    }
-                }
-
-                await Task.Delay(Interval, stoppingToken);
             }
-        }
-        finally
-        {
-            if (connection is not null)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                await connection.DisposeAsync();
+                return;
+            }
+#pragma warning disable CA1031 // broker down or restarting: nothing to judge until it answers again
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                logger.LogDebug("Endpoint watchdog could not ask the broker ({Error}); trying again", e.Message);
+                withoutConsumerSince = null;
+            }
+
+            await Task.Delay(Interval, stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// This host's queues that have no consumer. A connection of its own per check, closed at once: the watchdog then
+    /// holds no connection (nor its buffers) between checks.
+    /// </summary>
+    private async Task<List<string>> IdleQueuesAsync(CancellationToken ct)
+    {
+        await using var connection = await servers.ConnectionFactory("exchange endpoint watchdog").CreateConnectionAsync(ct);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+        var idle = new List<string>();
+        foreach (var queue in queues)
+        {
+            if ((await channel.QueueDeclarePassiveAsync(queue, ct)).ConsumerCount == 0)
+            {
+                idle.Add(queue);
             }
         }
+
+        return idle;
     }
 }
 
