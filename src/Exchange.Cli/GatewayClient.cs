@@ -33,16 +33,20 @@ public sealed class GatewayClient(HttpClient http)
         DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, CancellationToken cancellationToken = default) =>
         SendDocumentAsync(metadata, files, null, cancellationToken);
 
+    public Task<SubmissionAnswer> SendDocumentAsync(
+        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, string? idempotencyKey, CancellationToken cancellationToken = default) =>
+        SendDocumentAsync(metadata, files.Select(f => (f.Name, f.ContentType, (HttpContent)new ByteArrayContent(f.Content))), idempotencyKey, cancellationToken);
+
+    /// <summary>A document whose files are streamed (a <see cref="StreamContent"/> each), for files too large to hold in memory.</summary>
     public async Task<SubmissionAnswer> SendDocumentAsync(
-        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, byte[] Content)> files, string? idempotencyKey, CancellationToken cancellationToken = default)
+        DocumentMetadata metadata, IEnumerable<(string Name, string ContentType, HttpContent Content)> files, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         using var form = new MultipartFormDataContent
         {
             { new StringContent(JsonSerializer.Serialize(metadata, JsonSerializerOptions.Web), System.Text.Encoding.UTF8, "application/json"), "metadata" },
         };
-        foreach (var (name, contentType, content) in files)
+        foreach (var (name, contentType, part) in files)
         {
-            var part = new ByteArrayContent(content);
             part.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
             form.Add(part, "files", name);
         }
@@ -98,6 +102,15 @@ public sealed class GatewayClient(HttpClient http)
         using var response = await Reads.ExecuteAsync(ct => new ValueTask<HttpResponseMessage>(http.GetAsync(new Uri("/api/inbox?limit=1000", UriKind.Relative), ct)), cancellationToken);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync<List<InboxItem>>(JsonSerializerOptions.Web, cancellationToken) ?? [];
+    }
+
+    /// <summary>SHA-256 (lowercase hex) of a package in the inbox, hashed as it streams in (a large one is never held).</summary>
+    public async Task<string> PackageSha256Async(Guid envelopeId, CancellationToken cancellationToken = default)
+    {
+        using var response = await http.GetAsync(new Uri($"/api/inbox/{envelopeId}/package", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(body, cancellationToken));
     }
 
     private async Task<SubmissionAnswer> PostAsync(Uri path, HttpContent content, string? idempotencyKey, CancellationToken cancellationToken)

@@ -233,7 +233,11 @@ public sealed class LocalDeployment : IAsyncDisposable
     private async Task StartLowerHubAsync(string hub, CancellationToken cancellationToken) =>
         _lowerHubs[hub] = await StartHubAsync(hub, cancellationToken);
 
-    private async Task<WebApplication> StartHubAsync(string? hub, CancellationToken cancellationToken)
+    /// <summary>
+    /// The settings a hub of this deployment runs with (<paramref name="hub"/> null: the top hub); what a further
+    /// instance of it, in a process of its own, needs to compete for the same queues (`exchange bench --routers`).
+    /// </summary>
+    public Dictionary<string, string?> HubSettings(string? hub = null)
     {
         var settings = CommonSettings(hub);
         settings["Router:SealPkcs12Path"] = Pki.HubSealPkcs12Path;
@@ -246,7 +250,12 @@ public sealed class LocalDeployment : IAsyncDisposable
             settings["Router:AmqpPassword"] = hubUser.Password;
         }
 
-        var router = RouterHost.Build([], settings, _settings.ConfigureHost);
+        return settings;
+    }
+
+    private async Task<WebApplication> StartHubAsync(string? hub, CancellationToken cancellationToken)
+    {
+        var router = RouterHost.Build([], HubSettings(hub), _settings.ConfigureHost);
         await router.StartAsync(cancellationToken);
         return router;
     }

@@ -12,7 +12,22 @@ public sealed record SubmitEnvelope(
     IReadOnlyList<string> RecipientCodes,
     byte[] Package,
     byte[] Signature,
-    DateTimeOffset SubmittedAt);
+    DateTimeOffset SubmittedAt,
+    StoredPackage? Stored = null);
+
+/// <summary>
+/// A package too large to travel inside one message (over the sender's inline limit) travels as <see cref="PackageChunk"/>
+/// messages ahead of the message that names it, which then carries an empty <c>Package</c> and this description. The
+/// receiver stores the chunks once and reads them back as a stream; the SHA-256 is the sender's claim, checked against the
+/// stored bytes before anything else (the same idea as the AS4 large-message split-and-join profile of eDelivery).
+/// </summary>
+public sealed record StoredPackage(long Length, int Chunks, string Sha256);
+
+/// <summary>
+/// One chunk (0-based <see cref="Index"/> of <see cref="Count"/>) of the package of envelope <see cref="PackageId"/>.
+/// Sent to the same queue as the message that names the package, before it; storing a chunk twice stores it once.
+/// </summary>
+public sealed record PackageChunk(Guid PackageId, int Index, int Count, byte[] Bytes);
 
 /// <summary>
 /// The hub hands a verified package to a recipient's gateway. Sent to the recipient's queue. <see cref="ResolvedFrom"/>
@@ -27,7 +42,8 @@ public sealed record DeliverEnvelope(
     byte[] Signature,
     long DirectoryVersion,
     IReadOnlyList<TraceEntry> Trace,
-    string? ResolvedFrom = null);
+    string? ResolvedFrom = null,
+    StoredPackage? Stored = null);
 
 /// <summary>
 /// One hub hands a verified envelope to the next hub on its way (federation by tier: province hub ↔ district hubs),
@@ -44,7 +60,8 @@ public sealed record RelayEnvelope(
     DateTimeOffset SubmittedAt,
     string FromHub,
     IReadOnlyList<RoutedRecipient> Recipients,
-    IReadOnlyList<TraceEntry> Trace);
+    IReadOnlyList<TraceEntry> Trace,
+    StoredPackage? Stored = null);
 
 /// <summary>A recipient agency of a relayed envelope, and the address it was resolved from (alias, old code, group).</summary>
 public sealed record RoutedRecipient(string Code, string? ResolvedFrom);

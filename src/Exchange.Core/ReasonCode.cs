@@ -52,6 +52,9 @@ public enum ReasonCode
     DuplicateRecipient,
     RecipientIsSender,
     ReceiptMismatch,
+
+    // Packages stored in chunks (docs/performance.md, "Large documents"): chunks missing, or not the bytes announced.
+    PackageIncomplete,
 }
 
 public static class ReasonCodes

@@ -8,8 +8,12 @@ public sealed class EdxmlLimits
 {
     internal static readonly EdxmlLimits Default = new();
 
-    /// <summary>Largest package accepted, in bytes (also the cap on XML characters read).</summary>
-    public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
+    /// <summary>
+    /// Largest package accepted, in bytes (also the cap on XML characters read). A <c>long</c>, so that a policy may
+    /// allow packages past 2 GiB: the stream overloads of <see cref="EdxmlReader"/> and <see cref="EdxmlWriter"/> never
+    /// hold a package in one array.
+    /// </summary>
+    public long MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>Most <c>Attachment</c> elements (and manifest <c>Reference</c> elements) in one package.</summary>
     public int MaxAttachments { get; set; } = 100;

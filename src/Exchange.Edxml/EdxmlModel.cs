@@ -28,6 +28,21 @@ public sealed record EdxmlAttachment(string Name, string ContentType, byte[] Con
     public string? ContentId { get; init; }
 }
 
+/// <summary>
+/// An attached file to write whose bytes come from a stream (a file stored in chunks), so that
+/// <see cref="EdxmlWriter.Write(Stream, EdxmlHeader, IReadOnlyList{EdxmlAttachmentSource}, EdxmlLimits?, CancellationToken)"/>
+/// never holds it whole. The fields are those of <see cref="EdxmlAttachment"/>, with <see cref="Length"/> and
+/// <see cref="Open"/> in place of the bytes.
+/// </summary>
+/// <param name="Length">The bytes <see cref="Open"/> yields: checked against the limits before anything is written,
+/// and against the stream as it is read.</param>
+/// <param name="Open">Opens the content, once per write, at its first byte; the writer disposes what it returns.</param>
+public sealed record EdxmlAttachmentSource(string Name, string ContentType, long Length, Func<Stream> Open, string? Description = null)
+{
+    /// <summary>As <see cref="EdxmlAttachment.ContentId"/>: the writer numbers attachments <c>cid:1</c>, <c>cid:2</c>, … when this is null.</summary>
+    public string? ContentId { get; init; }
+}
+
 /// <summary><c>TraceHeaderList/Bussiness/BussinessDocType</c>: what the package does to the document.</summary>
 public enum BusinessDocType
 {

@@ -25,6 +25,28 @@ public static class EdxmlReader
     public static EdxmlHeader Validate(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null) =>
         EdxmlParser.Parse(package, limits, AttachmentBodies.Check).ToHeader();
 
+    /// <summary>
+    /// <see cref="ReadHeader(ReadOnlyMemory{byte}, EdxmlLimits?)"/> for a package read from a stream (a request body, a
+    /// package read back from storage in chunks): read once, front to back, without seeking, and left open. A stream
+    /// that does not know its length is held to <see cref="EdxmlLimits.MaxPackageBytes"/> by counting what it yields.
+    /// </summary>
+    public static EdxmlHeader ReadHeader(Stream package, EdxmlLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(package);
+        return EdxmlParser.Parse(package, limits, AttachmentBodies.Skip).ToHeader();
+    }
+
+    /// <summary>
+    /// <see cref="Validate(ReadOnlyMemory{byte}, EdxmlLimits?)"/> for a package read from a stream, once, front to back,
+    /// and left open. Memory stays constant whatever the package's size: the hub checks a package stored in chunks
+    /// this way without ever holding it.
+    /// </summary>
+    public static EdxmlHeader Validate(Stream package, EdxmlLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(package);
+        return EdxmlParser.Parse(package, limits, AttachmentBodies.Check).ToHeader();
+    }
+
     /// <summary>Reads the header and decodes every attachment.</summary>
     public static EdxmlPackage Read(ReadOnlyMemory<byte> package, EdxmlLimits? limits = null)
     {

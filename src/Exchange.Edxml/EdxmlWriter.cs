@@ -1,3 +1,4 @@
+using System.Buffers;
 using Exchange.Core;
 using Exchange.Edxml.Internal;
 using static Exchange.Edxml.Internal.EdxmlNames;
@@ -11,40 +12,56 @@ namespace Exchange.Edxml;
 /// </summary>
 public static class EdxmlWriter
 {
+    /// <summary>
+    /// Attachment bytes read and encoded at a time. A multiple of 3, so that the blocks' base64 runs on as one line
+    /// with no padding between them (RFC 4648 §4).
+    /// </summary>
+    private const int AttachmentBlockBytes = 48 * 1024;
+
     public static byte[] Write(EdxmlPackage package) => Write(package, limits: null);
 
     /// <summary>Writes a package and refuses (<c>TooLarge</c>) one the reader would refuse under the same limits.</summary>
     public static byte[] Write(EdxmlPackage package, EdxmlLimits? limits)
     {
         ArgumentNullException.ThrowIfNull(package);
-        var header = package.Header;
+        var attachments = (package.Attachments ?? []).Select(FromBytes).ToList();
+        using var output = new MemoryStream(EstimateSize(attachments));
+        Write(output, package.Header, attachments, limits);
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// Writes a package to <paramref name="output"/> with each attachment read from its stream in blocks and encoded as
+    /// it goes, so that memory stays constant whatever the attachments' sizes; returns the bytes written. The bytes are
+    /// those <see cref="Write(EdxmlPackage, EdxmlLimits?)"/> writes for the same content, and the same limits are
+    /// enforced before anything is written (the size of the package is known from the attachments' lengths). An
+    /// attachment whose stream does not yield its <see cref="EdxmlAttachmentSource.Length"/> fails the write with an
+    /// <see cref="InvalidDataException"/>; what was written by then is not a well-formed package and must be dropped.
+    /// </summary>
+    public static long Write(
+        Stream output,
+        EdxmlHeader header,
+        IReadOnlyList<EdxmlAttachmentSource> attachments,
+        EdxmlLimits? limits = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(header);
-        var attachments = package.Attachments ?? [];
+        ArgumentNullException.ThrowIfNull(attachments);
         var contentIds = Check(header, attachments, limits);
 
-        using var output = new MemoryStream(EstimateSize(attachments));
-        using (var x = new EdxmlXmlWriter(output, limits))
-        {
-            x.StartRoot();
-            x.Start(Envelope);
-            x.Start(EdxmlNames.Header);
-            WriteMessageHeader(x, header);
-            WriteTraceHeaderList(x, header);
-            x.End();
-            WriteManifest(x, attachments, contentIds);
-            x.End();
-            WriteAttachments(x, attachments, contentIds);
-            x.End();
-        }
-
-        if (limits is not null && output.Length > limits.MaxPackageBytes)
+        // Everything but the attachments' base64 is written once to nowhere to learn its size: the base64 adds exactly
+        // 4 characters per 3 bytes (one ASCII byte each), so an oversized package is refused before a byte goes out.
+        var size = WriteXml(Stream.Null, header, attachments, contentIds, limits, withContent: false, cancellationToken)
+            + attachments.Sum(a => (a.Length + 2) / 3 * 4);
+        if (limits is not null && size > limits.MaxPackageBytes)
         {
             throw new EdxmlException(
                 ReasonCode.TooLarge,
-                $"The package would be {output.Length} bytes; the limit is {limits.MaxPackageBytes} (EdxmlLimits.MaxPackageBytes).");
+                $"The package would be {size} bytes; the limit is {limits.MaxPackageBytes} (EdxmlLimits.MaxPackageBytes).");
         }
 
-        return output.ToArray();
+        return WriteXml(output, header, attachments, contentIds, limits, withContent: true, cancellationToken);
     }
 
     internal static void WriteOrganisation(EdxmlXmlWriter x, string element, EdxmlOrganisation organisation)
@@ -76,7 +93,7 @@ public static class EdxmlWriter
         x.End();
     }
 
-    private static string[] Check(EdxmlHeader header, IReadOnlyList<EdxmlAttachment> attachments, EdxmlLimits? limits)
+    private static string[] Check(EdxmlHeader header, IReadOnlyList<EdxmlAttachmentSource> attachments, EdxmlLimits? limits)
     {
         ArgumentNullException.ThrowIfNull(header.From);
         if (header.To is not { Count: > 0 })
@@ -111,11 +128,13 @@ public static class EdxmlWriter
                 throw new EdxmlException(ReasonCode.PackageInvalid, $"Attachment {i + 1} is named '{Untrusted.Quote(attachments[i].Name)}', which is not a plain file name: {problem}.");
             }
 
-            if (limits is not null && attachments[i].Content.Length > limits.MaxAttachmentBytes)
+            ArgumentNullException.ThrowIfNull(attachments[i].Open, $"attachments[{i}].Open");
+            ArgumentOutOfRangeException.ThrowIfNegative(attachments[i].Length, $"attachments[{i}].Length");
+            if (limits is not null && attachments[i].Length > limits.MaxAttachmentBytes)
             {
                 throw new EdxmlException(
                     ReasonCode.TooLarge,
-                    $"Attachment {i + 1} ('{Untrusted.Quote(attachments[i].Name)}') is {attachments[i].Content.Length} bytes; the limit is {limits.MaxAttachmentBytes} (EdxmlLimits.MaxAttachmentBytes).");
+                    $"Attachment {i + 1} ('{Untrusted.Quote(attachments[i].Name)}') is {attachments[i].Length} bytes; the limit is {limits.MaxAttachmentBytes} (EdxmlLimits.MaxAttachmentBytes).");
             }
 
             contentIds[i] = attachments[i].ContentId ?? $"cid:{i + 1}";
@@ -277,7 +296,7 @@ public static class EdxmlWriter
         x.End();
     }
 
-    private static void WriteManifest(EdxmlXmlWriter x, IReadOnlyList<EdxmlAttachment> attachments, string[] contentIds)
+    private static void WriteManifest(EdxmlXmlWriter x, IReadOnlyList<EdxmlAttachmentSource> attachments, string[] contentIds)
     {
         x.Start(Body);
         x.Start(Manifest);
@@ -297,27 +316,133 @@ public static class EdxmlWriter
         x.End();
     }
 
-    private static void WriteAttachments(EdxmlXmlWriter x, IReadOnlyList<EdxmlAttachment> attachments, string[] contentIds)
+    /// <summary>
+    /// The AttachmentEncoded block. Without <paramref name="withContent"/> no attachment is opened and each
+    /// ContentTransferEncoded is written without its base64: how the writer measures a package before writing it.
+    /// </summary>
+    private static void WriteAttachments(
+        EdxmlXmlWriter x, IReadOnlyList<EdxmlAttachmentSource> attachments, string[] contentIds, bool withContent, CancellationToken cancellationToken)
     {
         if (attachments.Count == 0)
         {
             return;
         }
 
-        x.StartUnprefixed(AttachmentEncoded);
-        for (var i = 0; i < attachments.Count; i++)
+        var block = withContent ? ArrayPool<byte>.Shared.Rent(AttachmentBlockBytes) : null;
+        try
         {
-            var a = attachments[i];
-            x.StartUnprefixed(Attachment);
-            x.Text(ContentId, contentIds[i], prefixed: false);
-            x.Text(AttachmentName, a.Name ?? string.Empty, prefixed: false);
-            x.Text(Description, a.Description, prefixed: false);
-            x.Text(ContentType, a.ContentType ?? string.Empty, prefixed: false);
-            x.Base64(ContentTransferEncoded, a.Content ?? []);
+            x.StartUnprefixed(AttachmentEncoded);
+            for (var i = 0; i < attachments.Count; i++)
+            {
+                var a = attachments[i];
+                x.StartUnprefixed(Attachment);
+                x.Text(ContentId, contentIds[i], prefixed: false);
+                x.Text(AttachmentName, a.Name ?? string.Empty, prefixed: false);
+                x.Text(Description, a.Description, prefixed: false);
+                x.Text(ContentType, a.ContentType ?? string.Empty, prefixed: false);
+                x.Start(ContentTransferEncoded);
+                if (block is not null)
+                {
+                    WriteContent(x, a, i + 1, block, cancellationToken);
+                }
+
+                x.EndBase64(holdsBytes: a.Length > 0);
+                x.End();
+            }
+
             x.End();
         }
+        finally
+        {
+            if (block is not null)
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+    }
 
-        x.End();
+    /// <summary>Copies one attachment into the open base64 element, block by block, holding no more than one block.</summary>
+    private static void WriteContent(EdxmlXmlWriter x, EdxmlAttachmentSource attachment, int number, byte[] block, CancellationToken cancellationToken)
+    {
+        using var content = attachment.Open()
+            ?? throw new InvalidOperationException($"Attachment {number} ('{Untrusted.Quote(attachment.Name)}'): Open returned no stream.");
+        var remaining = attachment.Length;
+        while (remaining > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Whole blocks only (the stream may hand out less per read), so that every block but the last is a multiple of 3.
+            var wanted = (int)Math.Min(AttachmentBlockBytes, remaining);
+            var read = content.ReadAtLeast(block.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+            if (read < wanted)
+            {
+                throw LengthMismatch(attachment, number, $"only {attachment.Length - remaining + read}");
+            }
+
+            x.Base64Block(block, read);
+            remaining -= read;
+        }
+
+        if (content.Read(block, 0, 1) > 0)
+        {
+            throw LengthMismatch(attachment, number, "more");
+        }
+    }
+
+    private static InvalidDataException LengthMismatch(EdxmlAttachmentSource attachment, int number, string yielded) =>
+        new($"Attachment {number} ('{Untrusted.Quote(attachment.Name)}') was given as {attachment.Length} bytes, but its stream yielded {yielded}.");
+
+    /// <summary>
+    /// Writes the whole package, or (without <paramref name="withContent"/>) all of it but the attachments' base64;
+    /// returns the bytes written.
+    /// </summary>
+    private static long WriteXml(
+        Stream output,
+        EdxmlHeader header,
+        IReadOnlyList<EdxmlAttachmentSource> attachments,
+        string[] contentIds,
+        EdxmlLimits? limits,
+        bool withContent,
+        CancellationToken cancellationToken)
+    {
+        var counted = new CountingStream(output);
+        var x = new EdxmlXmlWriter(counted, limits);
+        try
+        {
+            x.StartRoot();
+            x.Start(Envelope);
+            x.Start(EdxmlNames.Header);
+            WriteMessageHeader(x, header);
+            WriteTraceHeaderList(x, header);
+            x.End();
+            WriteManifest(x, attachments, contentIds);
+            x.End();
+            WriteAttachments(x, attachments, contentIds, withContent, cancellationToken);
+            x.End();
+        }
+        catch
+        {
+            // Disposing an XmlWriter closes the elements left open: cut it off from the output first, so that a write
+            // that failed half-way leaves a truncated package every reader refuses, not a well-formed one missing content.
+            counted.Detach();
+            throw;
+        }
+        finally
+        {
+            x.Dispose();
+        }
+
+        return counted.Written;
+    }
+
+    /// <summary>An attachment held in memory, as the streaming writer takes it.</summary>
+    private static EdxmlAttachmentSource FromBytes(EdxmlAttachment attachment)
+    {
+        var content = attachment.Content ?? [];
+        return new EdxmlAttachmentSource(attachment.Name, attachment.ContentType, content.Length, () => new MemoryStream(content, writable: false), attachment.Description)
+        {
+            ContentId = attachment.ContentId,
+        };
     }
 
     private static void WriteList(EdxmlXmlWriter x, string list, string item, IReadOnlyList<string>? values)
@@ -336,12 +461,12 @@ public static class EdxmlWriter
         x.End();
     }
 
-    private static int EstimateSize(IReadOnlyList<EdxmlAttachment> attachments)
+    private static int EstimateSize(IReadOnlyList<EdxmlAttachmentSource> attachments)
     {
         long size = 8 * 1024;
         foreach (var a in attachments)
         {
-            size += ((a.Content?.Length ?? 0) + 2) / 3 * 4 + 512;
+            size += (a.Length + 2) / 3 * 4 + 512;
         }
 
         return (int)Math.Min(size, Array.MaxLength);

@@ -78,7 +78,7 @@ public static class GatewayApi
     /// The gateway builds the edXML package, signs it with the agency's organisation certificate and queues it.
     /// </summary>
     private static async Task<IResult> PostDocument(
-        HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
+        HttpRequest request, GatewayDbContext db, PackageStore store, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
         IOptions<GatewayOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var gateway = options.Value;
@@ -158,7 +158,6 @@ public static class GatewayApi
             return Problems.Refuse(ReasonCode.TooLarge, $"At most {gateway.MaxAttachments} files per document.", StatusCodes.Status413PayloadTooLarge);
         }
 
-        var attachments = new List<EdxmlAttachment>();
         long total = 0;
         foreach (var file in form.Files)
         {
@@ -169,10 +168,6 @@ public static class GatewayApi
                     $"A file may have {gateway.MaxAttachmentBytes} bytes and all files together {gateway.MaxPackageBytes}; '{Untrusted.Quote(file.FileName)}' is {file.Length} bytes.",
                     StatusCodes.Status413PayloadTooLarge);
             }
-
-            using var content = new MemoryStream((int)file.Length);
-            await file.CopyToAsync(content, ct);
-            attachments.Add(new EdxmlAttachment(file.FileName, string.IsNullOrEmpty(file.ContentType) ? "application/octet-stream" : file.ContentType, content.ToArray()));
         }
 
         var now = clock.GetUtcNow();
@@ -201,17 +196,48 @@ public static class GatewayApi
             BusinessDocReason = metadata.BusinessDocReason,
             BusinessDocumentId = metadata.BusinessDocumentId,
         };
-        byte[] package;
+        var envelopeId = Guid.CreateVersion7(now);
+        // Base64 makes a package about 4/3 of its files: one that will not travel inline is written straight into the
+        // store, each file streamed from the request's buffered form, so no process holds it whole.
+        var stored = total / 3 * 4 > gateway.InlinePackageBytes;
+        byte[] package = [];
+        StoredPackage? storedPackage = null;
         try
         {
-            package = EdxmlWriter.Write(new EdxmlPackage(header, attachments), gateway.ToEdxmlLimits());
+            if (stored)
+            {
+                var sources = form.Files.Select(f => new EdxmlAttachmentSource(f.FileName, ContentTypeOf(f), f.Length, f.OpenReadStream)).ToList();
+                await using var writer = store.OpenWrite(envelopeId);
+                EdxmlWriter.Write(writer, header, sources, gateway.ToEdxmlLimits(), ct);
+                storedPackage = await writer.CompleteAsync(ct);
+            }
+            else
+            {
+                var attachments = new List<EdxmlAttachment>();
+                foreach (var file in form.Files)
+                {
+                    attachments.Add(new EdxmlAttachment(file.FileName, ContentTypeOf(file), await ReadAllAsync(file, ct)));
+                }
+
+                package = EdxmlWriter.Write(new EdxmlPackage(header, attachments), gateway.ToEdxmlLimits());
+            }
         }
         catch (EdxmlException e)
         {
+            await store.DeleteAsync(envelopeId, CancellationToken.None);
             return Problems.Refuse(e);
         }
 
-        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signer.SignDetached(package), idempotency, ct);
+        var signature = storedPackage is null ? signer.SignDetached(package) : SignStored(signer, store, envelopeId, storedPackage);
+        return await QueueAsync(db, dispatcher, store, resilience, clock, envelopeId, header, package, storedPackage, signature, idempotency, ct);
+    }
+
+    private static string ContentTypeOf(IFormFile file) => string.IsNullOrEmpty(file.ContentType) ? "application/octet-stream" : file.ContentType;
+
+    private static byte[] SignStored(CmsSigner signer, PackageStore store, Guid envelopeId, StoredPackage stored)
+    {
+        using var package = store.OpenRead(envelopeId, stored.Chunks);
+        return signer.SignDetached(package);
     }
 
     /// <summary>
@@ -220,7 +246,7 @@ public static class GatewayApi
     /// the hub decides.
     /// </summary>
     private static async Task<IResult> PostPackage(
-        HttpRequest request, GatewayDbContext db, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
+        HttpRequest request, GatewayDbContext db, PackageStore store, CmsSigner signer, OutboxDispatcher dispatcher, ResiliencePipelines resilience,
         IOptions<GatewayOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var gateway = options.Value;
@@ -249,12 +275,23 @@ public static class GatewayApi
                 StatusCodes.Status413PayloadTooLarge);
         }
 
-        var package = await ReadAllAsync(packageFile, ct);
+        // A package over the inline limit is checked and stored as a stream from the request's buffered form.
+        var inline = packageFile.Length <= gateway.InlinePackageBytes;
+        var package = inline ? await ReadAllAsync(packageFile, ct) : [];
+        var limits = gateway.ToEdxmlLimits();
         EdxmlHeader header;
         try
         {
             // Attachments are checked (base64, size, names) as the hub will, so the caller hears now, not later.
-            header = EdxmlReader.Validate(package, gateway.ToEdxmlLimits());
+            if (inline)
+            {
+                header = EdxmlReader.Validate(package, limits);
+            }
+            else
+            {
+                await using var stream = packageFile.OpenReadStream();
+                header = EdxmlReader.Validate(stream, limits);
+            }
         }
         catch (EdxmlException e)
         {
@@ -276,18 +313,25 @@ public static class GatewayApi
             return Problems.Refuse(addressing, addressingDetail);
         }
 
-        var signature = signatureFile is not null
-            ? await ReadAllAsync(signatureFile, ct)
-            : signer.SignDetached(package);
-        return await QueueAsync(db, dispatcher, resilience, clock, header, package, signature, idempotency, ct);
+        var envelopeId = Guid.CreateVersion7(clock.GetUtcNow());
+        StoredPackage? stored = null;
+        if (!inline)
+        {
+            await using var stream = packageFile.OpenReadStream();
+            stored = await store.WriteAsync(envelopeId, stream, ct);
+        }
+
+        var signature = signatureFile is not null ? await ReadAllAsync(signatureFile, ct)
+            : stored is null ? signer.SignDetached(package)
+            : SignStored(signer, store, envelopeId, stored);
+        return await QueueAsync(db, dispatcher, store, resilience, clock, envelopeId, header, package, stored, signature, idempotency, ct);
     }
 
     private static async Task<IResult> QueueAsync(
-        GatewayDbContext db, OutboxDispatcher dispatcher, ResiliencePipelines resilience, TimeProvider clock, EdxmlHeader header, byte[] package, byte[] signature,
-        IdempotentSubmission idempotency, CancellationToken ct)
+        GatewayDbContext db, OutboxDispatcher dispatcher, PackageStore store, ResiliencePipelines resilience, TimeProvider clock, Guid envelopeId,
+        EdxmlHeader header, byte[] package, StoredPackage? stored, byte[] signature, IdempotentSubmission idempotency, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var envelopeId = Guid.CreateVersion7(now);
         db.Outbox.Add(new OutboxRow
         {
             EnvelopeId = envelopeId,
@@ -297,7 +341,9 @@ public static class GatewayApi
             Recipients = header.To.Select(t => RecipientAddress.NormaliseOrKeep(t.OrganId)).Distinct().ToArray(),
             Package = package,
             Signature = signature,
-            PackageSha256 = Digests.Sha256Hex(package),
+            PackageSha256 = stored?.Sha256 ?? Digests.Sha256Hex(package),
+            PackageLength = stored?.Length,
+            PackageChunks = stored?.Chunks,
             State = OutboxStates.Queued,
             TraceParent = System.Diagnostics.Activity.Current?.Id,
             CreatedAt = now,
@@ -305,7 +351,16 @@ public static class GatewayApi
             IdempotencyKey = idempotency.Key,
             RequestSha256 = idempotency.RequestSha256,
         });
-        await db.SaveAcceptedAsync(resilience, ct);
+        try
+        {
+            await db.SaveAcceptedAsync(resilience, ct);
+        }
+        catch when (stored is not null)
+        {
+            await store.DeleteAsync(envelopeId, CancellationToken.None);
+            throw;
+        }
+
         dispatcher.Wake();
         // A concurrent request with the same key may have stored its document first (this insert then met the unique
         // key and stored nothing): answer with the stored one.
@@ -334,27 +389,29 @@ public static class GatewayApi
     /// auditor's read is not: the document has not reached the agency's own system by being audited.
     /// </summary>
     private static async Task<IResult> GetPackage(
-        Guid envelopeId, ClaimsPrincipal user, GatewayDbContext db, OutboxDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
+        Guid envelopeId, ClaimsPrincipal user, GatewayDbContext db, PackageStore store, OutboxDispatcher dispatcher, TimeProvider clock, CancellationToken ct)
     {
-        var bytes = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId).Select(i => i.Package).FirstOrDefaultAsync(ct);
-        if (bytes is null)
+        var row = await db.Inbox.AsNoTracking().Where(i => i.EnvelopeId == envelopeId)
+            .Select(i => new { i.Package, i.PackageLength, i.PackageChunks }).FirstOrDefaultAsync(ct);
+        if (row is null)
         {
             return NotInInbox(envelopeId);
         }
 
-        if (GatewayCaller.From(user) is not { IsDocumentSystem: true })
+        if (GatewayCaller.From(user) is { IsDocumentSystem: true })
         {
-            return Results.File(bytes, "application/xml", $"{envelopeId}.edxml");
+            var now = clock.GetUtcNow();
+            if (await db.Inbox.Where(i => i.EnvelopeId == envelopeId && i.HandedOverAt == null)
+                    .ExecuteUpdateAsync(u => u.SetProperty(i => i.HandedOverAt, now), ct) > 0)
+            {
+                dispatcher.Wake();
+            }
         }
 
-        var now = clock.GetUtcNow();
-        if (await db.Inbox.Where(i => i.EnvelopeId == envelopeId && i.HandedOverAt == null)
-                .ExecuteUpdateAsync(u => u.SetProperty(i => i.HandedOverAt, now), ct) > 0)
-        {
-            dispatcher.Wake();
-        }
-
-        return Results.File(bytes, "application/xml", $"{envelopeId}.edxml");
+        // A stored package is streamed from its chunks, never loaded whole.
+        return row.PackageChunks is { } chunks
+            ? Results.Stream(store.OpenRead(envelopeId, chunks), "application/xml", $"{envelopeId}.edxml")
+            : Results.File(row.Package, "application/xml", $"{envelopeId}.edxml");
     }
 
     private static async Task<IResult> GetDocument(Guid envelopeId, GatewayDbContext db, CancellationToken ct)

@@ -60,6 +60,7 @@ public static class GatewayExtensions
             return CmsSigner.FromPkcs12(o.Pkcs12Path, o.Pkcs12Password);
         });
         services.AddDbContext<GatewayDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddSingleton(new PackageStore(connectionString, GatewayDbContext.Schema));
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();
@@ -78,6 +79,7 @@ public static class GatewayExtensions
             x.AddConsumer<DeliverStatusConsumer, RetryingConsumerDefinition<DeliverStatusConsumer>>();
             x.AddConsumer<StatusAcceptedConsumer, RetryingConsumerDefinition<StatusAcceptedConsumer>>();
             x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
+            x.AddConsumer<PackageChunkConsumer, RetryingConsumerDefinition<PackageChunkConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -100,6 +102,7 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<DeliverStatusConsumer>(context);
                     e.ConfigureConsumer<StatusAcceptedConsumer>(context);
                     e.ConfigureConsumer<StatusRejectedConsumer>(context);
+                    e.ConfigureConsumer<PackageChunkConsumer>(context);
                 });
             });
         });

@@ -17,7 +17,13 @@ public sealed class GatewayOptions
     public string Pkcs12Password { get; set; } = string.Empty;
 
     /// <summary>The largest package (bytes) the HTTP API accepts or builds; also the sum of a document's files.</summary>
-    public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
+    public long MaxPackageBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// A package larger than this (bytes) is stored once in chunks and streamed to the hub ahead of its submission
+    /// (docs/performance.md, "Large documents"); a smaller one travels inside the bus message.
+    /// </summary>
+    public int InlinePackageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>The largest detached signature (bytes) a caller may send with a ready package.</summary>
     public int MaxSignatureBytes { get; set; } = 1024 * 1024;
@@ -29,7 +35,7 @@ public sealed class GatewayOptions
     public int MaxAttachments { get; set; } = 100;
 
     /// <summary>The largest single file (attachment), in bytes.</summary>
-    public long MaxAttachmentBytes { get; set; } = 32 * 1024 * 1024;
+    public long MaxAttachmentBytes { get; set; } = 384L * 1024 * 1024;
 
     /// <summary>How often queued documents are retried while the bus or hub is unavailable.</summary>
     public TimeSpan OutboxRetry { get; set; } = TimeSpan.FromSeconds(2);
@@ -48,5 +54,5 @@ public sealed class GatewayOptions
     /// and the metadata part. Kestrel refuses a longer body before it is read (its own default, 30 MB, is below the
     /// package limit, so it is set from these settings).
     /// </summary>
-    public long MaxRequestBytes => (long)MaxPackageBytes + MaxSignatureBytes + (1024 * 1024);
+    public long MaxRequestBytes => MaxPackageBytes + MaxSignatureBytes + (1024 * 1024);
 }

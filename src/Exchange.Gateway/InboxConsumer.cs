@@ -5,6 +5,7 @@ using Exchange.Edxml;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults.Broker;
+using Exchange.ServiceDefaults.Messaging;
 using Exchange.Signing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -23,6 +24,7 @@ public sealed class DeliverEnvelopeConsumer(
     GatewayDbContext db,
     SignatureVerifier verifier,
     CmsSigner signer,
+    PackageStore store,
     GatewayHubAddress hubAddress,
     IOptions<GatewayOptions> options,
     TimeProvider clock,
@@ -41,16 +43,24 @@ public sealed class DeliverEnvelopeConsumer(
             return;
         }
 
-        var (reason, detail, header) = Check(message);
+        var package = PackageBody.Of(message.Package, store, message.EnvelopeId, message.Stored);
+        var (reason, detail, header) = message.Stored is { } announced && await store.CheckStoredAsync(message.EnvelopeId, announced, cancellationToken) is { } incomplete
+            ? (ReasonCode.PackageIncomplete, incomplete, (EdxmlHeader?)null)
+            : Check(message, package);
         if (reason != ReasonCode.Ok)
         {
+            if (message.Stored is not null)
+            {
+                await store.DeleteAsync(message.EnvelopeId, cancellationToken);
+            }
+
             logger.LogWarning("Refused delivery {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, reason.ToCode(), detail);
             await context.SendToHubAsync(hubAddress, new ReportDeliveryFailure(message.EnvelopeId, message.RecipientCode, reason.ToCode(), detail), cancellationToken);
             return;
         }
 
         var now = clock.GetUtcNow();
-        var packageSha256 = Digests.Sha256Hex(message.Package);
+        var packageSha256 = package.Sha256Hex;
         var receipt = new DeliveryReceipt(Guid.CreateVersion7(now), message.EnvelopeId, message.SenderCode, message.RecipientCode, packageSha256, now);
         var receiptBytes = receipt.ToBytes();
         var row = new InboxRow
@@ -59,9 +69,11 @@ public sealed class DeliverEnvelopeConsumer(
             SenderCode = message.SenderCode,
             DocumentId = header!.DocumentId,
             Subject = header.Subject,
-            Package = message.Package,
+            Package = package.InlineBytes,
             Signature = message.Signature,
             PackageSha256 = packageSha256,
+            PackageLength = package.Stored?.Length,
+            PackageChunks = package.Stored?.Chunks,
             DirectoryVersion = message.DirectoryVersion,
             Trace = JsonSerializer.Serialize(message.Trace.Append(new TraceEntry(message.RecipientCode, now, "stored"))),
             ReceivedAt = now,
@@ -85,7 +97,7 @@ public sealed class DeliverEnvelopeConsumer(
         await SendReceiptAsync(context, row);
     }
 
-    private (ReasonCode Reason, string Detail, EdxmlHeader? Header) Check(DeliverEnvelope message)
+    private (ReasonCode Reason, string Detail, EdxmlHeader? Header) Check(DeliverEnvelope message, PackageBody package)
     {
         var own = options.Value.AgencyCode;
         if (message.RecipientCode != own)
@@ -93,7 +105,7 @@ public sealed class DeliverEnvelopeConsumer(
             return (ReasonCode.RecipientMismatch, $"This gateway serves '{own}', not '{message.RecipientCode}'.", null);
         }
 
-        var signature = verifier.Verify(message.Package, message.Signature);
+        var signature = package.Read(bytes => verifier.Verify(bytes.Span, message.Signature), stream => verifier.Verify(stream, message.Signature));
         if (!signature.Valid)
         {
             return (signature.Reason, signature.Detail, null);
@@ -102,7 +114,8 @@ public sealed class DeliverEnvelopeConsumer(
         EdxmlHeader header;
         try
         {
-            header = EdxmlReader.ReadHeader(message.Package, options.Value.ToEdxmlLimits());
+            var limits = options.Value.ToEdxmlLimits();
+            header = package.Read(bytes => EdxmlReader.ReadHeader(bytes, limits), stream => EdxmlReader.ReadHeader(stream, limits));
         }
         catch (EdxmlException e)
         {

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Exchange.Contracts;
 using Exchange.Core;
+using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Broker;
+using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +24,7 @@ namespace Exchange.Gateway;
 public sealed class OutboxDispatcher(
     IServiceScopeFactory scopes,
     GatewayHubAddress hubAddress,
+    PackageStore store,
     IOptions<GatewayOptions> options,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
@@ -99,7 +102,14 @@ public sealed class OutboxDispatcher(
             ActivityContext.TryParse(row.TraceParent, null, out var parent);
             using var activity = ExchangeTelemetry.Source.StartActivity("outbox send", ActivityKind.Producer, parent);
             activity?.SetTag("exchange.envelope_id", row.EnvelopeId);
-            await hub.Send(new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt), cancellationToken);
+            // A stored package's chunks go first, on the same queue (docs/performance.md, "Large documents").
+            var stored = row.Stored();
+            if (stored is not null)
+            {
+                await hub.SendChunksAsync(store, row.EnvelopeId, stored, cancellationToken);
+            }
+
+            await hub.Send(new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt, stored), cancellationToken);
         }));
 
         var ids = queued.Select(r => r.EnvelopeId).ToList();

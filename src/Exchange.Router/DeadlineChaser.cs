@@ -73,7 +73,7 @@ public sealed class DeadlineChaser(
             {
                 await forwarding.SendAsync(bus, envelope, [delivery], cancellationToken);
                 delivery.Attempts++;
-                delivery.DueAt = now + deadlines.Value.For(EdxmlReader.ReadHeader(envelope.Package).Priority);
+                delivery.DueAt = now + deadlines.Value.For(forwarding.Header(envelope).Priority);
                 logger.LogWarning("Delivery of {EnvelopeId} to {Recipient} missed its deadline; forwarded again (attempt {Attempt})",
                     envelope.EnvelopeId, delivery.RecipientCode, delivery.Attempts);
             }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Exchange.Contracts;
 using Exchange.Core;
+using Exchange.Edxml;
+using Exchange.Persistence;
 using Exchange.Persistence.Hub;
 using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
@@ -14,7 +16,7 @@ namespace Exchange.Router;
 /// there (down into the subtree that holds it, else up), and whatever answers the sender travels back the way the
 /// envelope came: to the sender's gateway at the hub that accepted it, to the relaying hub elsewhere.
 /// </summary>
-public sealed class Forwarding(ExchangeNames names, IOptions<RouterOptions> options)
+public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus directBus, IOptions<RouterOptions> options)
 {
     /// <summary>This hub's code in a federation, or null when one hub serves everyone.</summary>
     public string? ThisHub(AgencyDirectory directory) =>
@@ -44,10 +46,17 @@ public sealed class Forwarding(ExchangeNames names, IOptions<RouterOptions> opti
             ? trace
             : [new TraceEntry(options.Value.HubName, envelope.ReceivedAt, "accepted")]; // stored before traces were kept
 
-    /// <summary>Sends the deliveries on: the exact bytes received, and the trace beside them.</summary>
+    /// <summary>The envelope's package: its inline bytes, or the chunks this hub stored.</summary>
+    public PackageBody Package(EnvelopeRow envelope) => PackageBody.Of(envelope.Package, store, envelope.EnvelopeId, envelope.Stored());
+
+    /// <summary>
+    /// Sends the deliveries on: the exact bytes received, and the trace beside them. A stored package's chunks go ahead
+    /// of each message that names it, to each queue, since every recipient's gateway keeps its own copy.
+    /// </summary>
     public async Task SendAsync(ISendEndpointProvider bus, EnvelopeRow envelope, IEnumerable<DeliveryRow> deliveries, CancellationToken cancellationToken)
     {
         var trace = Trace(envelope);
+        var stored = envelope.Stored();
         var recipientAddresses = EdxmlAddresses(envelope);
         foreach (var hop in deliveries.GroupBy(d => d.NextHop))
         {
@@ -55,18 +64,32 @@ public sealed class Forwarding(ExchangeNames names, IOptions<RouterOptions> opti
             {
                 foreach (var delivery in hop)
                 {
-                    await bus.SendToQueueAsync(names.AgencyQueue(delivery.RecipientCode), new DeliverEnvelope(
+                    var queue = names.AgencyQueue(delivery.RecipientCode);
+                    await SendChunksAsync(queue, envelope, stored, cancellationToken);
+                    await bus.SendToQueueAsync(queue, new DeliverEnvelope(
                         envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, envelope.Package, envelope.Signature,
-                        envelope.DirectoryVersion ?? 0, trace, delivery.ResolvedFrom), cancellationToken);
+                        envelope.DirectoryVersion ?? 0, trace, delivery.ResolvedFrom, stored), cancellationToken);
                 }
 
                 continue;
             }
 
-            await bus.SendToQueueAsync(names.RelayQueue(hop.Key), new RelayEnvelope(
+            var relayQueue = names.RelayQueue(hop.Key);
+            await SendChunksAsync(relayQueue, envelope, stored, cancellationToken);
+            await bus.SendToQueueAsync(relayQueue, new RelayEnvelope(
                 envelope.EnvelopeId, envelope.SenderCode, recipientAddresses, envelope.Package, envelope.Signature, envelope.SubmittedAt,
-                options.Value.HubCode ?? options.Value.HubName, hop.Select(d => new RoutedRecipient(d.RecipientCode, d.ResolvedFrom)).ToList(), trace),
+                options.Value.HubCode ?? options.Value.HubName, hop.Select(d => new RoutedRecipient(d.RecipientCode, d.ResolvedFrom)).ToList(), trace, stored),
                 cancellationToken);
+        }
+    }
+
+    /// <summary>Chunks go straight to the broker, ahead of the message a consumer's outbox holds back until it ends.</summary>
+    private async Task SendChunksAsync(string queue, EnvelopeRow envelope, StoredPackage? stored, CancellationToken cancellationToken)
+    {
+        if (stored is not null)
+        {
+            var endpoint = await directBus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            await endpoint.SendChunksAsync(store, envelope.EnvelopeId, stored, cancellationToken);
         }
     }
 
@@ -81,6 +104,10 @@ public sealed class Forwarding(ExchangeNames names, IOptions<RouterOptions> opti
             ? bus.SendToQueueAsync(names.RelayQueue(hub), forRelay, cancellationToken)
             : bus.SendToQueueAsync(names.AgencyQueue(envelope.SenderCode), forSender, cancellationToken);
 
-    private static List<string> EdxmlAddresses(EnvelopeRow envelope) =>
-        Exchange.Edxml.EdxmlReader.ReadHeader(envelope.Package).To.Select(t => RecipientAddress.NormaliseOrKeep(t.OrganId)).Distinct().ToList();
+    /// <summary>The package's header (attachments skipped), read from the inline bytes or streamed from the store.</summary>
+    public EdxmlHeader Header(EnvelopeRow envelope) =>
+        Package(envelope).Read(bytes => EdxmlReader.ReadHeader(bytes, options.Value.ToEdxmlLimits()), stream => EdxmlReader.ReadHeader(stream, options.Value.ToEdxmlLimits()));
+
+    private List<string> EdxmlAddresses(EnvelopeRow envelope) =>
+        Header(envelope).To.Select(t => RecipientAddress.NormaliseOrKeep(t.OrganId)).Distinct().ToList();
 }

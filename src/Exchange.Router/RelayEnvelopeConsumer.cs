@@ -2,6 +2,7 @@ using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ public sealed class RelayEnvelopeConsumer(
     SubmissionCheck check,
     DirectoryCache directory,
     Forwarding forwarding,
+    PackageStore store,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<RelayEnvelopeConsumer> logger) : IConsumer<RelayEnvelope>
@@ -30,7 +32,8 @@ public sealed class RelayEnvelopeConsumer(
         var message = context.Message;
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
-        var packageSha256 = Digests.Sha256Hex(message.Package);
+        var package = PackageBody.Of(message.Package, store, message.EnvelopeId, message.Stored);
+        var packageSha256 = package.Sha256Hex;
         var codes = message.Recipients.Select(r => r.Code).ToList();
 
         if (await FindAsync(message.EnvelopeId, cancellationToken) is { } existing)
@@ -41,7 +44,9 @@ public sealed class RelayEnvelopeConsumer(
 
         var current = await directory.CurrentAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var verdict = check.CheckRelay(message, current, now);
+        var verdict = message.Stored is { } stored && await store.CheckStoredAsync(message.EnvelopeId, stored, cancellationToken) is { } incomplete
+            ? new SubmissionVerdict(ReasonCode.PackageIncomplete, incomplete)
+            : check.CheckRelay(message, package, current, now);
         var hub = options.Value.HubName;
         if (verdict.Accepted && message.Recipients.FirstOrDefault(r => forwarding.NextHop(current, r.Code) == message.FromHub) is { } loop)
         {
@@ -58,9 +63,11 @@ public sealed class RelayEnvelopeConsumer(
             SenderCode = message.SenderCode,
             DocumentId = verdict.Header?.DocumentId,
             Subject = verdict.Header?.Subject,
-            Package = message.Package,
+            Package = package.InlineBytes,
             Signature = message.Signature,
             PackageSha256 = packageSha256,
+            PackageLength = package.Stored?.Length,
+            PackageChunks = package.Stored?.Chunks,
             SignerCertificateSha256 = verdict.SignerCertificateSha256,
             Signers = System.Text.Json.JsonSerializer.Serialize(verdict.Signers, System.Text.Json.JsonSerializerOptions.Web),
             DirectoryVersion = current.Version,

@@ -46,6 +46,7 @@ public static class RouterExtensions
         services.AddSingleton<Forwarding>();
         services.AddSingleton<DirectoryCache>();
         services.AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddSingleton(new PackageStore(connectionString, HubDbContext.Schema));
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
 
         // Registered before the bus so the schema is in place before the first message is consumed.
@@ -69,6 +70,7 @@ public static class RouterExtensions
             x.AddConsumer<SubmitStatusConsumer, RetryingConsumerDefinition<SubmitStatusConsumer>>();
             x.AddConsumer<ReportHandoverConsumer, RetryingConsumerDefinition<ReportHandoverConsumer>>();
             x.AddConsumer<RelayEnvelopeConsumer, RetryingConsumerDefinition<RelayEnvelopeConsumer>>();
+            x.AddConsumer<PackageChunkConsumer, RetryingConsumerDefinition<PackageChunkConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -82,6 +84,7 @@ public static class RouterExtensions
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
                     e.ConfigureConsumer<SubmitStatusConsumer>(context);
                     e.ConfigureConsumer<ReportHandoverConsumer>(context);
+                    e.ConfigureConsumer<PackageChunkConsumer>(context);
                 });
                 // What neighbouring hubs hand over (federation by tier). Only the shovels between the hubs' virtual hosts
                 // write here, so an agency cannot pose as a hub; an unfederated hub's relay queue simply stays empty.
@@ -89,6 +92,7 @@ public static class RouterExtensions
                 {
                     Configure(e);
                     e.ConfigureConsumer<RelayEnvelopeConsumer>(context);
+                    e.ConfigureConsumer<PackageChunkConsumer>(context);
                     e.ConfigureConsumer<SubmitDeliveryReceiptConsumer>(context);
                     e.ConfigureConsumer<ReportDeliveryFailureConsumer>(context);
                     e.ConfigureConsumer<SubmitStatusConsumer>(context);

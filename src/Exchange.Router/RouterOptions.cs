@@ -23,7 +23,7 @@ public sealed class RouterOptions
     }
 
     /// <summary>The largest package (bytes) the hub accepts; larger ones are refused with <c>too-large</c> and not stored.</summary>
-    public int MaxPackageBytes { get; set; } = 64 * 1024 * 1024;
+    public long MaxPackageBytes { get; set; } = 512L * 1024 * 1024;
 
     /// <summary>
     /// The largest detached signature (bytes). A CMS with an organisation and a personal signature and their chains
@@ -42,7 +42,7 @@ public sealed class RouterOptions
     public int MaxAttachments { get; set; } = 100;
 
     /// <summary>The largest attachment (bytes, decoded). The hub decodes attachments only to check them, never keeps or opens them.</summary>
-    public long MaxAttachmentBytes { get; set; } = 32 * 1024 * 1024;
+    public long MaxAttachmentBytes { get; set; } = 384L * 1024 * 1024;
 
     /// <summary>How long a loaded directory version is used before the hub checks for a newer one.</summary>
     public TimeSpan DirectoryRefresh { get; set; } = TimeSpan.FromSeconds(1);

@@ -1,6 +1,7 @@
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Edxml;
+using Exchange.Persistence;
 using Exchange.Signing;
 using Microsoft.Extensions.Options;
 
@@ -38,22 +39,22 @@ public sealed record SignerRecord(
 /// </summary>
 public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterOptions> options, IOptions<RoutingPolicy> policy)
 {
-    public SubmissionVerdict Check(SubmitEnvelope message, AgencyDirectory directory, DateTimeOffset at) =>
-        Check(message.Package, message.Signature, message.SenderCode, directory, at,
+    public SubmissionVerdict Check(SubmitEnvelope message, PackageBody package, AgencyDirectory directory, DateTimeOffset at) =>
+        Check(package, message.Signature, message.SenderCode, directory, at,
             (header, sender) => ResolveRecipients(header, sender, message.RecipientCodes, directory, at));
 
     /// <summary>
     /// An envelope another hub relays: verified again in full (signature, sender's binding), but its recipients were
     /// resolved by the first hub, so they need only be agencies this hub's directory knows.
     /// </summary>
-    public SubmissionVerdict CheckRelay(RelayEnvelope message, AgencyDirectory directory, DateTimeOffset at) =>
-        Check(message.Package, message.Signature, message.SenderCode, directory, at, (_, _) =>
+    public SubmissionVerdict CheckRelay(RelayEnvelope message, PackageBody package, AgencyDirectory directory, DateTimeOffset at) =>
+        Check(package, message.Signature, message.SenderCode, directory, at, (_, _) =>
             message.Recipients.FirstOrDefault(r => directory.Find(r.Code) is null) is { } unknown
                 ? new(ReasonCode.UnknownRecipient, $"Relayed recipient '{unknown.Code}' is not in directory version {directory.Version}.")
                 : new(ReasonCode.Ok, string.Empty, Recipients: message.Recipients));
 
     private SubmissionVerdict Check(
-        byte[] package, byte[] signatureBytes, string claimedSender, AgencyDirectory directory, DateTimeOffset at,
+        PackageBody package, byte[] signatureBytes, string claimedSender, AgencyDirectory directory, DateTimeOffset at,
         Func<EdxmlHeader, Agency, SubmissionVerdict> recipients)
     {
         var limits = options.Value;
@@ -67,7 +68,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.TooLarge, $"The signature is {signatureBytes.Length} bytes; the limit is {limits.MaxSignatureBytes}.");
         }
 
-        var signature = verifier.Verify(package, signatureBytes);
+        var signature = package.Read(bytes => verifier.Verify(bytes.Span, signatureBytes), stream => verifier.Verify(stream, signatureBytes));
         var verdict = Decide(package, claimedSender, signature, directory, at, recipients);
         var sender = AgencyCode.TryParse(verdict.Header?.From.OrganId, out var code, out _) ? code.Value : null;
         return verdict with
@@ -80,7 +81,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
     }
 
     private SubmissionVerdict Decide(
-        byte[] package, string claimedSender, VerificationResult signature, AgencyDirectory directory, DateTimeOffset at,
+        PackageBody package, string claimedSender, VerificationResult signature, AgencyDirectory directory, DateTimeOffset at,
         Func<EdxmlHeader, Agency, SubmissionVerdict> resolveRecipients)
     {
         var limits = options.Value;
@@ -93,7 +94,8 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         try
         {
             // Attachments are checked (base64, size) but never kept or opened: the hub carries them as they are.
-            header = EdxmlReader.Validate(package, limits.ToEdxmlLimits());
+            var edxmlLimits = limits.ToEdxmlLimits();
+            header = package.Read(bytes => EdxmlReader.Validate(bytes, edxmlLimits), stream => EdxmlReader.Validate(stream, edxmlLimits));
         }
         catch (EdxmlException e)
         {

@@ -23,6 +23,7 @@ public sealed class SubmitEnvelopeConsumer(
     DirectoryCache directory,
     ExchangeNames names,
     Forwarding forwarding,
+    PackageStore store,
     IOptions<RouterOptions> options,
     IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
@@ -33,7 +34,8 @@ public sealed class SubmitEnvelopeConsumer(
         var message = context.Message.Filled();
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
-        var packageSha256 = Digests.Sha256Hex(message.Package);
+        var package = PackageBody.Of(message.Package, store, message.EnvelopeId, message.Stored);
+        var packageSha256 = package.Sha256Hex;
 
         var existing = await FindAsync(message.EnvelopeId, cancellationToken);
         if (existing is not null)
@@ -44,13 +46,20 @@ public sealed class SubmitEnvelopeConsumer(
 
         var current = await directory.CurrentAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var verdict = BusOrigin.Agrees(context, names, message.SenderCode, out var originDetail)
-            ? await RefuseReplayAsync(check.Check(message, current, now), cancellationToken)
-            : new SubmissionVerdict(ReasonCode.SenderMismatch, originDetail);
+        var verdict = !BusOrigin.Agrees(context, names, message.SenderCode, out var originDetail)
+            ? new SubmissionVerdict(ReasonCode.SenderMismatch, originDetail)
+            : message.Stored is { } stored && await store.CheckStoredAsync(message.EnvelopeId, stored, cancellationToken) is { } incomplete
+                ? new SubmissionVerdict(ReasonCode.PackageIncomplete, incomplete)
+                : await RefuseReplayAsync(check.Check(message, package, current, now), cancellationToken);
         var hub = options.Value.HubName;
         // Bytes over a limit are not stored: their digest is the evidence, and a refused 500 MB "package" must
         // not cost the hub 500 MB of database.
-        var keepBytes = message.Package.Length <= options.Value.MaxPackageBytes && message.Signature.Length <= options.Value.MaxSignatureBytes;
+        var keepBytes = package.Length <= options.Value.MaxPackageBytes && message.Signature.Length <= options.Value.MaxSignatureBytes
+            && verdict.Reason != ReasonCode.PackageIncomplete;
+        if (!keepBytes && message.Stored is not null)
+        {
+            await store.DeleteAsync(message.EnvelopeId, cancellationToken);
+        }
         var envelope = new EnvelopeRow
         {
             EnvelopeId = message.EnvelopeId,
@@ -58,9 +67,11 @@ public sealed class SubmitEnvelopeConsumer(
             SenderCode = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Untrusted.Quote(message.SenderCode, 64),
             DocumentId = verdict.Header?.DocumentId,
             Subject = verdict.Header?.Subject,
-            Package = keepBytes ? message.Package : [],
+            Package = keepBytes ? package.InlineBytes : [],
             Signature = keepBytes ? message.Signature : [],
             PackageSha256 = packageSha256,
+            PackageLength = keepBytes ? package.Stored?.Length : null,
+            PackageChunks = keepBytes ? package.Stored?.Chunks : null,
             SignerCertificateSha256 = verdict.SignerCertificateSha256,
             Signers = System.Text.Json.JsonSerializer.Serialize(verdict.Signers, System.Text.Json.JsonSerializerOptions.Web),
             DirectoryVersion = current.Version,

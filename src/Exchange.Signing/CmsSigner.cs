@@ -82,6 +82,21 @@ public sealed class CmsSigner : IDisposable
     /// <summary>A detached signature with an explicit signing-time attribute (tests, re-signing tools).</summary>
     public byte[] SignDetached(ReadOnlySpan<byte> content, DateTimeOffset signingTime) => Sign(content, signingTime, encapsulate: false);
 
+    /// <summary>
+    /// A detached signature over content read from a stream, signing-time now: the stream is read once, front to back,
+    /// in constant memory, and not closed. For the same bytes and signing time the CMS is the one
+    /// <see cref="SignDetached(ReadOnlySpan{byte}, DateTimeOffset)"/> makes.
+    /// </summary>
+    public byte[] SignDetached(Stream content) => SignDetached(content, DateTimeOffset.UtcNow);
+
+    /// <summary>A detached signature over content read from a stream, with an explicit signing-time attribute.</summary>
+    public byte[] SignDetached(Stream content, DateTimeOffset signingTime)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var digest = ContentDigests.Of(content, [HashAlgorithmName.SHA256])[HashAlgorithmName.SHA256];
+        return Encode(digest, signingTime, encapsulate: false, content: default);
+    }
+
     /// <summary>A signature that encapsulates the content (RFC 5652 eContent).</summary>
     public byte[] SignAttached(ReadOnlySpan<byte> content) => Sign(content, DateTimeOffset.UtcNow, encapsulate: true);
 
@@ -93,10 +108,19 @@ public sealed class CmsSigner : IDisposable
     {
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(content, digest);
+        return Encode(digest, signingTime, encapsulate, content);
+    }
 
+    /// <summary>
+    /// The SignedData over content whose SHA-256 is <paramref name="contentDigest"/>. The content itself is read only
+    /// when it is encapsulated (eContent, RFC 5652 §5.2), so a detached signature needs nothing but the digest.
+    /// </summary>
+    private byte[] Encode(ReadOnlySpan<byte> contentDigest, DateTimeOffset signingTime, bool encapsulate, ReadOnlySpan<byte> content)
+    {
         // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4); in the SignerInfo the same
         // bytes carry the [0] IMPLICIT tag instead.
-        var signedAttributes = EncodeSignedAttributes(digest, signingTime);
+        var signedAttributes = EncodeSignedAttributes(contentDigest, signingTime);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(signedAttributes, digest);
         var signature = _key switch
         {

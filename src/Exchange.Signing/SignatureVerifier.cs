@@ -23,6 +23,7 @@ public sealed class SignatureVerifier
     private static readonly TimeSpan UnknownRevocationRetry = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private const int MaxChainLength = 8;
+    private const string EmbeddedContentDiffers = "the CMS embeds content that differs from the content supplied beside it";
 
     private static readonly HashSet<string> AcceptedCurves = ["1.2.840.10045.3.1.7", "1.3.132.0.34", "1.3.132.0.35"];
 
@@ -52,10 +53,47 @@ public sealed class SignatureVerifier
 
         if (message.Content is { } embedded && !embedded.AsSpan().SequenceEqual(content))
         {
-            return Refused(ReasonCode.Malformed, "the CMS embeds content that differs from the content supplied beside it", message);
+            return Refused(ReasonCode.Malformed, EmbeddedContentDiffers, message);
         }
 
-        return VerifyMessage(message, content, policy);
+        return VerifyMessage(message, ContentDigests.Of(content, DigestsNeeded(message)), policy);
+    }
+
+    /// <summary>
+    /// Verifies a detached signature over content read from a stream (a package stored in chunks): the CMS is parsed
+    /// first, then <paramref name="content"/> is read once, front to back, through one hash per digest algorithm the
+    /// signers use, in constant memory whatever its size. The verdict, detail and signer reports are those of the
+    /// <see cref="Verify(ReadOnlySpan{byte}, ReadOnlySpan{byte}, SignaturePolicy)"/> overload for the same bytes.
+    /// The stream is not read when the CMS is refused before its content matters, and it is not closed.
+    /// </summary>
+    /// <remarks>
+    /// A CMS that embeds content (RFC 5652 §5.2 eContent) is compared with the stream by length and SHA-256 rather
+    /// than byte for byte, so that the stream is still read only once; it is refused as Malformed when they differ,
+    /// as the span overload does.
+    /// </remarks>
+    public VerificationResult Verify(Stream content, ReadOnlySpan<byte> detachedCms, SignaturePolicy policy = SignaturePolicy.Submission)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var message = Parse(detachedCms, out var failure);
+        if (message is null)
+        {
+            return failure!;
+        }
+
+        var needed = DigestsNeeded(message);
+        if (message.Content is not null)
+        {
+            needed.Add(HashAlgorithmName.SHA256);
+        }
+
+        var digests = ContentDigests.Of(content, needed);
+        if (message.Content is { } embedded
+            && (embedded.LongLength != digests.Length || !SHA256.HashData(embedded).AsSpan().SequenceEqual(digests[HashAlgorithmName.SHA256])))
+        {
+            return Refused(ReasonCode.Malformed, EmbeddedContentDiffers, message);
+        }
+
+        return VerifyMessage(message, digests, policy);
     }
 
     /// <summary>Verifies a signature that encapsulates its content; the content is returned in the result.</summary>
@@ -72,7 +110,7 @@ public sealed class SignatureVerifier
             return Refused(ReasonCode.Malformed, "the CMS is detached (it carries no content); verify it with the content beside it", message);
         }
 
-        return VerifyMessage(message, message.Content, policy) with { Content = message.Content };
+        return VerifyMessage(message, ContentDigests.Of(message.Content, DigestsNeeded(message)), policy) with { Content = message.Content };
     }
 
     /// <summary>Drops every cached certificate and verdict.</summary>
@@ -120,13 +158,49 @@ public sealed class SignatureVerifier
         }
     }
 
+    /// <summary>
+    /// The hashes of the content that verifying <paramref name="message"/> takes: each SignerInfo's digestAlgorithm and,
+    /// for a signer without signed attributes, the hash of its signature scheme, which then covers the content
+    /// directly (RFC 5652 §5.4). Worked out before the content is read, so that a stream is hashed in one pass. A
+    /// signer whose algorithms cannot be resolved needs none (it is refused before its digest is looked at), nor
+    /// does MD5, which the policy refuses before any hashing.
+    /// </summary>
+    private static HashSet<HashAlgorithmName> DigestsNeeded(CmsMessage message)
+    {
+        var needed = new HashSet<HashAlgorithmName>();
+        foreach (var signerInfo in message.SignerInfos)
+        {
+            try
+            {
+                if (Algorithms.DigestFromOid(signerInfo.DigestAlgorithm.Oid) is not { } digest
+                    || Algorithms.Resolve(signerInfo.SignatureAlgorithm, digest, out _) is not { } scheme)
+                {
+                    continue;
+                }
+
+                needed.Add(digest);
+                if (signerInfo.SignedAttributesDer is null)
+                {
+                    needed.Add(scheme.Hash);
+                }
+            }
+            catch (Exception e) when (IsInputError(e))
+            {
+                // Unreadable parameters: VerifySigner reports this signer as Malformed without a digest.
+            }
+        }
+
+        needed.Remove(HashAlgorithmName.MD5);
+        return needed;
+    }
+
     private static VerificationResult Refused(ReasonCode reason, string detail, CmsMessage? message) =>
         new(reason, detail, []) { ContentType = message?.ContentType };
 
     private static bool IsInputError(Exception e) =>
         e is CryptographicException or AsnContentException or FormatException or ArgumentException or OverflowException or InvalidDataException;
 
-    private VerificationResult VerifyMessage(CmsMessage message, ReadOnlySpan<byte> content, SignaturePolicy policy)
+    private VerificationResult VerifyMessage(CmsMessage message, ContentDigests digests, SignaturePolicy policy)
     {
         var now = _clock.GetUtcNow();
         var certificates = new List<CertificateInfo>(message.Certificates.Count);
@@ -144,14 +218,13 @@ public sealed class SignatureVerifier
             }
         }
 
-        var digests = new Dictionary<HashAlgorithmName, byte[]>(2);
         var reports = new List<SignerReport>(message.SignerInfos.Count);
         foreach (var signerInfo in message.SignerInfos)
         {
             SignerReport report;
             try
             {
-                report = VerifySigner(signerInfo, message, certificates, content, digests, policy, now);
+                report = VerifySigner(signerInfo, message, certificates, digests, policy, now);
             }
             catch (Exception e) when (IsInputError(e))
             {
@@ -213,8 +286,7 @@ public sealed class SignatureVerifier
         SignerInfoData si,
         CmsMessage message,
         List<CertificateInfo> certificates,
-        ReadOnlySpan<byte> content,
-        Dictionary<HashAlgorithmName, byte[]> digests,
+        ContentDigests digests,
         SignaturePolicy policy,
         DateTimeOffset now)
     {
@@ -256,11 +328,7 @@ public sealed class SignatureVerifier
         }
 
         // 4. The content: message-digest (or, without signed attributes, the signature itself) covers it.
-        if (!digests.TryGetValue(digest.Value, out var contentDigest))
-        {
-            contentDigest = Algorithms.Hash(digest.Value, content);
-            digests[digest.Value] = contentDigest;
-        }
+        var contentDigest = digests[digest.Value];
 
         byte[] signedHash;
         if (si.SignedAttributesDer is { } signedAttributes)
@@ -284,7 +352,7 @@ public sealed class SignatureVerifier
                 return Report(si, signer, ReasonCode.SignatureInvalid, "signed attributes are required when the content is not id-data (RFC 5652 §5.3)", signingTime, scheme);
             }
 
-            signedHash = scheme.Hash == digest.Value ? contentDigest : Algorithms.Hash(scheme.Hash, content);
+            signedHash = digests[scheme.Hash];
         }
 
         // 5. The signature value.

@@ -51,7 +51,9 @@ public sealed class DeadlineChaserTests
         await harness.Start();
         var deadlines = new DeadlineOptions { Retries = 1, CheckInterval = TimeSpan.FromMilliseconds(100) };
         var router = Options.Create(new RouterOptions());
-        var chaser = new DeadlineChaser(services.GetRequiredService<IServiceScopeFactory>(), names, new Forwarding(names, router), router,
+        await using var store = new PackageStore(connectionString, HubDbContext.Schema);
+        var forwarding = new Forwarding(names, store, services.GetRequiredService<IBus>(), router);
+        var chaser = new DeadlineChaser(services.GetRequiredService<IServiceScopeFactory>(), names, forwarding, router,
             Options.Create(deadlines), TimeProvider.System, NullLogger<DeadlineChaser>.Instance);
 
         await chaser.StartAsync(CancellationToken.None);

@@ -1,3 +1,4 @@
+using Exchange.Cli.Chaos;
 using Exchange.Gateway;
 using Exchange.ServiceDefaults;
 using Exchange.Signing;
@@ -23,6 +24,7 @@ internal sealed class PathBench : IAsyncDisposable
     private readonly LocalDeployment _deployment;
     private readonly GatewayClient _client;
     private readonly byte[] _payload;
+    private readonly List<HostProcess> _extraRouters = [];
 
     private PathBench(LocalDeployment deployment, int size)
     {
@@ -32,14 +34,38 @@ internal sealed class PathBench : IAsyncDisposable
         new Random(42).NextBytes(_payload);
     }
 
-    public static async Task<PathBench> StartAsync(int size, IProgress<string> progress, CancellationToken ct)
+    /// <param name="routers">Hub instances competing for the hub's queues: the one in this process, and the rest as processes of their own.</param>
+    public static async Task<PathBench> StartAsync(int size, int routers, IProgress<string> progress, CancellationToken ct)
     {
         var settings = new DeploymentSettings(
             ServerSettings.FromEnvironment(), ExchangeHome.Pki, SampleDirectory.Load(), Prefix, GatewayAgencies: [Sender, Recipient], PerAgencyBrokerUsers: true);
-        return new PathBench(await LocalDeployment.StartAsync(settings, progress, ct), size);
+        var bench = new PathBench(await LocalDeployment.StartAsync(settings, progress, ct), size);
+        var hubSettings = bench._deployment.HubSettings()
+            .Where(s => s.Value is not null && s.Key != "urls")
+            .ToDictionary(s => s.Key, s => s.Value!, StringComparer.Ordinal);
+        var logs = Path.Combine(ExchangeHome.Path, "logs", "bench");
+        Directory.CreateDirectory(logs);
+        for (var i = 2; i <= routers; i++)
+        {
+            progress.Report($"router {i} of {routers} (a process of its own)");
+            var router = new HostProcess($"router-{i}", "Exchange.Router", hubSettings, logs);
+            bench._extraRouters.Add(router);
+            await router.StartAsync(ct);
+        }
+
+        return bench;
     }
 
-    public ValueTask DisposeAsync() => _deployment.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var router in _extraRouters)
+        {
+            await router.StopAsync();
+            await router.DisposeAsync();
+        }
+
+        await _deployment.DisposeAsync();
+    }
 
     /// <summary>Sends <paramref name="count"/> documents, <paramref name="concurrency"/> submissions in flight, and waits for their receipts.</summary>
     public async Task<List<Guid>> SendAsync(int count, int concurrency, TimeSpan timeout, ConsoleProgress? progress, CancellationToken ct)

@@ -32,13 +32,20 @@ internal sealed class ChaosProvince : IAsyncDisposable
     private readonly Dictionary<string, HttpClient> _http = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GatewayClient> _clients = new(StringComparer.Ordinal);
     private readonly PosixSignalRegistration[] _signals;
+    private readonly string _prefix;
+    private readonly TimeSpan _requestTimeout;
     private HostProcess? _router;
 
-    public ChaosProvince(ServerSettings servers, ChaosLog log)
+    /// <param name="prefix">The run's name prefix (<see cref="Prefix"/> for the chaos run); its logs go to logs/&lt;prefix&gt;.</param>
+    /// <param name="requestTimeout">How long one HTTP request to a gateway may take (30 s by default).</param>
+    public ChaosProvince(ServerSettings servers, ChaosLog log, string prefix = Prefix, TimeSpan? requestTimeout = null)
     {
+        _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
         _servers = servers;
         _log = log;
-        _logFolder = Path.Combine(ExchangeHome.Path, "logs", "chaos");
+        _prefix = prefix;
+        Names = new ExchangeNames(prefix);
+        _logFolder = Path.Combine(ExchangeHome.Path, "logs", prefix.TrimEnd('-'));
         // No host outlives the run. Ctrl-C and SIGTERM kill them at once, in the signal handler itself: the command
         // line library's own handling gives the run two seconds to wind down and then ends the process, which was seen
         // to leave the hosts running. The default handling then ends this process. SIGKILL cannot be caught: then
@@ -52,7 +59,13 @@ internal sealed class ChaosProvince : IAsyncDisposable
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAllNow();
     }
 
-    public ExchangeNames Names { get; } = new(Prefix);
+    public ExchangeNames Names { get; }
+
+    /// <summary>The hub's process.</summary>
+    public HostProcess Router => _router!;
+
+    /// <summary>One gateway's process.</summary>
+    public HostProcess Gateway(string agencyCode) => _gateways[agencyCode];
 
     public string LogFolder => _logFolder;
 
@@ -76,7 +89,7 @@ internal sealed class ChaosProvince : IAsyncDisposable
             File.Delete(old);
         }
 
-        _log.Line("removing the previous chaos run's databases and queues");
+        _log.Line("removing the previous run's databases and queues");
         await DropDatabasesAsync(ct);
         await DeleteQueuesAsync(ct);
 
@@ -99,7 +112,7 @@ internal sealed class ChaosProvince : IAsyncDisposable
 
         var common = new Dictionary<string, string>
         {
-            ["Exchange:Prefix"] = Prefix,
+            ["Exchange:Prefix"] = _prefix,
             ["Trust:TrustAnchorFiles:0"] = pki.RootCertificatePath,
             ["Trust:CrlFiles:0"] = pki.CrlPath,
             ["Logging:LogLevel:Default"] = "Warning",
@@ -153,8 +166,8 @@ internal sealed class ChaosProvince : IAsyncDisposable
     /// </summary>
     private GatewayClient CreateClient(string agencyCode, Uri gateway, string apiKey)
     {
-        // 30 s per attempt: a submission whose answer does not come is sent again, with the same idempotency key.
-        var http = GatewayClient.Authorize(new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) }, apiKey);
+        // 30 s per attempt by default: a submission whose answer does not come is sent again, with the same idempotency key.
+        var http = GatewayClient.Authorize(new HttpClient { BaseAddress = gateway, Timeout = _requestTimeout }, apiKey);
         _http[agencyCode] = http;
         return new GatewayClient(http);
     }
@@ -284,7 +297,7 @@ internal sealed class ChaosProvince : IAsyncDisposable
         foreach (var kind in new[] { "queues", "exchanges" })
         {
             var objects = await http.GetFromJsonAsync<List<NamedObject>>($"api/{kind}/{vhost}?columns=name", ct) ?? [];
-            foreach (var o in objects.Where(o => o.Name.StartsWith(Prefix, StringComparison.Ordinal)))
+            foreach (var o in objects.Where(o => o.Name.StartsWith(_prefix, StringComparison.Ordinal)))
             {
                 using var response = await http.DeleteAsync($"api/{kind}/{vhost}/{Uri.EscapeDataString(o.Name)}", ct);
             }

@@ -14,13 +14,13 @@ public sealed record ChaosOptions(
     int Count, int Concurrency, double Rate, TimeSpan Timeout, TimeSpan SettleTimeout, TimeSpan RestartAfter, TimeSpan Deadline, FileInfo ServicesScript);
 
 /// <summary>Progress lines on standard error, with the seconds since the run started; standard output carries only the result.</summary>
-internal sealed class ChaosLog(DateTimeOffset started)
+internal sealed class ChaosLog(DateTimeOffset started, string label = "chaos")
 {
     public DateTimeOffset Started { get; } = started;
 
     public double Seconds(DateTimeOffset at) => Math.Round((at - Started).TotalSeconds, 1);
 
-    public void Line(string text) => Console.Error.WriteLine($"chaos: {Seconds(DateTimeOffset.UtcNow),7:0.0}s {text}");
+    public void Line(string text) => Console.Error.WriteLine($"{label}: {Seconds(DateTimeOffset.UtcNow),7:0.0}s {text}");
 }
 
 /// <summary>One document of the run: who sends it to whom, and what should become of it.</summary>

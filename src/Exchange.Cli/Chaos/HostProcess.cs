@@ -40,6 +40,9 @@ internal sealed class HostProcess : IAsyncDisposable
 
     public bool Running => _process is { HasExited: false };
 
+    /// <summary>The running process's id, or null.</summary>
+    public int? ProcessId => _process?.Id;
+
     /// <summary>Starts the host and waits until its /health/ready answers 200 (database and bus connected).</summary>
     public async Task StartAsync(CancellationToken ct)
     {

@@ -43,21 +43,29 @@ public static class BenchCommand
         var verify = new Command("verify", "Signature verifications per second, Exchange next to SignedCms, in one run.") { verifyJson };
         verify.SetAction((p, ct) => VerifyBench.RunAsync(p.GetValue(verifyJson), ct));
 
+        var largeSize = new Option<int>("--size-mb") { Description = "Attachment size in MiB.", DefaultValueFactory = _ => 200 };
+        var largeTimeout = new Option<int>("--timeout") { Description = "Seconds to wait for the receipt.", DefaultValueFactory = _ => 900 };
+        var largeJson = new Option<bool>("--json") { Description = "End with one JSON line of results." };
+        var large = new Command("large", "One large attachment (200 MiB by default) end to end, with each host process's peak resident memory.")
+            { largeSize, largeTimeout, largeJson };
+        large.SetAction((p, ct) => LargeAsync(p.GetValue(largeSize), TimeSpan.FromSeconds(p.GetValue(largeTimeout)), p.GetValue(largeJson), ct));
+
         command.Subcommands.Add(throughputCommand);
         command.Subcommands.Add(latencyCommand);
         command.Subcommands.Add(fanout);
+        command.Subcommands.Add(large);
         command.Subcommands.Add(verify);
         return command;
     }
 
-    private sealed record Settings(int Count, int Size, int Concurrency, int Warmup, TimeSpan Timeout, bool Json)
+    private sealed record Settings(int Count, int Size, int Concurrency, int Warmup, int Routers, TimeSpan Timeout, bool Json)
     {
-        public string? Problem => Count < 1 || Size < 0 || Concurrency < 1 || Warmup < 0
-            ? "--count and --concurrency must be at least 1, --size and --warmup at least 0."
+        public string? Problem => Count < 1 || Size < 0 || Concurrency < 1 || Warmup < 0 || Routers is < 1 or > 8
+            ? "--count and --concurrency must be at least 1, --size and --warmup at least 0, --routers 1 to 8."
             : null;
     }
 
-    private sealed record PathOptions(Option<int> Count, Option<int> Size, Option<int> Concurrency, Option<int> Warmup, Option<int> Timeout, Option<bool> Json)
+    private sealed record PathOptions(Option<int> Count, Option<int> Size, Option<int> Concurrency, Option<int> Warmup, Option<int> Routers, Option<int> Timeout, Option<bool> Json)
     {
         public void AddTo(Command command)
         {
@@ -65,12 +73,13 @@ public static class BenchCommand
             command.Options.Add(Size);
             command.Options.Add(Concurrency);
             command.Options.Add(Warmup);
+            command.Options.Add(Routers);
             command.Options.Add(Timeout);
             command.Options.Add(Json);
         }
 
         public Settings Read(ParseResult p) =>
-            new(p.GetValue(Count), p.GetValue(Size), p.GetValue(Concurrency), p.GetValue(Warmup), TimeSpan.FromSeconds(p.GetValue(Timeout)), p.GetValue(Json));
+            new(p.GetValue(Count), p.GetValue(Size), p.GetValue(Concurrency), p.GetValue(Warmup), p.GetValue(Routers), TimeSpan.FromSeconds(p.GetValue(Timeout)), p.GetValue(Json));
     }
 
     private static PathOptions Options(string countDescription, int defaultCount) => new(
@@ -79,6 +88,7 @@ public static class BenchCommand
         new Option<int>("--concurrency") { Description = "HTTP submissions in flight at once.", DefaultValueFactory = _ => 16 },
         // The JIT recompiles hot code for a while after start (tiered compilation); a short warm-up measures that instead.
         new Option<int>("--warmup") { Description = "Documents sent and confirmed before measuring.", DefaultValueFactory = _ => 300 },
+        new Option<int>("--routers") { Description = "Hub instances competing for the hub's queues (the second and later as processes of their own).", DefaultValueFactory = _ => 1 },
         new Option<int>("--timeout") { Description = "Seconds to wait for every receipt.", DefaultValueFactory = _ => 300 },
         new Option<bool>("--json") { Description = "End with one JSON line of results." });
 
@@ -95,7 +105,7 @@ public static class BenchCommand
         console.Stage($"bus ceiling: {s.Count} messages of {s.Size} bytes, one hop");
         var ceiling = await BusCeiling.MeasureAsync(servers, $"{PathBench.Prefix}bus-ceiling", s.Count, s.Size, s.Concurrency, ct);
 
-        await using var bench = await PathBench.StartAsync(s.Size, console.Stages("starting "), ct);
+        await using var bench = await PathBench.StartAsync(s.Size, s.Routers, console.Stages("starting "), ct);
         await WarmUpAsync(bench, s, console, ct);
         using var counters = new QueueCounters(servers);
         // Every queue of the bench deployment: the hub's and the agencies'. Not the ceiling's, which is idle by now.
@@ -113,6 +123,7 @@ public static class BenchCommand
             documents = s.Count,
             confirmed = measured.Confirmed,
             size_bytes = s.Size,
+            routers = s.Routers,
             concurrency = s.Concurrency,
             warmup = s.Warmup,
             seconds = measured.Seconds,
@@ -134,7 +145,7 @@ public static class BenchCommand
         }
 
         var console = new ConsoleProgress();
-        await using var bench = await PathBench.StartAsync(s.Size, console.Stages("starting "), ct);
+        await using var bench = await PathBench.StartAsync(s.Size, s.Routers, console.Stages("starting "), ct);
         await WarmUpAsync(bench, s, console, ct);
         double? measuredThroughput = null;
         if (rate is null)
@@ -152,6 +163,7 @@ public static class BenchCommand
             documents = s.Count,
             confirmed = measured.Confirmed,
             size_bytes = s.Size,
+            routers = s.Routers,
             warmup = s.Warmup,
             throughput_docs_per_s = measuredThroughput,
             offered_per_s = Math.Round(rate.Value, 1),
@@ -188,6 +200,36 @@ public static class BenchCommand
         }
 
         return result.Confirmed == recipients ? ExitCodes.Ok : ExitCodes.Refused;
+    }
+
+    private static async Task<int> LargeAsync(int sizeMb, TimeSpan timeout, bool json, CancellationToken ct)
+    {
+        if (sizeMb < 1)
+        {
+            await Console.Error.WriteLineAsync("--size-mb must be at least 1.");
+            return ExitCodes.UsageOrIo;
+        }
+
+        var console = new ConsoleProgress();
+        var result = await LargeBench.RunAsync(sizeMb * 1024L * 1024, timeout, console, ct);
+        console.Stage($"{(result.Delivered ? "delivered" : "NOT delivered")} in {result.Seconds} s (upload {result.UploadSeconds} s), package {result.PackageMb} MiB, "
+            + $"{(result.PackageIntact ? "intact" : "NOT intact")}; peak RSS MiB: {string.Join(", ", result.PeakRssMb.Select(p => $"{p.Key} {p.Value}"))}");
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                scenario = "large",
+                size_mb = result.SizeMb,
+                package_mb = result.PackageMb,
+                seconds = result.Seconds,
+                upload_seconds = result.UploadSeconds,
+                delivered = result.Delivered,
+                package_intact = result.PackageIntact,
+                peak_rss_mb = result.PeakRssMb,
+            }));
+        }
+
+        return result.Delivered && result.PackageIntact ? ExitCodes.Ok : ExitCodes.Refused;
     }
 
     private static async Task WarmUpAsync(PathBench bench, Settings s, ConsoleProgress console, CancellationToken ct)

@@ -28,9 +28,6 @@ internal enum AttachmentBodies
 /// </summary>
 internal sealed class EdxmlParser
 {
-    /// <summary>Most bytes tolerated before <c>&lt;?xml</c> (edoc_new.edxml starts with "1212").</summary>
-    private const int MaxStrayPrefix = 64;
-
     private const int ChunkChars = 16 * 1024;
 
     private readonly XmlReader _reader;
@@ -52,21 +49,21 @@ internal sealed class EdxmlParser
 
     public static RawMessage Parse(ReadOnlyMemory<byte> package, EdxmlLimits? limits, AttachmentBodies bodies)
     {
+        using var stream = MemoryMarshal.TryGetArray(package, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(package.ToArray(), writable: false);
+        return Parse(stream, limits, bodies);
+    }
+
+    /// <summary>
+    /// Parses a package read from <paramref name="package"/> once, front to back, in memory bounded by the limits rather
+    /// than by the package: what the byte overloads do too, through a <see cref="MemoryStream"/>.
+    /// </summary>
+    public static RawMessage Parse(Stream package, EdxmlLimits? limits, AttachmentBodies bodies)
+    {
         limits ??= EdxmlLimits.Default;
-        if (package.IsEmpty)
-        {
-            throw new EdxmlException(ReasonCode.PackageInvalid, "The package is empty.");
-        }
-
-        if (package.Length > limits.MaxPackageBytes)
-        {
-            throw new EdxmlException(
-                ReasonCode.TooLarge,
-                $"The package is {package.Length} bytes; the limit is {limits.MaxPackageBytes} (EdxmlLimits.MaxPackageBytes).");
-        }
-
-        using var stream = OpenStream(package[StrayPrefixLength(package.Span)..]);
-        using var reader = XmlReader.Create(stream, CreateSettings(limits), CreateContext());
+        using var input = PackageInputStream.Open(package, limits.MaxPackageBytes);
+        using var reader = XmlReader.Create(input, CreateSettings(limits), CreateContext());
         var parser = new EdxmlParser(reader, limits, bodies);
         try
         {
@@ -89,27 +86,6 @@ internal sealed class EdxmlParser
             throw new EdxmlException(ReasonCode.PackageInvalid, $"The package cannot be read{parser.Inside}: {e.Message}", e);
         }
     }
-
-    /// <summary>
-    /// Real senders put a few stray bytes before the XML declaration. They are skipped only when <c>&lt;?xml</c>
-    /// follows within <see cref="MaxStrayPrefix"/> bytes and nothing before it looks like markup.
-    /// </summary>
-    private static int StrayPrefixLength(ReadOnlySpan<byte> data)
-    {
-        if (data[0] is (byte)'<' or 0xEF or 0xFE or 0xFF)
-        {
-            return 0;
-        }
-
-        var window = data[..Math.Min(data.Length, MaxStrayPrefix)];
-        var start = window.IndexOf("<?xml"u8);
-        return start > 0 && window[..start].IndexOf((byte)'<') < 0 ? start : 0;
-    }
-
-    private static MemoryStream OpenStream(ReadOnlyMemory<byte> data) =>
-        MemoryMarshal.TryGetArray(data, out var segment)
-            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-            : new MemoryStream(data.ToArray(), writable: false);
 
     private static XmlReaderSettings CreateSettings(EdxmlLimits limits) => new()
     {

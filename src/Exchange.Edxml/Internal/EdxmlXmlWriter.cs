@@ -102,12 +102,24 @@ internal sealed class EdxmlXmlWriter : IDisposable
         }
     }
 
-    /// <summary>One unwrapped base64 line, as every sample has it.</summary>
-    public void Base64(string name, byte[] content)
+    /// <summary>Appends to the current element's base64, one unwrapped line as every sample has it; blocks whose
+    /// lengths are multiples of 3 join without padding (RFC 4648 §4).</summary>
+    public void Base64Block(byte[] buffer, int count) => _xml.WriteBase64(buffer, 0, count);
+
+    /// <summary>
+    /// Ends an element of base64: <c>&lt;x /&gt;</c> when it holds no bytes (how an empty attachment has always been
+    /// written), with an end tag of its own when it does, even when its bytes were left out to measure the rest.
+    /// </summary>
+    public void EndBase64(bool holdsBytes)
     {
-        Start(name);
-        _xml.WriteBase64(content, 0, content.Length);
-        End();
+        if (holdsBytes)
+        {
+            _xml.WriteFullEndElement();
+        }
+        else
+        {
+            _xml.WriteEndElement();
+        }
     }
 
     public void Dispose()

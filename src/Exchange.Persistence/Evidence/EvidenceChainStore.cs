@@ -235,9 +235,12 @@ public static class EvidenceChainStore
         var envelopes = new List<BundleEnvelope>();
         var deliveries = await ReadDeliveriesAsync(connection, transaction, ids, cancellationToken);
         await using (var select = new NpgsqlCommand("""
-            select envelope_id, sender_code, document_id, subject, state, reason, detail, package, signature, package_sha256,
-                   signer_certificate_sha256, directory_version, submitted_at, received_at
-            from hub.envelopes where envelope_id = any(@ids) order by received_at, envelope_id
+            select envelope_id, sender_code, document_id, subject, state, reason, detail,
+                   -- A package stored in chunks (large documents) is joined back whole: a bundle carries the exact signed bytes.
+                   case when e.package_chunks is null then e.package
+                        else (select string_agg(c.bytes, ''::bytea order by c.seq) from hub.package_chunks c where c.package_id = e.envelope_id) end,
+                   signature, package_sha256, signer_certificate_sha256, directory_version, submitted_at, received_at
+            from hub.envelopes e where envelope_id = any(@ids) order by received_at, envelope_id
             """, connection, transaction))
         {
             select.Parameters.AddWithValue("ids", ids);

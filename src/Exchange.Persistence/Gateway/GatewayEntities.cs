@@ -24,6 +24,12 @@ public sealed class OutboxRow
     public required byte[] Package { get; set; }
     public required byte[] Signature { get; set; }
     public required string PackageSha256 { get; set; }
+
+    /// <summary>Set when the package is stored in chunks (<see cref="PackageStore"/>, keyed by the envelope id) and <c>Package</c> is empty.</summary>
+    public long? PackageLength { get; set; }
+
+    public int? PackageChunks { get; set; }
+
     public required string State { get; set; }
     public string? Reason { get; set; }
     public string? Detail { get; set; }
@@ -58,6 +64,12 @@ public sealed class InboxRow
     public required byte[] Package { get; set; }
     public required byte[] Signature { get; set; }
     public required string PackageSha256 { get; set; }
+
+    /// <summary>Set when the package is stored in chunks (<see cref="PackageStore"/>, keyed by the envelope id) and <c>Package</c> is empty.</summary>
+    public long? PackageLength { get; set; }
+
+    public int? PackageChunks { get; set; }
+
     public long DirectoryVersion { get; set; }
     public required string Trace { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }

@@ -23,6 +23,12 @@ public sealed class EnvelopeRow
     public required byte[] Package { get; set; }
     public required byte[] Signature { get; set; }
     public required string PackageSha256 { get; set; }
+
+    /// <summary>Set when the package is stored in chunks (<see cref="PackageStore"/>, keyed by the envelope id) and <c>Package</c> is empty.</summary>
+    public long? PackageLength { get; set; }
+
+    public int? PackageChunks { get; set; }
+
     public string? SignerCertificateSha256 { get; set; }
     public string Signers { get; set; } = "[]";
     public long? DirectoryVersion { get; set; }

@@ -1,0 +1,85 @@
+using Exchange.Contracts;
+using Exchange.Persistence;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Exchange.ServiceDefaults.Messaging;
+
+/// <summary>
+/// Moves a stored package (<see cref="PackageStore"/>) from one host to the next as <see cref="PackageChunk"/> messages,
+/// sent ahead of the message that names the package on the same queue (docs/performance.md, "Large documents").
+/// </summary>
+public static class PackageTransfer
+{
+    /// <summary>How long a receiver waits for chunks announced but not yet stored before it refuses the package.</summary>
+    public static readonly TimeSpan ChunkWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Sends the package's chunks in order, one in memory at a time. They go straight to the broker, not through a
+    /// consumer's in-memory outbox (which would hold every chunk until the consumer ends); so they are on the queue
+    /// before the message that names them, and a chunk sent twice by a retried attempt is stored once.
+    /// </summary>
+    public static async Task SendChunksAsync(this ISendEndpoint endpoint, PackageStore store, Guid packageId, StoredPackage package, CancellationToken cancellationToken)
+    {
+        var index = 0;
+        await foreach (var bytes in store.ReadChunksAsync(packageId, package.Chunks, cancellationToken))
+        {
+            await endpoint.Send(new PackageChunk(packageId, index++, package.Chunks, bytes), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Whether a stored package is the one its message announced: every chunk is there, and together they have the
+    /// announced length and SHA-256. Null when it is, else what is wrong (reason <c>package-incomplete</c>). The chunks
+    /// travel ahead of the message on the same queue, but a consumer running several messages at once may still be
+    /// storing the last ones, so this waits for them up to <see cref="ChunkWait"/>.
+    /// </summary>
+    public static async Task<string?> CheckStoredAsync(this PackageStore store, Guid packageId, StoredPackage package, CancellationToken cancellationToken)
+    {
+        if (package.Chunks is < 1 or > PackageStore.MaxChunks || package.Length < 0 || string.IsNullOrEmpty(package.Sha256))
+        {
+            return $"The message announces a stored package of {package.Chunks} chunk(s), {package.Length} bytes; at most {PackageStore.MaxChunks} chunks are accepted, with a length and a SHA-256.";
+        }
+
+        var deadline = DateTimeOffset.UtcNow + ChunkWait;
+        int stored;
+        while ((stored = await store.CountChunksAsync(packageId, cancellationToken)) < package.Chunks && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+
+        if (stored != package.Chunks)
+        {
+            return $"{stored} of the {package.Chunks} chunk(s) of the package are stored after waiting {ChunkWait.TotalSeconds:0} s.";
+        }
+
+        await using var reader = store.OpenRead(packageId, package.Chunks);
+        var scratch = new byte[PackageStore.ChunkBytes];
+        while (await reader.ReadAsync(scratch, cancellationToken) > 0)
+        {
+        }
+
+        return reader.Length == package.Length && string.Equals(reader.Sha256Hex, package.Sha256, StringComparison.OrdinalIgnoreCase)
+            ? null
+            : $"The stored chunks make {reader.Length} bytes with SHA-256 {reader.Sha256Hex}; the message announced {package.Length} bytes with SHA-256 {package.Sha256}.";
+    }
+}
+
+/// <summary>Stores each chunk of a package that travels ahead of its envelope; a chunk that breaks the limits is dropped (the envelope is then refused as <c>package-incomplete</c>).</summary>
+public sealed class PackageChunkConsumer(PackageStore store, ILogger<PackageChunkConsumer> logger) : IConsumer<PackageChunk>
+{
+    public async Task Consume(ConsumeContext<PackageChunk> context)
+    {
+        var chunk = context.Message;
+        if (chunk.Bytes is not { Length: <= PackageStore.MaxChunkBytes } bytes
+            || chunk.Count is < 1 or > PackageStore.MaxChunks
+            || chunk.Index < 0 || chunk.Index >= chunk.Count)
+        {
+            logger.LogWarning("Dropped chunk {Index} of {Count} of package {PackageId}: it breaks the chunk limits ({MaxChunks} chunks of at most {MaxChunkBytes} bytes)",
+                chunk.Index, chunk.Count, chunk.PackageId, PackageStore.MaxChunks, PackageStore.MaxChunkBytes);
+            return;
+        }
+
+        await store.AddChunkAsync(chunk.PackageId, chunk.Index, bytes, context.CancellationToken);
+    }
+}
