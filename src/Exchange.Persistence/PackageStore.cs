@@ -1,3 +1,4 @@
+using System.Data;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Exchange.Contracts;
@@ -68,9 +69,10 @@ public sealed class PackageStore : IAsyncDisposable
     /// <summary>The package's chunks in order, one in memory at a time (to send them on).</summary>
     public async IAsyncEnumerable<byte[]> ReadChunksAsync(Guid packageId, int chunks, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        for (var seq = 0; seq < chunks; seq++)
+        await using var reader = OpenRead(packageId, chunks);
+        while (await reader.NextChunkAsync(cancellationToken) is { } chunk)
         {
-            yield return await ReadChunkAsync(packageId, seq, cancellationToken);
+            yield return chunk;
         }
     }
 
@@ -92,27 +94,19 @@ public sealed class PackageStore : IAsyncDisposable
         return command;
     }
 
-    internal byte[] ReadChunk(Guid packageId, int seq)
+    /// <summary>One query for every chunk in order; the rows are read one at a time as the caller asks for them.</summary>
+    internal NpgsqlCommand SelectChunksCommand(NpgsqlConnection connection, Guid packageId)
     {
-        using var command = SelectCommand(packageId, seq);
-        return command.ExecuteScalar() as byte[] ?? throw Missing(packageId, seq);
-    }
-
-    internal async Task<byte[]> ReadChunkAsync(Guid packageId, int seq, CancellationToken cancellationToken)
-    {
-        await using var command = SelectCommand(packageId, seq);
-        return await command.ExecuteScalarAsync(cancellationToken) as byte[] ?? throw Missing(packageId, seq);
-    }
-
-    private NpgsqlCommand SelectCommand(Guid packageId, int seq)
-    {
-        var command = _dataSource.CreateCommand($"select bytes from {_table} where package_id = $1 and seq = $2");
+        var command = new NpgsqlCommand($"select seq, bytes from {_table} where package_id = $1 order by seq", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = packageId });
-        command.Parameters.Add(new NpgsqlParameter { Value = seq });
         return command;
     }
 
-    private static InvalidOperationException Missing(Guid packageId, int seq) =>
+    internal NpgsqlConnection OpenConnection() => _dataSource.OpenConnection();
+
+    internal ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken);
+
+    internal static InvalidOperationException Missing(Guid packageId, int seq) =>
         new($"Chunk {seq} of package {packageId} is not stored.");
 }
 
@@ -226,8 +220,9 @@ public sealed class PackageWriter : Stream
 }
 
 /// <summary>
-/// Reads a stored package front to back, one chunk in memory at a time, and hashes what it reads: once read to the
-/// end, <see cref="Sha256Hex"/> and <see cref="Length"/> describe the bytes actually stored.
+/// Reads a stored package front to back with one query whose rows (chunks) are fetched as they are needed, one in
+/// memory at a time, and hashes what it reads: once read to the end, <see cref="Sha256Hex"/> and <see cref="Length"/>
+/// describe the bytes actually stored.
 /// </summary>
 public sealed class PackageReader : Stream
 {
@@ -235,6 +230,9 @@ public sealed class PackageReader : Stream
     private readonly Guid _packageId;
     private readonly int _chunks;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private NpgsqlConnection? _connection;
+    private NpgsqlCommand? _command;
+    private NpgsqlDataReader? _rows;
     private byte[] _chunk = [];
     private int _offset;
     private int _next;
@@ -282,8 +280,10 @@ public sealed class PackageReader : Stream
                 return 0;
             }
 
-            _chunk = _store.ReadChunk(_packageId, _next++);
-            _offset = 0;
+            _connection ??= _store.OpenConnection();
+            _command ??= _store.SelectChunksCommand(_connection, _packageId);
+            _rows ??= _command.ExecuteReader(CommandBehavior.SequentialAccess);
+            Take(_rows.Read() && _rows.GetInt32(0) == _next ? _rows.GetFieldValue<byte[]>(1) : throw PackageStore.Missing(_packageId, _next));
         }
 
         return Copy(buffer);
@@ -301,11 +301,85 @@ public sealed class PackageReader : Stream
                 return 0;
             }
 
-            _chunk = await _store.ReadChunkAsync(_packageId, _next++, cancellationToken);
-            _offset = 0;
+            Take(await FetchAsync(cancellationToken));
         }
 
         return Copy(buffer.Span);
+    }
+
+    /// <summary>The next chunk whole (to pass it on as it is), or null after the last; not to be mixed with <c>Read</c>.</summary>
+    internal async ValueTask<byte[]?> NextChunkAsync(CancellationToken cancellationToken)
+    {
+        if (AtEnd())
+        {
+            return null;
+        }
+
+        var chunk = await FetchAsync(cancellationToken);
+        _next++;
+        _sha256.AppendData(chunk);
+        _read += chunk.Length;
+        return chunk;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _rows?.Dispose();
+            _command?.Dispose();
+            _connection?.Dispose();
+            _sha256.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_rows is not null)
+        {
+            await _rows.DisposeAsync();
+        }
+
+        if (_command is not null)
+        {
+            await _command.DisposeAsync();
+        }
+
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+
+        _sha256.Dispose();
+        await base.DisposeAsync();
+    }
+
+    private async Task<byte[]> FetchAsync(CancellationToken cancellationToken)
+    {
+        _connection ??= await _store.OpenConnectionAsync(cancellationToken);
+        _command ??= _store.SelectChunksCommand(_connection, _packageId);
+        _rows ??= await _command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
+        return await _rows.ReadAsync(cancellationToken) && _rows.GetInt32(0) == _next
+            ? await _rows.GetFieldValueAsync<byte[]>(1, cancellationToken)
+            : throw PackageStore.Missing(_packageId, _next);
+    }
+
+    /// <summary>Makes a fetched chunk the one <c>Read</c> copies from.</summary>
+    private void Take(byte[] chunk)
+    {
+        _chunk = chunk;
+        _offset = 0;
+        _next++;
     }
 
     private bool AtEnd()
@@ -327,24 +401,6 @@ public sealed class PackageReader : Stream
         _offset += take;
         _read += take;
         return take;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _sha256.Dispose();
-        }
-
-        base.Dispose(disposing);
     }
 }
 
