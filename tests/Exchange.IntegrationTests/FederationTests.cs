@@ -37,6 +37,8 @@ public sealed class FederationTests : ProvinceFixture
     protected override IReadOnlyDictionary<string, string?>? HostSettings => new Dictionary<string, string?>
     {
         ["Router:Routing:Deny:0"] = "District->Department",
+        // Packages over 64 KiB travel as chunks, so that one test sends a stored package across the shovels.
+        ["Gateway:InlinePackageBytes"] = "65536",
     };
 
     private static DocumentMetadata Letter(params string[] to) =>
@@ -79,6 +81,30 @@ public sealed class FederationTests : ProvinceFixture
         // The gateway hands the hops over as edXML TraceHeaderList, beside the signed package.
         var trace = await Province.Gateways[PhucXa].Http.GetStringAsync($"api/inbox/{answer.EnvelopeId}/trace");
         Assert.That(trace, Does.Contain("TraceHeaderList").And.Contain($">{City}<").And.Contain($">{BaDinh}<").And.Contain($">{PhucXa}<"));
+    }
+
+    [Test]
+    public async Task A_package_stored_in_chunks_goes_up_and_across_every_hub_storing_and_checking_it()
+    {
+        var attachment = new byte[300 * 1024];
+        new Random(7).NextBytes(attachment);
+        var answer = await Client(PhucXa).SendDocumentAsync(Letter(HangBac), [("ho-so.bin", "application/octet-stream", attachment)]);
+
+        var item = await DeliveredAsync(PhucXa, HangBac, answer.EnvelopeId);
+
+        Assert.That(Hubs(item), Is.EqualTo(new[] { BaDinh, City, HoanKiem }));
+        foreach (var hub in new[] { BaDinh, City, HoanKiem })
+        {
+            await using var db = Province.CreateHubDbOf(hub);
+            var envelope = await db.Envelopes.AsNoTracking().SingleAsync(e => e.EnvelopeId == answer.EnvelopeId);
+            Assert.That((envelope.State, envelope.Package.Length, envelope.PackageChunks > 1), Is.EqualTo((EnvelopeStates.Accepted, 0, true)), hub);
+        }
+
+        // The ward downloads the exact bytes its sender's gateway built and signed.
+        var package = await Province.Gateways[HangBac].Http.GetByteArrayAsync(new Uri($"/api/inbox/{answer.EnvelopeId}/package", UriKind.Relative));
+        await using var sender = Province.CreateGatewayDb(PhucXa);
+        var sent = await sender.Outbox.AsNoTracking().Where(o => o.EnvelopeId == answer.EnvelopeId).Select(o => o.PackageSha256).SingleAsync();
+        Assert.That(Digests.Sha256Hex(package), Is.EqualTo(sent));
     }
 
     [Test]
