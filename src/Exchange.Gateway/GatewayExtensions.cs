@@ -61,6 +61,7 @@ public static class GatewayExtensions
         });
         services.AddDbContext<GatewayDbContext>(o => o.UseNpgsql(connectionString));
         services.AddSingleton(new PackageStore(connectionString, GatewayDbContext.Schema));
+        OrphanChunkSweeper.Register(services, configuration, GatewayDbContext.PackageOwners);
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();

@@ -83,6 +83,20 @@ public sealed class PackageStore : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Deletes chunks older than <paramref name="age"/> that no envelope row (<paramref name="owners"/>, a query of ids)
+    /// names: what a sender left half-way, or sent without ever sending its envelope. Returns the chunks deleted.
+    /// </summary>
+    public async Task<int> SweepOrphansAsync(string owners, TimeSpan age, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            delete from {_table} c
+            where c.received_at < now() - $1 and not exists (select 1 from ({owners}) o(id) where o.id = c.package_id)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = age });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     internal NpgsqlCommand InsertCommand(Guid packageId, int seq, ReadOnlyMemory<byte> bytes)

@@ -47,6 +47,7 @@ public static class RouterExtensions
         services.AddSingleton<DirectoryCache>();
         services.AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString));
         services.AddSingleton(new PackageStore(connectionString, HubDbContext.Schema));
+        OrphanChunkSweeper.Register(services, builder.Configuration, HubDbContext.PackageOwners);
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
 
         // Registered before the bus so the schema is in place before the first message is consumed.

@@ -181,4 +181,34 @@ public sealed class LargePackageTests : ProvinceFixture
             Assert.That(again.ReadToEndAndHash(), Is.EqualTo(stored.Sha256), "the first copy of a chunk stays");
         }
     }
+
+    [Test]
+    public async Task The_sweep_deletes_old_chunks_no_envelope_claims_and_nothing_else()
+    {
+        await using var store = new PackageStore(Province.HubConnectionString, HubDbContext.Schema);
+        var (orphan, young, claimed) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        foreach (var id in new[] { orphan, young, claimed })
+        {
+            await store.AddChunkAsync(id, 0, new byte[] { 1, 2, 3 }, CancellationToken.None);
+        }
+
+        await using (var hub = Province.CreateHubDb())
+        {
+            await hub.Database.ExecuteSqlRawAsync("update hub.package_chunks set received_at = now() - interval '2 days' where package_id = any({0})",
+                new[] { orphan, claimed });
+            hub.Envelopes.Add(new EnvelopeRow
+            {
+                EnvelopeId = claimed, SenderCode = Sender, Package = [], Signature = [], PackageSha256 = "00", State = EnvelopeStates.Rejected,
+                Reason = "package-incomplete", Detail = "test", PackageLength = 3, PackageChunks = 1,
+            });
+            await hub.SaveChangesAsync();
+        }
+
+        var deleted = await store.SweepOrphansAsync(HubDbContext.PackageOwners, TimeSpan.FromDays(1), CancellationToken.None);
+
+        Assert.That(deleted, Is.EqualTo(1));
+        Assert.That(await store.CountChunksAsync(orphan, CancellationToken.None), Is.Zero);
+        Assert.That(await store.CountChunksAsync(young, CancellationToken.None), Is.EqualTo(1), "a chunk whose envelope may still come");
+        Assert.That(await store.CountChunksAsync(claimed, CancellationToken.None), Is.EqualTo(1), "an envelope's package");
+    }
 }

@@ -8,6 +8,9 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
 {
     public const string Schema = "gateway";
 
+    /// <summary>The ids of every envelope a stored package may belong to (<see cref="PackageStore.SweepOrphansAsync"/>).</summary>
+    public const string PackageOwners = "select envelope_id from gateway.outbox union all select envelope_id from gateway.inbox";
+
     public DbSet<OutboxRow> Outbox => Set<OutboxRow>();
     public DbSet<OutboxReceiptRow> OutboxReceipts => Set<OutboxReceiptRow>();
     public DbSet<InboxRow> Inbox => Set<InboxRow>();

@@ -8,6 +8,9 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
 {
     public const string Schema = "hub";
 
+    /// <summary>The ids of every envelope a stored package may belong to (<see cref="PackageStore.SweepOrphansAsync"/>).</summary>
+    public const string PackageOwners = "select envelope_id from hub.envelopes";
+
     public DbSet<DirectoryVersionRow> DirectoryVersions => Set<DirectoryVersionRow>();
     public DbSet<EnvelopeRow> Envelopes => Set<EnvelopeRow>();
     public DbSet<DeliveryRow> Deliveries => Set<DeliveryRow>();

@@ -1,6 +1,9 @@
 using Exchange.Contracts;
 using Exchange.Persistence;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Exchange.ServiceDefaults.Messaging;
@@ -83,5 +86,41 @@ public sealed class PackageChunkConsumer(PackageStore store, ILogger<PackageChun
         }
 
         await store.AddChunkAsync(chunk.PackageId, chunk.Index, bytes, context.CancellationToken);
+    }
+}
+
+/// <summary>
+/// Once an hour, deletes stored chunks that no envelope claimed within <c>Exchange:OrphanChunkAge</c> (a day by
+/// default): a sender that stopped half-way, or one that sent chunks and never the envelope.
+/// </summary>
+public sealed class OrphanChunkSweeper(PackageStore store, string owners, TimeSpan age, ILogger<OrphanChunkSweeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The first round an hour after start, when the host's schema is long in place.
+        using var timer = new PeriodicTimer(TimeSpan.FromHours(1));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                var deleted = await store.SweepOrphansAsync(owners, age, stoppingToken);
+                if (deleted > 0)
+                {
+                    logger.LogWarning("Deleted {Count} stored chunk(s) that no envelope claimed within {Age}", deleted, age);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The database may be down for a while; the next round tries again.
+                logger.LogWarning(e, "Sweeping unclaimed chunks failed; retrying in an hour");
+            }
+        }
+    }
+
+    /// <summary>Registers the sweeper of one host's store; <paramref name="owners"/> lists the envelope ids that claim packages.</summary>
+    public static void Register(IServiceCollection services, IConfiguration configuration, string owners)
+    {
+        var age = configuration.GetValue("Exchange:OrphanChunkAge", TimeSpan.FromDays(1));
+        services.AddHostedService(sp => new OrphanChunkSweeper(sp.GetRequiredService<PackageStore>(), owners, age, sp.GetRequiredService<ILogger<OrphanChunkSweeper>>()));
     }
 }
