@@ -221,25 +221,7 @@ public sealed class DeadLetterTests : ProvinceFixture
         Assert.That(report.Intact, Is.True, Describe(report));
 
         // 6. The envelope's evidence bundle carries the whole story and verifies offline.
-        BundleLoad load = new(null, "not read yet");
-        await Eventually(async () =>
-        {
-            await using var connection = new NpgsqlConnection(Province.HubConnectionString);
-            await connection.OpenAsync();
-            return (load = await EvidenceChainStore.LoadBundleAsync(connection, [envelopeId])).Ready;
-        }, "the envelope's bundle to be ready", TimeSpan.FromSeconds(30));
-        var path = Path.Combine(PkiFolder, $"bundle-{envelopeId:N}.zip");
-        await using (var output = File.Create(path))
-        {
-            EvidenceBundleWriter.Write(load.Source!, output, [await File.ReadAllBytesAsync(Province.Pki.CrlPath)]);
-        }
-
-        using var seal = X509CertificateLoader.LoadCertificateFromFile(Province.Pki.HubSealCertificatePath);
-        var bundle = new EvidenceBundleVerifier(new EvidenceBundleVerifierOptions
-        {
-            TrustAnchors = [Province.Pki.RootCertificate],
-            SealCertificateSha256 = [Digests.Sha256Hex(seal.RawData)],
-        }).Verify(path);
+        var (_, bundle) = await VerifyBundleOfflineAsync(envelopeId);
         Assert.That(bundle.Valid, Is.True, string.Join("\n", bundle.Problems));
         Assert.That(bundle.Envelopes.Single().Evidence.Select(e => e.Kind), Is.EqualTo(evidence.Select(e => e.Kind)));
     }

@@ -1,16 +1,12 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Exchange.Cli;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Edxml;
 using Exchange.Gateway;
 using Exchange.Persistence;
-using Exchange.Persistence.Evidence;
 using Exchange.Persistence.Hub;
-using Exchange.Signing.Evidence;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Exchange.IntegrationTests;
 
@@ -106,26 +102,8 @@ public sealed class LargePackageTests : ProvinceFixture
         Assert.That(state.State, Is.EqualTo("delivered"), state.Detail);
 
         // The bundle joins the chunks back into the exact signed package, which the offline verifier checks.
-        BundleLoad load = new(null, "not read yet");
-        await Eventually(async () =>
-        {
-            await using var connection = new NpgsqlConnection(Province.HubConnectionString);
-            await connection.OpenAsync();
-            return (load = await EvidenceChainStore.LoadBundleAsync(connection, [answer.EnvelopeId])).Ready;
-        }, "the envelope's bundle to be ready", TimeSpan.FromSeconds(30));
-        Assert.That(load.Source!.Envelopes.Single().Package, Is.EqualTo(package));
-        var path = Path.Combine(PkiFolder, $"bundle-{answer.EnvelopeId:N}.zip");
-        await using (var output = File.Create(path))
-        {
-            EvidenceBundleWriter.Write(load.Source!, output, [await File.ReadAllBytesAsync(Province.Pki.CrlPath)]);
-        }
-
-        using var seal = X509CertificateLoader.LoadCertificateFromFile(Province.Pki.HubSealCertificatePath);
-        var bundle = new EvidenceBundleVerifier(new EvidenceBundleVerifierOptions
-        {
-            TrustAnchors = [Province.Pki.RootCertificate],
-            SealCertificateSha256 = [Digests.Sha256Hex(seal.RawData)],
-        }).Verify(path);
+        var (source, bundle) = await VerifyBundleOfflineAsync(answer.EnvelopeId);
+        Assert.That(source.Envelopes.Single().Package, Is.EqualTo(package));
         Assert.That(bundle.Valid, Is.True, string.Join("\n", bundle.Problems));
     }
 

@@ -1,10 +1,14 @@
+using System.Security.Cryptography.X509Certificates;
 using Exchange.Cli;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Gateway;
+using Exchange.Persistence.Evidence;
 using Exchange.ServiceDefaults;
 using Exchange.Signing;
+using Exchange.Signing.Evidence;
 using MassTransit;
+using Npgsql;
 
 namespace Exchange.IntegrationTests;
 
@@ -78,6 +82,34 @@ public abstract class ProvinceFixture
             return state?.State is "delivered" or "rejected";
         }, $"envelope {envelopeId} to be delivered or rejected");
         return state!;
+    }
+
+    /// <summary>
+    /// An envelope's evidence bundle as an auditor gets it: loaded once its records are sealed, written with the PKI's
+    /// CRL, and verified offline against the PKI's root and the hub's sealing certificate.
+    /// </summary>
+    protected async Task<(EvidenceBundleSource Source, BundleReport Report)> VerifyBundleOfflineAsync(Guid envelopeId)
+    {
+        BundleLoad load = new(null, "not read yet");
+        await Eventually(async () =>
+        {
+            await using var connection = new NpgsqlConnection(Province.HubConnectionString);
+            await connection.OpenAsync();
+            return (load = await EvidenceChainStore.LoadBundleAsync(connection, [envelopeId])).Ready;
+        }, "the envelope's bundle to be ready", TimeSpan.FromSeconds(30));
+        var path = Path.Combine(PkiFolder, $"bundle-{envelopeId:N}.zip");
+        await using (var output = File.Create(path))
+        {
+            EvidenceBundleWriter.Write(load.Source!, output, [await File.ReadAllBytesAsync(Province.Pki.CrlPath)]);
+        }
+
+        using var seal = X509CertificateLoader.LoadCertificateFromFile(Province.Pki.HubSealCertificatePath);
+        var report = new EvidenceBundleVerifier(new EvidenceBundleVerifierOptions
+        {
+            TrustAnchors = [Province.Pki.RootCertificate],
+            SealCertificateSha256 = [Digests.Sha256Hex(seal.RawData)],
+        }).Verify(path);
+        return (load.Source!, report);
     }
 
     /// <summary>A bus client that bypasses every gateway, as a hostile or broken one would.</summary>
