@@ -199,12 +199,12 @@ public static class GatewayApi
         var envelopeId = Guid.CreateVersion7(now);
         // Base64 makes a package about 4/3 of its files: one that will not travel inline is written straight into the
         // store, each file streamed from the request's buffered form, so no process holds it whole.
-        var stored = total / 3 * 4 > gateway.InlinePackageBytes;
+        var inline = total / 3 * 4 <= gateway.InlinePackageBytes;
         byte[] package = [];
         StoredPackage? storedPackage = null;
         try
         {
-            if (stored)
+            if (!inline)
             {
                 var sources = form.Files.Select(f => new EdxmlAttachmentSource(f.FileName, ContentTypeOf(f), f.Length, f.OpenReadStream)).ToList();
                 await using var writer = store.OpenWrite(envelopeId);
