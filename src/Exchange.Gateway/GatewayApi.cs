@@ -224,7 +224,11 @@ public static class GatewayApi
         }
         catch (EdxmlException e)
         {
-            await store.DeleteAsync(envelopeId, CancellationToken.None);
+            if (!inline)
+            {
+                await store.DeleteAsync(envelopeId, CancellationToken.None);
+            }
+
             return Problems.Refuse(e);
         }
 

@@ -1,6 +1,5 @@
 using Exchange.Contracts;
 using Exchange.Core;
-using Exchange.Edxml;
 using Exchange.Persistence.Hub;
 using Exchange.ServiceDefaults.Messaging;
 using MassTransit;

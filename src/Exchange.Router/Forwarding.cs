@@ -47,7 +47,7 @@ public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus dir
             : [new TraceEntry(options.Value.HubName, envelope.ReceivedAt, "accepted")]; // stored before traces were kept
 
     /// <summary>The envelope's package: its inline bytes, or the chunks this hub stored.</summary>
-    public PackageBody Package(EnvelopeRow envelope) => PackageBody.Of(envelope.Package, store, envelope.EnvelopeId, envelope.Stored());
+    private PackageBody Package(EnvelopeRow envelope) => PackageBody.Of(envelope.Package, store, envelope.EnvelopeId, envelope.Stored());
 
     /// <summary>
     /// Sends the deliveries on: the exact bytes received, and the trace beside them. A stored package's chunks go ahead
