@@ -11,6 +11,7 @@ using Exchange.ServiceDefaults.Broker;
 using Exchange.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace Exchange.Cli;
 
@@ -30,6 +31,10 @@ public sealed record DeploymentSettings(
 
     /// <summary>The handler of each gateway's <see cref="RunningGateway.Http"/> (tests over HTTPS trust their own CA in it).</summary>
     public Func<HttpMessageHandler>? GatewayHttpHandler { get; init; }
+
+    /// <summary>Drop the prefix's databases before starting (<see cref="DeploymentDatabases"/>), so that a bench measures
+    /// empty tables and not whatever earlier runs left in them.</summary>
+    public bool FreshDatabases { get; init; }
 }
 
 /// <summary>
@@ -103,6 +108,12 @@ public sealed class LocalDeployment : IAsyncDisposable
         progress?.Report("directory");
         var bound = BindDevCertificates(settings.Directory, pki);
         var names = new ExchangeNames(settings.Prefix);
+        if (settings.FreshDatabases)
+        {
+            progress?.Report("empty databases");
+            await DeploymentDatabases.DropAsync(settings.Servers, names, cancellationToken);
+        }
+
         var planned = new AgencyDirectory(0, bound);
         var lowerHubs = planned.Hubs.Where(h => h != planned.TopHub).ToList();
         foreach (var hub in lowerHubs.Prepend(null))
@@ -323,6 +334,7 @@ public sealed class LocalDeployment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var connectionStrings = _gateways.Keys.Select(GatewayConnectionString).Concat(_lowerHubs.Keys.Select(HubConnectionStringOf)).Append(HubConnectionString).ToList();
         foreach (var code in _gateways.Keys.ToList())
         {
             await StopGatewayAsync(code);
@@ -336,6 +348,14 @@ public sealed class LocalDeployment : IAsyncDisposable
 
         _lowerHubs.Clear();
         await StopRouterAsync();
+
+        // Npgsql keeps a pool's idle connections open for 5 minutes after last use, and the pool outlives the hosts of
+        // this process: a test run starting deployment after deployment would reach PostgreSQL's max_connections.
+        foreach (var connectionString in connectionStrings)
+        {
+            using var connection = new NpgsqlConnection(connectionString);
+            NpgsqlConnection.ClearPool(connection);
+        }
     }
 
     /// <summary>Settings every host shares, on the virtual host of <paramref name="hub"/> (null: the top hub's).</summary>

@@ -22,14 +22,15 @@ public sealed record ExchangeNames(string Prefix = "")
     /// <summary>The virtual host of a hub below the top one, beside the top hub's <paramref name="topVirtualHost"/>.</summary>
     public string HubVirtualHost(string topVirtualHost, string hubCode) => $"{Prefix}{topVirtualHost}-{Slug(hubCode, '-')}";
 
-    public string HubDatabase => $"{DbPrefix}exchange_hub";
+    public string HubDatabase => $"{DatabasePrefix}hub";
 
     /// <summary>The database of a hub below the top one (each hub of a federation has its own).</summary>
-    public string HubDatabaseOf(string hubCode) => $"{DbPrefix}exchange_hub_{Slug(hubCode, '_')}";
+    public string HubDatabaseOf(string hubCode) => $"{HubDatabase}_{Slug(hubCode, '_')}";
 
-    public string GatewayDatabase(string agencyCode) => $"{DbPrefix}exchange_gw_{Slug(agencyCode, '_')}";
+    public string GatewayDatabase(string agencyCode) => $"{DatabasePrefix}gw_{Slug(agencyCode, '_')}";
 
-    private string DbPrefix => Slug(Prefix, '_');
+    /// <summary>How every database of this deployment's hubs and gateways begins.</summary>
+    public string DatabasePrefix => $"{Slug(Prefix, '_')}exchange_";
 
     private static string Slug(string text, char separator) =>
         new(text.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : separator).ToArray());

@@ -4,10 +4,12 @@ using Exchange.Persistence.Gateway;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Exchange.Gateway;
 
-/// <summary>The hub's answers to this gateway's submissions, recorded in the outbox for the document system to read.</summary>
+// The hub's answers to this gateway's submissions, recorded in the outbox for the document system to read.
+
 /// <summary>
 /// The hub accepted a submission. Its recipients become the agencies the hub resolved the package's addresses to
 /// (groups expanded, aliases and merged agencies' old codes resolved), whose receipts the sender then waits for.
@@ -65,34 +67,47 @@ public sealed class EnvelopeHeldConsumer(GatewayDbContext db) : IConsumer<Envelo
     }
 }
 
-public sealed class DeliveryConfirmedConsumer(GatewayDbContext db, ILogger<DeliveryConfirmedConsumer> logger) : IConsumer<DeliveryConfirmed>
+/// <summary>
+/// Records the hub's confirmations that recipients stored this agency's documents. A directive to a thousand wards is
+/// confirmed a thousand times within seconds, so confirmations are consumed in batches: one query and one insert for
+/// the batch. A confirmation recorded before (the hub re-sent it) is skipped.
+/// </summary>
+public sealed class DeliveryConfirmedConsumer(GatewayDbContext db, ILogger<DeliveryConfirmedConsumer> logger) : IConsumer<Batch<DeliveryConfirmed>>
 {
-    public async Task Consume(ConsumeContext<DeliveryConfirmed> context)
+    /// <summary>At most this many confirmations in a batch, and at most this long waiting for a batch to fill.</summary>
+    public static void Batching(BatchOptions batch) => batch.SetMessageLimit(32).SetTimeLimit(TimeSpan.FromMilliseconds(10));
+
+    public async Task Consume(ConsumeContext<Batch<DeliveryConfirmed>> context)
     {
-        var message = context.Message;
-        db.ChangeTracker.Clear();
-        if (!await db.Outbox.AnyAsync(o => o.EnvelopeId == message.EnvelopeId, context.CancellationToken))
+        var messages = context.Message.Select(m => m.Message).ToList();
+        var envelopeIds = messages.Select(m => m.EnvelopeId).Distinct().ToList();
+        var ours = (await db.Outbox.Where(o => envelopeIds.Contains(o.EnvelopeId)).Select(o => o.EnvelopeId).ToListAsync(context.CancellationToken)).ToHashSet();
+        foreach (var stranger in envelopeIds.Where(id => !ours.Contains(id)))
         {
-            logger.LogWarning("Delivery confirmation for {EnvelopeId}, which this gateway did not send; ignored", message.EnvelopeId);
+            logger.LogWarning("Delivery confirmation for {EnvelopeId}, which this gateway did not send; ignored", stranger);
+        }
+
+        var confirmed = messages.Where(m => ours.Contains(m.EnvelopeId)).DistinctBy(m => (m.EnvelopeId, m.RecipientCode)).ToList();
+        if (confirmed.Count == 0)
+        {
             return;
         }
 
-        db.OutboxReceipts.Add(new OutboxReceiptRow
-        {
-            EnvelopeId = message.EnvelopeId,
-            RecipientCode = message.RecipientCode,
-            ReceiptId = message.ReceiptId,
-            ReceivedAt = message.ReceivedAt,
-            ConfirmedAt = message.ConfirmedAt,
-        });
-        try
-        {
-            await db.SaveChangesAsync(context.CancellationToken);
-        }
-        catch (Exception e) when (e.IsUniqueViolation())
-        {
-            // Already recorded: the hub re-sent it.
-        }
+        await db.Database.ExecuteSqlRawAsync(
+            $"""
+             insert into {GatewayDbContext.Schema}.outbox_receipts (envelope_id, recipient_code, receipt_id, received_at, confirmed_at)
+             select * from unnest(@envelope_ids, @recipient_codes, @receipt_ids, @received_at, @confirmed_at)
+             on conflict (envelope_id, recipient_code) do nothing
+             """,
+            [
+                new NpgsqlParameter("envelope_ids", confirmed.Select(m => m.EnvelopeId).ToArray()),
+                new NpgsqlParameter("recipient_codes", confirmed.Select(m => m.RecipientCode).ToArray()),
+                new NpgsqlParameter("receipt_ids", confirmed.Select(m => m.ReceiptId).ToArray()),
+                // timestamptz takes UTC only (Npgsql refuses another offset).
+                new NpgsqlParameter("received_at", confirmed.Select(m => m.ReceivedAt.ToUniversalTime()).ToArray()),
+                new NpgsqlParameter("confirmed_at", confirmed.Select(m => m.ConfirmedAt.ToUniversalTime()).ToArray()),
+            ],
+            context.CancellationToken);
     }
 }
 

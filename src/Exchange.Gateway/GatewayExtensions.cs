@@ -59,8 +59,9 @@ public static class GatewayExtensions
             var o = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
             return CmsSigner.FromPkcs12(o.Pkcs12Path, o.Pkcs12Password);
         });
-        services.AddDbContext<GatewayDbContext>(o => o.UseNpgsql(connectionString));
-        services.AddSingleton(new PackageStore(connectionString, GatewayDbContext.Schema));
+        services.AddDbContextPool<GatewayDbContext>(o => o.UseNpgsql(connectionString));
+        // A factory, so that the host disposes the store (and its connection pool) when it stops.
+        services.AddSingleton(_ => new PackageStore(connectionString, GatewayDbContext.Schema));
         OrphanChunkSweeper.Register(services, configuration, GatewayDbContext.PackageOwners);
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
@@ -75,12 +76,12 @@ public static class GatewayExtensions
             x.AddConsumer<EnvelopeAcceptedConsumer, RetryingConsumerDefinition<EnvelopeAcceptedConsumer>>();
             x.AddConsumer<EnvelopeRejectedConsumer, RetryingConsumerDefinition<EnvelopeRejectedConsumer>>();
             x.AddConsumer<EnvelopeHeldConsumer, RetryingConsumerDefinition<EnvelopeHeldConsumer>>();
-            x.AddConsumer<DeliveryConfirmedConsumer, RetryingConsumerDefinition<DeliveryConfirmedConsumer>>();
+            x.AddConsumer<DeliveryConfirmedConsumer, RetryingConsumerDefinition<DeliveryConfirmedConsumer>>(c => c.Options<BatchOptions>(DeliveryConfirmedConsumer.Batching));
             x.AddConsumer<DeliveryExpiredConsumer, RetryingConsumerDefinition<DeliveryExpiredConsumer>>();
             x.AddConsumer<DeliverStatusConsumer, RetryingConsumerDefinition<DeliverStatusConsumer>>();
             x.AddConsumer<StatusAcceptedConsumer, RetryingConsumerDefinition<StatusAcceptedConsumer>>();
             x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
-            x.AddConsumer<PackageChunkConsumer, RetryingConsumerDefinition<PackageChunkConsumer>>();
+            x.AddConsumer<PackageChunkConsumer, PackageChunkConsumerDefinition>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -88,8 +89,9 @@ public static class GatewayExtensions
                 // while the gateway is down.
                 bus.ReceiveEndpoint(names.AgencyQueue(agency), e =>
                 {
-                    e.PrefetchCount = 32;
-                    e.ConcurrentMessageLimit = 8;
+                    // Room for a full batch of confirmations (each message waiting in a batch holds its place) beside deliveries.
+                    e.PrefetchCount = 64;
+                    e.ConcurrentMessageLimit = 32;
                     // Its own user may declare only its own names: no exchange per message type, and a message
                     // that keeps failing goes to the _error queue without a Fault<T> published (docs/broker.md).
                     e.ConfigureConsumeTopology = false;

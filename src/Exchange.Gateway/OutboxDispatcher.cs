@@ -109,7 +109,7 @@ public sealed class OutboxDispatcher(
                 await hub.SendChunksAsync(store, row.EnvelopeId, stored, cancellationToken);
             }
 
-            await hub.Send(new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt, stored), cancellationToken);
+            await hub.SendConfirmedAsync(new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt, stored), cancellationToken);
         }));
 
         var ids = queued.Select(r => r.EnvelopeId).ToList();
@@ -131,7 +131,7 @@ public sealed class OutboxDispatcher(
             .ToListAsync(cancellationToken);
         foreach (var item in handed)
         {
-            await hub.Send(new ReportHandover(item.EnvelopeId, agencyCode, item.HandedOverAt!.Value), cancellationToken);
+            await hub.SendConfirmedAsync(new ReportHandover(item.EnvelopeId, agencyCode, item.HandedOverAt!.Value), cancellationToken);
             await db.Inbox.Where(i => i.EnvelopeId == item.EnvelopeId)
                 .ExecuteUpdateAsync(u => u.SetProperty(i => i.HandoverReported, true), cancellationToken);
         }
@@ -153,7 +153,7 @@ public sealed class OutboxDispatcher(
         {
             ActivityContext.TryParse(row.TraceParent, null, out var parent);
             using var activity = ExchangeTelemetry.Source.StartActivity("status send", ActivityKind.Producer, parent);
-            await hub.Send(new SubmitStatus(row.StatusId, row.EnvelopeId, agencyCode, row.RecipientCode, row.Package, row.Signature, row.CreatedAt), cancellationToken);
+            await hub.SendConfirmedAsync(new SubmitStatus(row.StatusId, row.EnvelopeId, agencyCode, row.RecipientCode, row.Package, row.Signature, row.CreatedAt), cancellationToken);
         }));
         var ids = queued.Select(r => r.StatusId).ToList();
         var now = DateTimeOffset.UtcNow;

@@ -13,10 +13,13 @@ using Microsoft.Extensions.Options;
 namespace Exchange.Router;
 
 /// <summary>
-/// Records a recipient's signed delivery receipt: the receipt must verify, be signed by a certificate the
-/// directory binds to the recipient, and name this envelope, recipient and package digest. Then the sender
-/// is told. A receipt seen before re-sends the confirmation; every refused receipt is ContentConsignmentFailure
-/// evidence with its reason (the delivery itself is left as it was).
+/// Records recipients' signed delivery receipts: a receipt must verify, be signed by a certificate the directory binds
+/// to the recipient, and name this envelope, recipient and package digest. Then the sender is told. A receipt seen
+/// before re-sends the confirmation; every refused receipt is ContentConsignmentFailure evidence with its reason (the
+/// delivery itself is left as it was).
+/// Receipts come in bursts (a directive to a thousand wards is answered a thousand times within seconds), so they are
+/// consumed in batches: one query for the envelopes, one for the deliveries, and one transaction for all the batch
+/// records, instead of three round trips and a commit per receipt.
 /// </summary>
 public sealed class SubmitDeliveryReceiptConsumer(
     HubDbContext db,
@@ -26,88 +29,108 @@ public sealed class SubmitDeliveryReceiptConsumer(
     Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,
-    ILogger<SubmitDeliveryReceiptConsumer> logger) : IConsumer<SubmitDeliveryReceipt>
+    ILogger<SubmitDeliveryReceiptConsumer> logger) : IConsumer<Batch<SubmitDeliveryReceipt>>
 {
-    public async Task Consume(ConsumeContext<SubmitDeliveryReceipt> context)
+    /// <summary>At most this many receipts in a batch, and at most this long waiting for a batch to fill.</summary>
+    public static void Batching(BatchOptions batch) => batch.SetMessageLimit(16).SetConcurrencyLimit(2).SetTimeLimit(TimeSpan.FromMilliseconds(10));
+
+    public async Task Consume(ConsumeContext<Batch<SubmitDeliveryReceipt>> context)
     {
-        var message = context.Message.Filled();
         var cancellationToken = context.CancellationToken;
         db.ChangeTracker.Clear();
+        var receipts = context.Message.Select(m => (Context: (ConsumeContext)m, Message: m.Message.Filled())).ToList();
+        var envelopeIds = receipts.Select(r => r.Message.EnvelopeId).Distinct().ToList();
+        var recipientCodes = receipts.Select(r => r.Message.RecipientCode).Distinct().ToList();
+        // What a receipt is checked against and answered with; not the package, which a receipt does not need.
+        var envelopes = await db.Envelopes.Where(e => envelopeIds.Contains(e.EnvelopeId))
+            .Select(e => new ReceiptEnvelope(e.EnvelopeId, e.SenderCode, e.PackageSha256, e.SubmittedAt, e.RelayedBy))
+            .ToDictionaryAsync(e => e.EnvelopeId, cancellationToken);
+        // Both keys of the primary key are filtered, so a receipt for a fan-out's envelope loads its own deliveries, not all of them.
+        var deliveries = await db.Deliveries.Where(d => envelopeIds.Contains(d.EnvelopeId) && recipientCodes.Contains(d.RecipientCode))
+            .ToDictionaryAsync(d => (d.EnvelopeId, d.RecipientCode), cancellationToken);
+        var current = await directory.CurrentAsync(cancellationToken);
+        var now = clock.GetUtcNow();
 
-        if (!BusOrigin.Agrees(context, names, message.RecipientCode, out var originDetail))
+        var confirmations = new List<(ReceiptEnvelope Envelope, DeliveryRow Delivery, bool New)>();
+        var refusals = new List<(SubmitDeliveryReceipt Message, ReceiptEnvelope? Envelope, ReasonCode Reason, string Detail)>();
+        foreach (var (messageContext, message) in receipts)
         {
-            await RefuseAsync(message, null, ReasonCode.SenderMismatch, originDetail, cancellationToken);
-            return;
-        }
-
-        var envelope = await db.Envelopes.AsNoTracking().FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId, cancellationToken);
-        var delivery = await db.Deliveries.FirstOrDefaultAsync(
-            d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, cancellationToken);
-        if (envelope is null || delivery is null)
-        {
-            await RefuseAsync(message, null, ReasonCode.NotFound,
-                $"This hub made no delivery of envelope {message.EnvelopeId} to '{Untrusted.Quote(message.RecipientCode)}'.", cancellationToken);
-            return;
-        }
-
-        if (delivery.State == DeliveryStates.Delivered)
-        {
-            if (delivery.ReceiptId == message.ReceiptId)
+            envelopes.TryGetValue(message.EnvelopeId, out var envelope);
+            if (!BusOrigin.Agrees(messageContext, names, message.RecipientCode, out var originDetail))
+            {
+                refusals.Add((message, null, ReasonCode.SenderMismatch, originDetail));
+            }
+            else if (envelope is null || !deliveries.TryGetValue((message.EnvelopeId, message.RecipientCode), out var delivery))
+            {
+                refusals.Add((message, null, ReasonCode.NotFound, $"This hub made no delivery of envelope {message.EnvelopeId} to '{Untrusted.Quote(message.RecipientCode)}'."));
+            }
+            else if (delivery.State == DeliveryStates.Delivered)
             {
                 // The same receipt again (a redelivery, or a replay): answered as before, nothing recorded twice.
-                await ConfirmAsync(context, envelope, delivery);
-                return;
+                if (delivery.ReceiptId == message.ReceiptId)
+                {
+                    confirmations.Add((envelope, delivery, false));
+                }
+                else
+                {
+                    refusals.Add((message, envelope, ReasonCode.ReceiptMismatch, $"The delivery was already confirmed by receipt {delivery.ReceiptId}; it stays confirmed."));
+                }
             }
-
-            await RefuseAsync(message, envelope, ReasonCode.ReceiptMismatch,
-                $"The delivery was already confirmed by receipt {delivery.ReceiptId}; it stays confirmed.", cancellationToken);
-            return;
+            else if (Check(message, envelope, current) is var (reason, detail, receipt) && reason != ReasonCode.Ok)
+            {
+                refusals.Add((message, envelope, reason, detail));
+            }
+            else
+            {
+                delivery.State = DeliveryStates.Delivered;
+                delivery.DeliveredAt = receipt!.ReceivedAt;
+                delivery.ReceiptId = message.ReceiptId;
+                delivery.Receipt = message.Receipt;
+                delivery.ReceiptSignature = message.ReceiptSignature;
+                db.AddEvidence(EvidenceKind.ContentConsignment, envelope.EnvelopeId, delivery.RecipientCode, ReasonCode.Ok,
+                    $"Stored in the recipient's inbox at {receipt.ReceivedAt:O}; receipt {message.ReceiptId} verified. {detail}",
+                    envelope.PackageSha256, options.Value.HubName, now);
+                confirmations.Add((envelope, delivery, true));
+            }
         }
 
-        var (reason, detail, receipt) = await CheckAsync(message, envelope, cancellationToken);
-        var now = clock.GetUtcNow();
-        if (reason != ReasonCode.Ok)
+        foreach (var (message, envelope, reason, detail) in refusals)
         {
-            await RefuseAsync(message, envelope, reason, detail, cancellationToken);
-            return;
+            db.AddEvidence(EvidenceKind.ContentConsignmentFailure, message.EnvelopeId, message.RecipientCode, reason,
+                $"Receipt {message.ReceiptId} refused: {detail}", envelope?.PackageSha256, options.Value.HubName, now);
         }
 
-        delivery.State = DeliveryStates.Delivered;
-        delivery.DeliveredAt = receipt!.ReceivedAt;
-        delivery.ReceiptId = message.ReceiptId;
-        delivery.Receipt = message.Receipt;
-        delivery.ReceiptSignature = message.ReceiptSignature;
-        db.AddEvidence(EvidenceKind.ContentConsignment, envelope.EnvelopeId, delivery.RecipientCode, ReasonCode.Ok,
-            $"Stored in the recipient's inbox at {receipt.ReceivedAt:O}; receipt {message.ReceiptId} verified. {detail}",
-            envelope.PackageSha256, options.Value.HubName, now);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
         }
         catch (DbUpdateConcurrencyException)
         {
-            // Another copy of this receipt was recorded first: answer as a duplicate.
+            // Another copy of one of these receipts was recorded first (by another hub instance): start again, and
+            // that one is answered as a duplicate.
             await Consume(context);
             return;
         }
 
-        ExchangeTelemetry.DeliveriesConfirmed.Add(1);
-        ExchangeTelemetry.DeliveryDuration.Record((now - envelope.SubmittedAt).TotalMilliseconds);
-        await ConfirmAsync(context, envelope, delivery);
+        foreach (var (message, _, reason, detail) in refusals)
+        {
+            ExchangeTelemetry.RecordMessageRefused(nameof(SubmitDeliveryReceipt), reason.ToCode());
+            logger.LogWarning("Refused receipt {ReceiptId} for {EnvelopeId}: {Reason} {Detail}", message.ReceiptId, message.EnvelopeId, reason.ToCode(), detail);
+        }
+
+        foreach (var (envelope, delivery, isNew) in confirmations)
+        {
+            if (isNew)
+            {
+                ExchangeTelemetry.DeliveriesConfirmed.Add(1);
+                ExchangeTelemetry.DeliveryDuration.Record((now - envelope.SubmittedAt).TotalMilliseconds);
+            }
+
+            await ConfirmAsync(context, envelope, delivery);
+        }
     }
 
-    private async Task RefuseAsync(SubmitDeliveryReceipt message, EnvelopeRow? envelope, ReasonCode reason, string detail, CancellationToken cancellationToken)
-    {
-        db.ChangeTracker.Clear();
-        db.AddEvidence(EvidenceKind.ContentConsignmentFailure, message.EnvelopeId, message.RecipientCode, reason,
-            $"Receipt {message.ReceiptId} refused: {detail}", envelope?.PackageSha256, options.Value.HubName, clock.GetUtcNow());
-        await db.SaveChangesAsync(cancellationToken);
-        ExchangeTelemetry.RecordMessageRefused(nameof(SubmitDeliveryReceipt), reason.ToCode());
-        logger.LogWarning("Refused receipt {ReceiptId} for {EnvelopeId}: {Reason} {Detail}", message.ReceiptId, message.EnvelopeId, reason.ToCode(), detail);
-    }
-
-    private async Task<(ReasonCode Reason, string Detail, DeliveryReceipt? Receipt)> CheckAsync(
-        SubmitDeliveryReceipt message, EnvelopeRow envelope, CancellationToken cancellationToken)
+    private (ReasonCode Reason, string Detail, DeliveryReceipt? Receipt) Check(SubmitDeliveryReceipt message, ReceiptEnvelope envelope, AgencyDirectory current)
     {
         var signature = verifier.Verify(message.Receipt, message.ReceiptSignature);
         if (!signature.Valid)
@@ -127,7 +150,6 @@ public sealed class SubmitDeliveryReceiptConsumer(
                 : (ReasonCode.ReceiptMismatch, $"The receipt names receipt {receipt.ReceiptId}, envelope {receipt.EnvelopeId}, recipient '{Untrusted.Quote(receipt.RecipientCode)}' and package SHA-256 {Untrusted.Quote(receipt.PackageSha256)}, not this message's receipt, envelope, recipient and package.", null);
         }
 
-        var current = await directory.CurrentAsync(cancellationToken);
         var bound = signature.ValidSigners.FirstOrDefault(s => current.IsBound(message.RecipientCode, s.CertificateSha256));
         return bound is null
             ? (ReasonCode.SignerNotBound, $"The receipt's signer is not registered to '{message.RecipientCode}' in directory version {current.Version}.", null)
@@ -135,11 +157,13 @@ public sealed class SubmitDeliveryReceiptConsumer(
     }
 
     /// <summary>Tells the sender, or passes the receipt back to the hub that relayed the envelope here (federation).</summary>
-    private Task ConfirmAsync(ConsumeContext context, EnvelopeRow envelope, DeliveryRow delivery) =>
-        forwarding.TowardSenderAsync(context, envelope,
+    private Task ConfirmAsync(ConsumeContext context, ReceiptEnvelope envelope, DeliveryRow delivery) =>
+        forwarding.TowardSenderAsync(context, envelope.SenderCode, envelope.RelayedBy,
             new DeliveryConfirmed(envelope.EnvelopeId, envelope.SenderCode, delivery.RecipientCode, delivery.ReceiptId!.Value, delivery.DeliveredAt!.Value, clock.GetUtcNow()),
             new SubmitDeliveryReceipt(envelope.EnvelopeId, delivery.RecipientCode, delivery.ReceiptId!.Value, delivery.Receipt!, delivery.ReceiptSignature!),
             context.CancellationToken);
+
+    private sealed record ReceiptEnvelope(Guid EnvelopeId, string SenderCode, string PackageSha256, DateTimeOffset SubmittedAt, string? RelayedBy);
 }
 
 /// <summary>

@@ -57,7 +57,6 @@ public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus dir
     {
         var trace = Trace(envelope);
         var stored = envelope.Stored();
-        var recipientAddresses = EdxmlAddresses(envelope);
         foreach (var hop in deliveries.GroupBy(d => d.NextHop))
         {
             if (hop.Key is null)
@@ -77,7 +76,7 @@ public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus dir
             var relayQueue = names.RelayQueue(hop.Key);
             await SendChunksAsync(relayQueue, envelope, stored, cancellationToken);
             await bus.SendToQueueAsync(relayQueue, new RelayEnvelope(
-                envelope.EnvelopeId, envelope.SenderCode, recipientAddresses, envelope.Package, envelope.Signature, envelope.SubmittedAt,
+                envelope.EnvelopeId, envelope.SenderCode, EdxmlAddresses(envelope), envelope.Package, envelope.Signature, envelope.SubmittedAt,
                 options.Value.HubCode ?? options.Value.HubName, hop.Select(d => new RoutedRecipient(d.RecipientCode, d.ResolvedFrom)).ToList(), trace, stored),
                 cancellationToken);
         }
@@ -100,9 +99,15 @@ public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus dir
     public Task TowardSenderAsync<TSender, TRelay>(ISendEndpointProvider bus, EnvelopeRow envelope, TSender forSender, TRelay forRelay, CancellationToken cancellationToken)
         where TSender : class
         where TRelay : class =>
-        envelope.RelayedBy is { } hub
+        TowardSenderAsync(bus, envelope.SenderCode, envelope.RelayedBy, forSender, forRelay, cancellationToken);
+
+    /// <inheritdoc cref="TowardSenderAsync{TSender, TRelay}(ISendEndpointProvider, EnvelopeRow, TSender, TRelay, CancellationToken)"/>
+    public Task TowardSenderAsync<TSender, TRelay>(ISendEndpointProvider bus, string senderCode, string? relayedBy, TSender forSender, TRelay forRelay, CancellationToken cancellationToken)
+        where TSender : class
+        where TRelay : class =>
+        relayedBy is { } hub
             ? bus.SendToQueueAsync(names.RelayQueue(hub), forRelay, cancellationToken)
-            : bus.SendToQueueAsync(names.AgencyQueue(envelope.SenderCode), forSender, cancellationToken);
+            : bus.SendToQueueAsync(names.AgencyQueue(senderCode), forSender, cancellationToken);
 
     /// <summary>The package's header (attachments skipped), read from the inline bytes or streamed from the store.</summary>
     public EdxmlHeader Header(EnvelopeRow envelope) =>

@@ -45,8 +45,9 @@ public static class RouterExtensions
         services.AddSingleton<SubmissionCheck>();
         services.AddSingleton<Forwarding>();
         services.AddSingleton<DirectoryCache>();
-        services.AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString));
-        services.AddSingleton(new PackageStore(connectionString, HubDbContext.Schema));
+        services.AddDbContextPool<HubDbContext>(o => o.UseNpgsql(connectionString));
+        // A factory, so that the host disposes the store (and its connection pool) when it stops.
+        services.AddSingleton(_ => new PackageStore(connectionString, HubDbContext.Schema));
         OrphanChunkSweeper.Register(services, builder.Configuration, HubDbContext.PackageOwners);
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
 
@@ -66,12 +67,12 @@ public static class RouterExtensions
         services.AddMassTransit(x =>
         {
             x.AddConsumer<SubmitEnvelopeConsumer, RetryingConsumerDefinition<SubmitEnvelopeConsumer>>();
-            x.AddConsumer<SubmitDeliveryReceiptConsumer, RetryingConsumerDefinition<SubmitDeliveryReceiptConsumer>>();
+            x.AddConsumer<SubmitDeliveryReceiptConsumer, RetryingConsumerDefinition<SubmitDeliveryReceiptConsumer>>(c => c.Options<BatchOptions>(SubmitDeliveryReceiptConsumer.Batching));
             x.AddConsumer<ReportDeliveryFailureConsumer, RetryingConsumerDefinition<ReportDeliveryFailureConsumer>>();
             x.AddConsumer<SubmitStatusConsumer, RetryingConsumerDefinition<SubmitStatusConsumer>>();
             x.AddConsumer<ReportHandoverConsumer, RetryingConsumerDefinition<ReportHandoverConsumer>>();
             x.AddConsumer<RelayEnvelopeConsumer, RetryingConsumerDefinition<RelayEnvelopeConsumer>>();
-            x.AddConsumer<PackageChunkConsumer, RetryingConsumerDefinition<PackageChunkConsumer>>();
+            x.AddConsumer<PackageChunkConsumer, PackageChunkConsumerDefinition>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);

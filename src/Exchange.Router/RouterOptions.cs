@@ -47,10 +47,13 @@ public sealed class RouterOptions
     /// <summary>How long a loaded directory version is used before the hub checks for a newer one.</summary>
     public TimeSpan DirectoryRefresh { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Messages the hub works on at once, and how many RabbitMQ hands it ahead.</summary>
-    public int ConcurrentMessageLimit { get; set; } = 16;
+    /// <summary>
+    /// Messages the hub works on at once, and how many RabbitMQ hands it ahead. Each receipt waiting in a batch holds
+    /// its place, so the limit leaves room for a full batch of receipts beside submissions.
+    /// </summary>
+    public int ConcurrentMessageLimit { get; set; } = 32;
 
-    public int PrefetchCount { get; set; } = 32;
+    public int PrefetchCount { get; set; } = 64;
 
     /// <summary>The parser limits these settings make.</summary>
     public EdxmlLimits ToEdxmlLimits() => new()

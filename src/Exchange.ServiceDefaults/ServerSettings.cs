@@ -173,6 +173,10 @@ public sealed record ServerSettings(
         Timeout = PostgresConnectTimeoutSeconds,
         CommandTimeout = PostgresCommandTimeoutSeconds,
         IncludeErrorDetail = false,
+        // No DISCARD ALL each time a pooled connection goes back: that was a third of the statements PostgreSQL ran
+        // per document (docs/performance.md). Nothing here leaves session state behind: the evidence chain's advisory
+        // lock and the audit's read-only mode are per transaction.
+        NoResetOnClose = pooling,
     };
 
     /// <summary>

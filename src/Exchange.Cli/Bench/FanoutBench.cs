@@ -40,7 +40,7 @@ internal static class FanoutBench
 
         // Per-agency broker users for a thousand wards would be a thousand users to provision; the hub and the farm use
         // the administrator here, which changes nothing on the path measured.
-        var settings = new DeploymentSettings(servers, ExchangeHome.Pki, directory, Prefix, GatewayAgencies: [SampleDirectory.Province]);
+        var settings = new DeploymentSettings(servers, ExchangeHome.Pki, directory, Prefix, GatewayAgencies: [SampleDirectory.Province]) { FreshDatabases = true };
         await using var deployment = await LocalDeployment.StartAsync(settings, console.Stages("starting "), ct);
         var verifier = new SignatureVerifier(TrustStore.Load(new TrustOptions { TrustAnchorFiles = [pki.RootCertificatePath], CrlFiles = [pki.CrlPath] }));
         console.Stage($"recipient farm for {recipients} wards");

@@ -11,7 +11,6 @@ using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Broker;
 using Exchange.Signing;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Exchange.Cli.Chaos;
 
@@ -90,7 +89,7 @@ internal sealed class ChaosProvince : IAsyncDisposable
         }
 
         _log.Line("removing the previous run's databases and queues");
-        await DropDatabasesAsync(ct);
+        await DeploymentDatabases.DropAsync(_servers, Names, ct);
         await DeleteQueuesAsync(ct);
 
         var directory = SampleDirectory.Load();
@@ -263,30 +262,6 @@ internal sealed class ChaosProvince : IAsyncDisposable
         }
 
         _router?.KillNow();
-    }
-
-    private async Task DropDatabasesAsync(CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(_servers.PostgresMaintenanceConnectionString());
-        await connection.OpenAsync(ct);
-        var names = new List<string>();
-        await using (var list = new NpgsqlCommand("select datname from pg_database where starts_with(datname, @prefix)", connection))
-        {
-            // The prefix of the run's database names ("chaos_"): the hub's name without its own part.
-            list.Parameters.AddWithValue("prefix", Names.HubDatabase[..^new ExchangeNames().HubDatabase.Length]);
-            await using var reader = await list.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                names.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (var name in names)
-        {
-            // FORCE (PostgreSQL 13+): hosts of an earlier run that were left running lose their connections.
-            await using var drop = new NpgsqlCommand($"drop database if exists \"{name}\" with (force)", connection);
-            await drop.ExecuteNonQueryAsync(ct);
-        }
     }
 
     private async Task DeleteQueuesAsync(CancellationToken ct)

@@ -20,7 +20,7 @@ public static class ConsumerRetry
             r.Exponential(8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(400));
             r.Ignore<Exception>(IsPermanent);
         });
-        consumer.UseInMemoryOutbox(context);
+        consumer.UseInMemoryOutbox(context, o => o.ConcurrentMessageDelivery = true);
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public static class PackageTransfer
         var index = 0;
         await foreach (var bytes in store.ReadChunksAsync(packageId, package.Chunks, cancellationToken))
         {
-            await endpoint.Send(new PackageChunk(packageId, index++, package.Chunks, bytes), cancellationToken);
+            await endpoint.SendConfirmedAsync(new PackageChunk(packageId, index++, package.Chunks, bytes), cancellationToken);
         }
     }
 
@@ -123,4 +123,16 @@ public sealed class OrphanChunkSweeper(PackageStore store, string owners, TimeSp
         var age = configuration.GetValue("Exchange:OrphanChunkAge", TimeSpan.FromDays(1));
         services.AddHostedService(sp => new OrphanChunkSweeper(sp.GetRequiredService<PackageStore>(), owners, age, sp.GetRequiredService<ILogger<OrphanChunkSweeper>>()));
     }
+}
+
+/// <summary>
+/// Chunks are stored a few at a time, whatever the endpoint's limit: each one in flight holds its message, its base64
+/// text (over the runtime's large-object threshold) and its bytes, and with the endpoint's 32 at once a 200 MB document
+/// took a gateway past 200 MB resident (docs/performance.md, "Large documents").
+/// </summary>
+public sealed class PackageChunkConsumerDefinition : RetryingConsumerDefinition<PackageChunkConsumer>
+{
+    public const int ConcurrentChunks = 4;
+
+    public PackageChunkConsumerDefinition() => ConcurrentMessageLimit = ConcurrentChunks;
 }
