@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Exchange.Core;
 using Exchange.Gateway.Access;
+using Exchange.Gateway.Vdxp;
 using Exchange.Persistence;
 using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
@@ -57,10 +58,145 @@ public static class GatewayCommand
         var revoke = new Command("revoke", "Revoke a key: the gateway refuses it from its next request on.") { revokeAgency, revokeDatabase, id, revokeName };
         revoke.SetAction((p, ct) => RevokeAsync(p.GetValue(revokeAgency)!, p.GetValue(revokeDatabase), p.GetValue(id), p.GetValue(revokeName), ct));
 
-        return new Command("gateway", "An agency gateway's HTTP API keys.")
+        return new Command("gateway", "An agency gateway's HTTP API keys and the clients of its national-axis protocol.")
         {
             new Command("key", "API keys of a gateway's HTTP API (X-Api-Key header).") { create, list, revoke },
+            VdxpClientCommand(Agency, Database),
         };
+    }
+
+    /// <summary>`gateway vdxp-client create|list|revoke`: the system ids and secrets of the national axis's protocol (docs/national-axis.md).</summary>
+    private static Command VdxpClientCommand(Func<Option<string>> agencyOption, Func<Option<string?>> databaseOption)
+    {
+        var agency = agencyOption();
+        var database = databaseOption();
+        var name = new Option<string>("--name") { Description = "The document system (unique among the clients in force), e.g. \"QLVB Sở Nội vụ\".", Required = true };
+        var systemId = new Option<string?>("--system-id") { Description = "Keep the system id the document system already has (from another axis); default: a new one." };
+        var secretFromStdin = new Option<bool>("--secret-stdin") { Description = "Read the secret it already has from standard input (one line); default: a new one." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object: system_id and secret." };
+        var create = new Command("create", "Make a client: prints its system_id and secret once.") { agency, database, name, systemId, secretFromStdin, json };
+        create.SetAction((p, ct) => CreateVdxpClientAsync(
+            p.GetValue(agency)!, p.GetValue(database), p.GetValue(name)!, p.GetValue(systemId), p.GetValue(secretFromStdin), p.GetValue(json), ct));
+
+        var listAgency = agencyOption();
+        var listDatabase = databaseOption();
+        var listJson = new Option<bool>("--json") { Description = "Print a JSON array." };
+        var list = new Command("list", "List the clients (system ids, names, dates; never secrets).") { listAgency, listDatabase, listJson };
+        list.SetAction((p, ct) => ListVdxpClientsAsync(p.GetValue(listAgency)!, p.GetValue(listDatabase), p.GetValue(listJson), ct));
+
+        var revokeAgency = agencyOption();
+        var revokeDatabase = databaseOption();
+        var revokeSystemId = new Option<string?>("--system-id") { Description = "The client's system id." };
+        var revokeName = new Option<string?>("--name") { Description = "The client's name." };
+        var revoke = new Command("revoke", "Revoke a client: its next request gets FAIL.") { revokeAgency, revokeDatabase, revokeSystemId, revokeName };
+        revoke.SetAction((p, ct) => RevokeVdxpClientAsync(p.GetValue(revokeAgency)!, p.GetValue(revokeDatabase), p.GetValue(revokeSystemId), p.GetValue(revokeName), ct));
+
+        return new Command("vdxp-client", "Clients of the national axis's protocol at a gateway (/vdxp/: system id and HMAC secret).") { create, list, revoke };
+    }
+
+    private static async Task<int> CreateVdxpClientAsync(string agencyText, string? database, string name, string? systemId, bool secretFromStdin, bool json, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Usage($"--agency: {error}");
+        }
+
+        var secret = secretFromStdin ? (await Console.In.ReadLineAsync(ct))?.Trim() : null;
+        if (secretFromStdin && string.IsNullOrEmpty(secret))
+        {
+            return Usage("--secret-stdin: standard input gave no secret.");
+        }
+
+        return await WithDatabaseAsync(agency.Value, database, async (db, databaseName) =>
+        {
+            CreatedVdxpClient created;
+            try
+            {
+                created = await VdxpClients.CreateAsync(db, agency.Value, name, TimeProvider.System, systemId: systemId?.Trim(), secret: secret, cancellationToken: ct);
+            }
+            catch (Exception e) when (e is VdxpClientNameTakenException or ArgumentException)
+            {
+                return Usage(e.Message);
+            }
+
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string>
+                {
+                    ["system_id"] = created.SystemId,
+                    ["secret"] = created.Secret,
+                }, Json));
+            }
+            else
+            {
+                Console.WriteLine($"system_id: {created.SystemId}");
+                Console.WriteLine($"secret (shown once; configure it in the document system): {created.Secret}");
+                Console.WriteLine($"name '{created.Client.Name}', agency {created.Client.AgencyCode}, database {databaseName}; endpoint: http://<gateway>/vdxp");
+            }
+
+            return ExitCodes.Ok;
+        }, ct);
+    }
+
+    private static Task<int> ListVdxpClientsAsync(string agencyText, string? database, bool json, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Task.FromResult(Usage($"--agency: {error}"));
+        }
+
+        return WithDatabaseAsync(agency.Value, database, async (db, _) =>
+        {
+            var clients = await VdxpClients.ListAsync(db, ct);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(clients.Select(c => new
+                {
+                    system_id = c.SystemId,
+                    name = c.Name,
+                    agency = c.AgencyCode,
+                    created_at = c.CreatedAt,
+                    revoked_at = c.RevokedAt,
+                }), Json));
+                return ExitCodes.Ok;
+            }
+
+            var table = new Table().AddColumns("System id", "Name", "Agency", "Created", "Revoked");
+            foreach (var c in clients)
+            {
+                table.AddRow(Markup.Escape(c.SystemId), Markup.Escape(c.Name), c.AgencyCode,
+                    c.CreatedAt.ToString("u", CultureInfo.InvariantCulture), c.RevokedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "-");
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        }, ct);
+    }
+
+    private static Task<int> RevokeVdxpClientAsync(string agencyText, string? database, string? systemId, string? name, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Task.FromResult(Usage($"--agency: {error}"));
+        }
+
+        if (string.IsNullOrWhiteSpace(systemId) == string.IsNullOrWhiteSpace(name))
+        {
+            return Task.FromResult(Usage("Name the client to revoke with --system-id or --name (one of them)."));
+        }
+
+        return WithDatabaseAsync(agency.Value, database, async (db, _) =>
+        {
+            var revoked = await VdxpClients.RevokeAsync(db, string.IsNullOrWhiteSpace(systemId) ? null : systemId, string.IsNullOrWhiteSpace(name) ? null : name, TimeProvider.System, ct);
+            if (revoked == 0)
+            {
+                Console.Error.WriteLine("No client in force has that system id or name (exchange gateway vdxp-client list shows them).");
+                return ExitCodes.Refused;
+            }
+
+            Console.WriteLine($"Revoked the client {(string.IsNullOrWhiteSpace(systemId) ? $"'{name!.Trim()}'" : systemId.Trim())}; its next request gets FAIL.");
+            return ExitCodes.Ok;
+        }, ct);
     }
 
     private static async Task<int> CreateAsync(string agencyText, string? database, string role, string name, bool json, CancellationToken ct)

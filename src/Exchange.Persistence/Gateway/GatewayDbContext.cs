@@ -17,6 +17,7 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     public DbSet<StatusRow> Statuses => Set<StatusRow>();
     public DbSet<OutboxExpiryRow> OutboxExpiries => Set<OutboxExpiryRow>();
     public DbSet<ApiClientRow> ApiClients => Set<ApiClientRow>();
+    public DbSet<VdxpClientRow> VdxpClients => Set<VdxpClientRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -81,6 +82,16 @@ internal sealed class ApiClientConfiguration : IEntityTypeConfiguration<ApiClien
     public void Configure(EntityTypeBuilder<ApiClientRow> b)
     {
         b.ToTable("api_clients");
+        b.HasKey(x => x.ClientId);
+        b.Property(x => x.ClientId).ValueGeneratedNever();
+    }
+}
+
+internal sealed class VdxpClientConfiguration : IEntityTypeConfiguration<VdxpClientRow>
+{
+    public void Configure(EntityTypeBuilder<VdxpClientRow> b)
+    {
+        b.ToTable("vdxp_clients");
         b.HasKey(x => x.ClientId);
         b.Property(x => x.ClientId).ValueGeneratedNever();
     }

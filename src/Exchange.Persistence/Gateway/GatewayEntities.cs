@@ -78,6 +78,28 @@ public sealed class InboxRow
     public required byte[] ReceiptSignature { get; set; }
     public DateTimeOffset? HandedOverAt { get; set; }
     public bool HandoverReported { get; set; }
+
+    /// <summary>What the document system said of it through the national axis's protocol (<see cref="TakenStates"/>); null: nothing yet.</summary>
+    public string? TakenState { get; set; }
+
+    public DateTimeOffset? TakenAt { get; set; }
+
+    /// <summary>Whether a <see cref="TakenStates.Fail"/> was reported to the hub.</summary>
+    public bool FailureReported { get; set; }
+}
+
+/// <summary>
+/// The states a document system gives an item it received through the national axis's protocol (<c>updateStatus</c>):
+/// <see cref="Processing"/> keeps it listed; <see cref="Done"/> (taken in: the handover) and <see cref="Fail"/> (could not
+/// be taken in) take it off the list.
+/// </summary>
+public static class TakenStates
+{
+    public const string Processing = "processing";
+    public const string Done = "done";
+    public const string Fail = "fail";
+
+    public static IReadOnlyList<string> All { get; } = [Processing, Done, Fail];
 }
 
 public static class StatusDirections
@@ -113,6 +135,11 @@ public sealed class StatusRow
     public string? TraceParent { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>For a received status: what the document system said of it (<see cref="TakenStates"/>).</summary>
+    public string? TakenState { get; set; }
+
+    public DateTimeOffset? TakenAt { get; set; }
 }
 
 public sealed class OutboxExpiryRow
@@ -146,6 +173,21 @@ public sealed class ApiClientRow
     public required string AgencyCode { get; set; }
     public required string Role { get; set; }
     public required byte[] KeySha256 { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>
+/// A client of the national axis's protocol at this gateway (docs/national-axis.md): a document system that signs its
+/// requests with an HMAC under <see cref="Secret"/>. The secret is stored because verifying an HMAC needs it.
+/// </summary>
+public sealed class VdxpClientRow
+{
+    public Guid ClientId { get; set; }
+    public required string SystemId { get; set; }
+    public required string Name { get; set; }
+    public required string AgencyCode { get; set; }
+    public required string Secret { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
 }
