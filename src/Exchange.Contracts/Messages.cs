@@ -159,9 +159,11 @@ public sealed record DeliveryExpired(
 
 /// <summary>
 /// The recipient's document system fetched the package from its gateway's inbox (ETSI EN 319 522
-/// ContentHandover). Sent to the hub's queue; the hub records the evidence once.
+/// ContentHandover). Sent to the hub's queue; the hub records the evidence once. With <see cref="Failure"/>, the
+/// document system said it could not take the package in (the national axis's <c>updateStatus fail</c>) at
+/// <see cref="HandedOverAt"/>: the hub records ContentHandoverFailure evidence, once, and no handover.
 /// </summary>
-public sealed record ReportHandover(Guid EnvelopeId, string RecipientCode, DateTimeOffset HandedOverAt);
+public sealed record ReportHandover(Guid EnvelopeId, string RecipientCode, DateTimeOffset HandedOverAt, string? Failure = null);
 
 /// <summary>
 /// The hub could not process a submission: a fault that its retries did not clear. The message waits in the hub's

@@ -57,6 +57,9 @@ public enum EvidenceKind
 
     /// <summary>An operator re-sent or discarded a message held in an error queue (<c>exchange dlq resend|discard</c>).</summary>
     OperatorAction,
+
+    /// <summary>The recipient's document system said it could not take the envelope in from its gateway (ETSI EN 319 522 ContentHandoverFailure).</summary>
+    ContentHandoverFailure,
 }
 
 public static class Digests

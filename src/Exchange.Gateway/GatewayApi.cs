@@ -238,7 +238,7 @@ public static class GatewayApi
 
     private static string ContentTypeOf(IFormFile file) => string.IsNullOrEmpty(file.ContentType) ? "application/octet-stream" : file.ContentType;
 
-    private static byte[] SignStored(CmsSigner signer, PackageStore store, Guid envelopeId, StoredPackage stored)
+    internal static byte[] SignStored(CmsSigner signer, PackageStore store, Guid envelopeId, StoredPackage stored)
     {
         using var package = store.OpenRead(envelopeId, stored.Chunks);
         return signer.SignDetached(package);
@@ -302,19 +302,9 @@ public static class GatewayApi
             return Problems.Refuse(e);
         }
 
-        if (!AgencyCode.TryParse(header.From.OrganId, out var from, out var error))
+        if (CheckAddresses(header, gateway) is var (reason, detail) && reason != ReasonCode.Ok)
         {
-            return Problems.Refuse(ReasonCode.InvalidAgencyCode, $"From/OrganId '{Untrusted.Quote(header.From.OrganId)}': {error}");
-        }
-
-        if (from.Value != gateway.AgencyCode)
-        {
-            return Problems.Refuse(ReasonCode.SenderMismatch, $"This gateway sends for '{gateway.AgencyCode}'; the package is from '{from}'.");
-        }
-
-        if (!Addressing.TryCheck(gateway.AgencyCode, header.To.Select(t => t.OrganId), out var addressing, out var addressingDetail))
-        {
-            return Problems.Refuse(addressing, addressingDetail);
+            return Problems.Refuse(reason, detail);
         }
 
         var envelopeId = Guid.CreateVersion7(clock.GetUtcNow());
@@ -331,7 +321,40 @@ public static class GatewayApi
         return await QueueAsync(db, dispatcher, store, resilience, clock, envelopeId, header, package, stored, signature, idempotency, ct);
     }
 
+    /// <summary>A ready package's From must be this gateway's agency, and its To list must be one the hub can route.</summary>
+    internal static (ReasonCode Reason, string Detail) CheckAddresses(EdxmlHeader header, GatewayOptions gateway)
+    {
+        if (!AgencyCode.TryParse(header.From.OrganId, out var from, out var error))
+        {
+            return (ReasonCode.InvalidAgencyCode, $"From/OrganId '{Untrusted.Quote(header.From.OrganId)}': {error}");
+        }
+
+        if (from.Value != gateway.AgencyCode)
+        {
+            return (ReasonCode.SenderMismatch, $"This gateway sends for '{gateway.AgencyCode}'; the package is from '{from}'.");
+        }
+
+        return Addressing.TryCheck(gateway.AgencyCode, header.To.Select(t => t.OrganId), out var reason, out var detail)
+            ? (ReasonCode.Ok, string.Empty)
+            : (reason, detail);
+    }
+
     private static async Task<IResult> QueueAsync(
+        GatewayDbContext db, OutboxDispatcher dispatcher, PackageStore store, ResiliencePipelines resilience, TimeProvider clock, Guid envelopeId,
+        EdxmlHeader header, byte[] package, StoredPackage? stored, byte[] signature, IdempotentSubmission idempotency, CancellationToken ct)
+    {
+        await StoreSubmissionAsync(db, dispatcher, store, resilience, clock, envelopeId, header, package, stored, signature, idempotency, ct);
+        // A concurrent request with the same key may have stored its document first (this insert then met the unique
+        // key and stored nothing): answer with the stored one.
+        return await idempotency.StoredAnswerAsync(db, ct)
+            ?? IdempotentSubmission.Accepted(envelopeId, header.DocumentId, OutboxStates.Queued);
+    }
+
+    /// <summary>
+    /// Stores a signed package in the outbox as <c>queued</c> and wakes the dispatcher; the one place a submission is
+    /// written, whichever API took it. A stored package (chunks) is deleted again when the row cannot be written.
+    /// </summary>
+    internal static async Task StoreSubmissionAsync(
         GatewayDbContext db, OutboxDispatcher dispatcher, PackageStore store, ResiliencePipelines resilience, TimeProvider clock, Guid envelopeId,
         EdxmlHeader header, byte[] package, StoredPackage? stored, byte[] signature, IdempotentSubmission idempotency, CancellationToken ct)
     {
@@ -366,10 +389,6 @@ public static class GatewayApi
         }
 
         dispatcher.Wake();
-        // A concurrent request with the same key may have stored its document first (this insert then met the unique
-        // key and stored nothing): answer with the stored one.
-        return await idempotency.StoredAnswerAsync(db, ct)
-            ?? IdempotentSubmission.Accepted(envelopeId, header.DocumentId, OutboxStates.Queued);
     }
 
     /// <summary>

@@ -19,6 +19,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using Exchange.Gateway.Vdxp;
+
 namespace Exchange.Gateway;
 
 public static class GatewayExtensions
@@ -66,6 +68,7 @@ public static class GatewayExtensions
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();
+        services.AddScoped<Vdxp.VdxpOperations>();
         services.AddGatewayAccess(agency);
 
         // A queue of this host left without a consumer (after a broker restart) stops the host for its supervisor to restart.
@@ -136,6 +139,7 @@ public static class GatewayHost
         app.MapGatewayApi();
         app.MapStatusApi();
         app.MapOperationsApi();
+        app.MapVdxpApi();
         return app;
     }
 }

@@ -135,6 +135,20 @@ public sealed class OutboxDispatcher(
             await db.Inbox.Where(i => i.EnvelopeId == item.EnvelopeId)
                 .ExecuteUpdateAsync(u => u.SetProperty(i => i.HandoverReported, true), cancellationToken);
         }
+
+        // The national axis's `updateStatus fail` (docs/national-axis.md): reported once, as a failed handover.
+        var failed = await db.Inbox.AsNoTracking()
+            .Where(i => i.TakenState == TakenStates.Fail && !i.FailureReported)
+            .Select(i => new { i.EnvelopeId, i.TakenAt })
+            .Take(BatchSize)
+            .ToListAsync(cancellationToken);
+        foreach (var item in failed)
+        {
+            await hub.SendConfirmedAsync(new ReportHandover(item.EnvelopeId, agencyCode, item.TakenAt!.Value,
+                "The recipient's document system could not take the package in (national-axis updateStatus fail)."), cancellationToken);
+            await db.Inbox.Where(i => i.EnvelopeId == item.EnvelopeId)
+                .ExecuteUpdateAsync(u => u.SetProperty(i => i.FailureReported, true), cancellationToken);
+        }
     }
 
     private static async Task<bool> DispatchStatusesAsync(GatewayDbContext db, ISendEndpoint hub, string agencyCode, CancellationToken cancellationToken)

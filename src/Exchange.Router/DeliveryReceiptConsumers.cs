@@ -236,6 +236,12 @@ public sealed class ReportHandoverConsumer(
             return;
         }
 
+        if (message.Failure is { } failure)
+        {
+            await RecordFailureAsync(message, failure, ct);
+            return;
+        }
+
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var first = await db.Deliveries
             .Where(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode && d.HandedOverAt == null)
@@ -251,5 +257,27 @@ public sealed class ReportHandoverConsumer(
             sha, options.Value.HubName, clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>ContentHandoverFailure evidence, once per delivery (a redelivered report finds the first one's record).</summary>
+    private async Task RecordFailureAsync(ReportHandover message, string failure, CancellationToken ct)
+    {
+        var failureKind = nameof(EvidenceKind.ContentHandoverFailure);
+        if (await db.Evidence.AnyAsync(e => e.EnvelopeId == message.EnvelopeId && e.RecipientCode == message.RecipientCode && e.Kind == failureKind, ct))
+        {
+            return;
+        }
+
+        var sha = await db.Envelopes.Where(e => e.EnvelopeId == message.EnvelopeId).Select(e => e.PackageSha256).FirstOrDefaultAsync(ct);
+        if (sha is null || !await db.Deliveries.AnyAsync(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, ct))
+        {
+            return; // No such delivery.
+        }
+
+        db.AddEvidence(EvidenceKind.ContentHandoverFailure, message.EnvelopeId, message.RecipientCode, ReasonCode.Ok,
+            $"At {message.HandedOverAt.ToUniversalTime():O}: {Untrusted.Quote(failure)} (reported by its gateway).",
+            sha, options.Value.HubName, clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        logger.LogWarning("Recipient {Recipient} could not take {EnvelopeId} in: {Failure}", message.RecipientCode, message.EnvelopeId, Untrusted.Quote(failure));
     }
 }
