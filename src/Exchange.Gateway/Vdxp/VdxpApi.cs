@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,7 @@ public static class VdxpApi
     {
         // The protocol authenticates by its own HMAC, not by the gateway's API keys.
         var vdxp = app.MapGroup(Prefix).AllowAnonymous().DisableAntiforgery();
+        vdxp.AddEndpointFilter(AnswerFaultsAsync);
         vdxp.MapPost("/sendEdoc", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.SendEdocAsync(r, ct));
         vdxp.MapPost("/getReceivedEdocList", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.ReceivedListAsync(r, ct));
         vdxp.MapPost("/getEdoc", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.GetEdocAsync(r, ct));
@@ -45,6 +47,31 @@ public static class VdxpApi
         vdxp.MapMethods("/{operation}", ["GET", "POST"], (string operation) => VdxpAnswer.Fail(ReasonCode.InvalidRequest,
             $"'{Untrusted.Quote(operation)}' is not an operation of the national axis's protocol here (docs/national-axis.md lists them)."));
         return app;
+    }
+
+    /// <summary>
+    /// A fault (the database or the broker unavailable) is answered in the protocol's shape too, with every member the SDK
+    /// may read, so that the document system sees a FAIL it can retry rather than a body it cannot parse.
+    /// </summary>
+    private static async ValueTask<object?> AnswerFaultsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception e) when (!context.HttpContext.RequestAborted.IsCancellationRequested && Problems.FromRequestException(e) is not null)
+        {
+            // The body broke a limit while it was read, or its framing.
+            return VdxpAnswer.Fail(e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } ? ReasonCode.TooLarge : ReasonCode.InvalidRequest,
+                Untrusted.Quote(e.Message), [new("DocId", string.Empty)]);
+        }
+        catch (Exception e) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VdxpApi))
+                .LogError(e, "National-axis request {Path} failed", context.HttpContext.Request.Path);
+            return VdxpAnswer.Fail(ReasonCode.ProcessingFailed, "The gateway could not finish the request (its database or broker unavailable?); try again.",
+                [new("DocId", string.Empty), new("data", Array.Empty<object>()), new("count", 0)]);
+        }
     }
 }
 
@@ -284,7 +311,7 @@ public sealed class VdxpOperations(
             RecipientCode = addressee,
             StatusCode = (short)status.Code,
             Description = status.Description,
-            StatusTime = status.Timestamp,
+            StatusTime = status.Timestamp.ToUniversalTime(),
             Package = package,
             Signature = signer.SignDetached(package),
             State = StatusStates.Queued,
