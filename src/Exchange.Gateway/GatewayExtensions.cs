@@ -66,6 +66,7 @@ public static class GatewayExtensions
         services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();
+        services.AddSingleton<GatewayDirectory>();
         services.AddGatewayAccess(agency);
 
         // A queue of this host left without a consumer (after a broker restart) stops the host for its supervisor to restart.
@@ -82,6 +83,7 @@ public static class GatewayExtensions
             x.AddConsumer<StatusAcceptedConsumer, RetryingConsumerDefinition<StatusAcceptedConsumer>>();
             x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
             x.AddConsumer<PackageChunkConsumer, PackageChunkConsumerDefinition>();
+            x.AddConsumer<DirectorySnapshotConsumer, RetryingConsumerDefinition<DirectorySnapshotConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -106,12 +108,14 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<StatusAcceptedConsumer>(context);
                     e.ConfigureConsumer<StatusRejectedConsumer>(context);
                     e.ConfigureConsumer<PackageChunkConsumer>(context);
+                    e.ConfigureConsumer<DirectorySnapshotConsumer>(context);
                 });
             });
         });
 
         // After the bus, so queued documents are sent once it is up.
         services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
+        services.AddHostedService<DirectoryRequester>();
         return builder;
     }
 }
