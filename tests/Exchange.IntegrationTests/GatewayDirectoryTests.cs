@@ -1,8 +1,13 @@
 using Exchange.Cli;
+using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Gateway;
+using Exchange.ServiceDefaults;
+using Exchange.ServiceDefaults.Broker;
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Exchange.IntegrationTests;
 
@@ -13,7 +18,14 @@ public sealed class GatewayDirectoryTests : ProvinceFixture
     private const string Ministry = SampleDirectory.HomeAffairs;
     private const string Ward = SampleDirectory.HangBuomWard;
 
+    private readonly LogCapture _logs = new();
+
     protected override IReadOnlyCollection<string> GatewayAgencies => [Ministry, Ward];
+
+    protected override DeploymentSettings Configure(DeploymentSettings settings) => settings with
+    {
+        ConfigureHost = builder => builder.Logging.AddProvider(_logs),
+    };
 
     private GatewayDirectory DirectoryOf(string agency) => Province.Gateways[agency].App.Services.GetRequiredService<GatewayDirectory>();
 
@@ -52,5 +64,29 @@ public sealed class GatewayDirectoryTests : ProvinceFixture
         var rows = await db.DirectorySnapshots.AsNoTracking().ToListAsync();
         Assert.That(rows.Select(r => r.Version), Is.EqualTo(new[] { merged.Version }));
         Assert.That(rows[0].ReceivedAt, Is.GreaterThanOrEqualTo(rows[0].CreatedAt));
+    }
+
+    [Test]
+    public async Task Refuses_a_request_for_the_directory_that_names_another_agency_than_its_broker_user()
+    {
+        // The ministry's own broker user, publishing the way its gateway does, asks in the ward's name.
+        var ministry = Province.BrokerUsers.Single(u => u.AgencyCode == Ministry);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings with { AmqpUser = ministry.User, AmqpPassword = ministry.Password! }));
+        await bus.StartAsync();
+        try
+        {
+            var toHub = await bus.GetSendEndpoint(new Uri($"exchange:{BrokerNames.OutboundExchange(Province.Names.AgencyQueue(Ministry))}"));
+            await toHub.Send(new RequestDirectory(Ward, null));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+
+        await Eventually(() => Task.FromResult(_logs.Lines.Any(l => l.Contains("Refused a request for the directory", StringComparison.Ordinal)
+            && l.Contains(ReasonCode.SenderMismatch.ToCode(), StringComparison.Ordinal) && l.Contains(Ward, StringComparison.Ordinal))),
+            "the hub to refuse the request");
+        Assert.That(_logs.Lines.Where(l => l.Contains("Sent directory version", StringComparison.Ordinal) && l.Contains($" to {Ward}", StringComparison.Ordinal)).Count(),
+            Is.LessThanOrEqualTo(1), "the ward's gateway is answered for its own requests only (at most its start-up one)");
     }
 }
