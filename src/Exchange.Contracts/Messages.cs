@@ -177,3 +177,18 @@ public sealed record EnvelopeHeld(
     string Reason,
     string Detail,
     DateTimeOffset HeldAt);
+
+/// <summary>
+/// A gateway asks its hub for the directory (the agencies, their parents, and the old codes of merged or renamed
+/// agencies), which its document systems read through the national axis's protocol. Sent to the hub's queue, unsigned:
+/// the broker login is its only authentication. <see cref="KnownVersion"/> is the newest version the gateway holds
+/// (null: none); the hub answers only with a newer one.
+/// </summary>
+public sealed record RequestDirectory(string RequesterCode, long? KnownVersion);
+
+/// <summary>
+/// One directory version, from the hub. Sent to an agency's queue, in answer to <see cref="RequestDirectory"/> or when
+/// the hub's directory changed. <see cref="Content"/> is the version's JSON document (UTF-8) as the hub stores it
+/// (Exchange.Core.DirectoryDocument); <see cref="CreatedAt"/> is when that version was imported at the hub.
+/// </summary>
+public sealed record DirectorySnapshot(long Version, DateTimeOffset CreatedAt, byte[] Content);

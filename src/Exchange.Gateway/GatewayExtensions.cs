@@ -69,6 +69,7 @@ public static class GatewayExtensions
         services.AddDatabaseStartupTask((sp, ct) => MigrationRunner.ApplyAsync(connectionString, GatewayDbContext.Schema, sp.GetRequiredService<ILogger<GatewayDbContext>>(), ct));
         services.AddSingleton<OutboxDispatcher>();
         services.AddScoped<Vdxp.VdxpOperations>();
+        services.AddSingleton<GatewayDirectory>();
         services.AddGatewayAccess(agency);
 
         // A queue of this host left without a consumer (after a broker restart) stops the host for its supervisor to restart.
@@ -85,6 +86,7 @@ public static class GatewayExtensions
             x.AddConsumer<StatusAcceptedConsumer, RetryingConsumerDefinition<StatusAcceptedConsumer>>();
             x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
             x.AddConsumer<PackageChunkConsumer, PackageChunkConsumerDefinition>();
+            x.AddConsumer<DirectorySnapshotConsumer, RetryingConsumerDefinition<DirectorySnapshotConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -109,12 +111,14 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<StatusAcceptedConsumer>(context);
                     e.ConfigureConsumer<StatusRejectedConsumer>(context);
                     e.ConfigureConsumer<PackageChunkConsumer>(context);
+                    e.ConfigureConsumer<DirectorySnapshotConsumer>(context);
                 });
             });
         });
 
         // After the bus, so queued documents are sent once it is up.
         services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
+        services.AddHostedService<DirectoryRequester>();
         return builder;
     }
 }

@@ -40,6 +40,12 @@ public sealed class GatewayOptions
     /// <summary>How often queued documents are retried while the bus or hub is unavailable.</summary>
     public TimeSpan OutboxRetry { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often the gateway asks its hub for a newer directory version (docs/directory.md, "Gateways' copy of the
+    /// directory"). The hub also pushes each new version when it is imported; this is the fallback.
+    /// </summary>
+    public TimeSpan DirectoryRefresh { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The parser and writer limits these settings make.</summary>
     public Edxml.EdxmlLimits ToEdxmlLimits() => new()
     {

@@ -1,3 +1,5 @@
+using System.Text;
+using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Hub;
 using Microsoft.EntityFrameworkCore;
@@ -13,15 +15,24 @@ namespace Exchange.Router;
 public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterOptions> options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private AgencyDirectory? _current;
+    // One field, so that a reader never sees one version's directory with another's snapshot.
+    private Loaded? _loaded;
     private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
 
     /// <summary>The version loaded last, however old: for when the database cannot be asked (it is failing).</summary>
-    public AgencyDirectory? LastLoaded => _current;
+    public AgencyDirectory? LastLoaded => _loaded?.Directory;
 
-    public async Task<AgencyDirectory> CurrentAsync(CancellationToken cancellationToken)
+    public async Task<AgencyDirectory> CurrentAsync(CancellationToken cancellationToken) => (await LoadAsync(cancellationToken)).Directory;
+
+    /// <summary>
+    /// The newest version as gateways get it (docs/directory.md, "Gateways' copy of the directory"): the document as the
+    /// hub stores it, and when it was imported. Made once per version.
+    /// </summary>
+    public async Task<DirectorySnapshot> SnapshotAsync(CancellationToken cancellationToken) => (await LoadAsync(cancellationToken)).Snapshot;
+
+    private async Task<Loaded> LoadAsync(CancellationToken cancellationToken)
     {
-        if (_current is { } fresh && clock.GetUtcNow() - _checkedAt < options.Value.DirectoryRefresh)
+        if (_loaded is { } fresh && clock.GetUtcNow() - _checkedAt < options.Value.DirectoryRefresh)
         {
             return fresh;
         }
@@ -29,7 +40,7 @@ public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterO
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_current is { } again && clock.GetUtcNow() - _checkedAt < options.Value.DirectoryRefresh)
+            if (_loaded is { } again && clock.GetUtcNow() - _checkedAt < options.Value.DirectoryRefresh)
             {
                 return again;
             }
@@ -39,18 +50,22 @@ public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterO
             var latest = await db.DirectoryVersions.MaxAsync(v => (long?)v.Version, cancellationToken)
                 ?? throw new InvalidOperationException(
                     "The hub has no directory: import one with `exchange directory import FILE` before routing.");
-            if (_current?.Version != latest)
+            if (_loaded?.Directory.Version != latest)
             {
                 var row = await db.DirectoryVersions.AsNoTracking().SingleAsync(v => v.Version == latest, cancellationToken);
-                _current = new AgencyDirectory(row.Version, DirectoryDocument.Parse(row.Content));
+                _loaded = new Loaded(
+                    new AgencyDirectory(row.Version, DirectoryDocument.Parse(row.Content)),
+                    new DirectorySnapshot(row.Version, row.ImportedAt, Encoding.UTF8.GetBytes(row.Content)));
             }
 
             _checkedAt = clock.GetUtcNow();
-            return _current;
+            return _loaded;
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    private sealed record Loaded(AgencyDirectory Directory, DirectorySnapshot Snapshot);
 }

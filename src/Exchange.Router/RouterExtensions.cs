@@ -45,6 +45,7 @@ public static class RouterExtensions
         services.AddSingleton<SubmissionCheck>();
         services.AddSingleton<Forwarding>();
         services.AddSingleton<DirectoryCache>();
+        services.AddSingleton<DirectorySubscribers>();
         services.AddDbContextPool<HubDbContext>(o => o.UseNpgsql(connectionString));
         // A factory, so that the host disposes the store (and its connection pool) when it stops.
         services.AddSingleton(_ => new PackageStore(connectionString, HubDbContext.Schema));
@@ -73,6 +74,7 @@ public static class RouterExtensions
             x.AddConsumer<ReportHandoverConsumer, RetryingConsumerDefinition<ReportHandoverConsumer>>();
             x.AddConsumer<RelayEnvelopeConsumer, RetryingConsumerDefinition<RelayEnvelopeConsumer>>();
             x.AddConsumer<PackageChunkConsumer, PackageChunkConsumerDefinition>();
+            x.AddConsumer<RequestDirectoryConsumer, RetryingConsumerDefinition<RequestDirectoryConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -87,6 +89,7 @@ public static class RouterExtensions
                     e.ConfigureConsumer<SubmitStatusConsumer>(context);
                     e.ConfigureConsumer<ReportHandoverConsumer>(context);
                     e.ConfigureConsumer<PackageChunkConsumer>(context);
+                    e.ConfigureConsumer<RequestDirectoryConsumer>(context);
                 });
                 // What neighbouring hubs hand over (federation by tier). Only the shovels between the hubs' virtual hosts
                 // write here, so an agency cannot pose as a hub; an unfederated hub's relay queue simply stays empty.
@@ -115,6 +118,7 @@ public static class RouterExtensions
         });
         // After the bus: it sends.
         services.AddHostedService<DeadlineChaser>();
+        services.AddHostedService<DirectoryPush>();
         return builder;
     }
 }

@@ -48,6 +48,12 @@ public sealed class RouterOptions
     public TimeSpan DirectoryRefresh { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long a directory snapshot sent to a gateway waits in its queue before the broker drops it (a gateway that is
+    /// down asks for the newest version when it starts, so older ones need not pile up). Directories are public data.
+    /// </summary>
+    public TimeSpan DirectorySnapshotLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// Messages the hub works on at once, and how many RabbitMQ hands it ahead. Each receipt waiting in a batch holds
     /// its place, so the limit leaves room for a full batch of receipts beside submissions.
     /// </summary>

@@ -18,6 +18,7 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     public DbSet<OutboxExpiryRow> OutboxExpiries => Set<OutboxExpiryRow>();
     public DbSet<ApiClientRow> ApiClients => Set<ApiClientRow>();
     public DbSet<VdxpClientRow> VdxpClients => Set<VdxpClientRow>();
+    public DbSet<DirectorySnapshotRow> DirectorySnapshots => Set<DirectorySnapshotRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -94,5 +95,16 @@ internal sealed class VdxpClientConfiguration : IEntityTypeConfiguration<VdxpCli
         b.ToTable("vdxp_clients");
         b.HasKey(x => x.ClientId);
         b.Property(x => x.ClientId).ValueGeneratedNever();
+    }
+}
+
+internal sealed class DirectorySnapshotConfiguration : IEntityTypeConfiguration<DirectorySnapshotRow>
+{
+    public void Configure(EntityTypeBuilder<DirectorySnapshotRow> b)
+    {
+        b.ToTable("directory_snapshots");
+        b.HasKey(x => x.Version);
+        b.Property(x => x.Version).ValueGeneratedNever();
+        b.Property(x => x.Content).HasColumnType("jsonb");
     }
 }

@@ -191,3 +191,12 @@ public sealed class VdxpClientRow
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
 }
+
+/// <summary>A version of the hub's directory as this gateway received it (docs/directory.md, "Gateways' copy of the directory").</summary>
+public sealed class DirectorySnapshotRow
+{
+    public long Version { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    public required string Content { get; set; }
+}
