@@ -176,8 +176,8 @@ public static class HostileCorpus
             w => Signed(w, Package(from: OtherMadeUpCode), w.Signers.Rogue, sender: OtherMadeUpCode)),
         Bus("The same recipient twice", "duplicate-recipient",
             w => Signed(w, Package(to: [Recipient, Recipient]), p => w.Sign(p))),
-        Bus("The same recipient in its three-group and four-group forms", "duplicate-recipient",
-            w => Signed(w, Package(to: [Recipient, "01.21.H29"]), p => w.Sign(p))),
+        Bus("The same recipient twice in its three-group form", "duplicate-recipient",
+            w => Signed(w, Package(to: ["01.21.H29", "01.21.H29"]), p => w.Sign(p))),
         Bus("The sender as its own recipient", "recipient-is-sender",
             w => Signed(w, Package(to: [Sender]), p => w.Sign(p), recipients: [Sender])),
 
