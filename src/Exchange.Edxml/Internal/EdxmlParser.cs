@@ -110,8 +110,21 @@ internal sealed class EdxmlParser
     /// <summary>The XPath-like path of the element entered last (<c>/edXML/edXMLEnvelope/…</c>), attachments numbered.</summary>
     private string Where => "/" + string.Join('/', _path);
 
-    /// <summary>The local name of the element entered last, without an attachment's number.</summary>
-    private string Parent => _path.Count == 0 ? string.Empty : _path[^1] is var last && last.IndexOf('[') is var at and > 0 ? last[..at] : last;
+    /// <summary>The local name of the element entered last, without an attachment's number (<c>Attachment[2]</c>).</summary>
+    private string Parent
+    {
+        get
+        {
+            if (_path.Count == 0)
+            {
+                return string.Empty;
+            }
+
+            var last = _path[^1];
+            var number = last.IndexOf('[', StringComparison.Ordinal);
+            return number > 0 ? last[..number] : last;
+        }
+    }
 
     /// <summary>" at line n, position m" of the reader's node, when the reader knows it.</summary>
     private string At => _reader is IXmlLineInfo info && info.HasLineInfo()
