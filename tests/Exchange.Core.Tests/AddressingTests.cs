@@ -19,9 +19,9 @@ public sealed class AddressingTests
     }
 
     [TestCase("000.01.21.H29", "000.01.21.H29")]
-    [TestCase("000.01.21.H29", "01.21.H29")]
     [TestCase("000.01.21.H29", " 000.01.21.h29 ")]
-    public void Refuses_a_recipient_named_twice_in_any_form(string first, string second)
+    [TestCase("01.21.H29", "01.21.h29")]
+    public void Refuses_a_recipient_named_twice_in_the_same_form(string first, string second)
     {
         var ok = Addressing.TryCheck(Sender, [first, second], out var reason, out var detail);
 
@@ -30,6 +30,32 @@ public sealed class AddressingTests
             Assert.That(ok, Is.False);
             Assert.That(reason, Is.EqualTo(ReasonCode.DuplicateRecipient));
             Assert.That(detail, Does.Contain("000.01.21.H29"));
+        });
+    }
+
+    [TestCase("01.21.H29", "000.01.21.H29")]
+    [TestCase("000.01.21.H29", "01.21.H29")]
+    public void Accepts_one_recipient_under_its_three_group_and_four_group_codes(string first, string second)
+    {
+        // Real senders' address books hold both forms; the hub and the gateway deliver to the agency once.
+        var ok = Addressing.TryCheck(Sender, [first, "000.02.21.H29", second], out var reason, out var detail);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok, Is.True, detail);
+            Assert.That(reason, Is.EqualTo(ReasonCode.Ok));
+        });
+    }
+
+    [Test]
+    public void Refuses_a_recipient_named_twice_in_its_three_group_form_beside_its_four_group_code()
+    {
+        var ok = Addressing.TryCheck(Sender, ["01.21.H29", "000.01.21.H29", "01.21.H29"], out var reason, out _);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok, Is.False);
+            Assert.That(reason, Is.EqualTo(ReasonCode.DuplicateRecipient));
         });
     }
 

@@ -41,10 +41,10 @@ public class ValueTests
     }
 
     [Test]
-    public void Reads_elements_without_a_namespace_prefix_and_skips_unknown_ones()
+    public void Reads_elements_without_a_namespace_prefix()
     {
         var xml = Package
-            .Replace("<edXML:Subject>", "<edXML:Urgency>high</edXML:Urgency><Subject>", StringComparison.Ordinal)
+            .Replace("<edXML:Subject>", "<Subject>", StringComparison.Ordinal)
             .Replace("</edXML:Subject>", "</Subject>", StringComparison.Ordinal);
 
         Assert.That(EdxmlReader.ReadHeader(Samples.Utf8(xml)).Subject, Is.EqualTo("Văn bản liên thông chỉ đạo - 190701"));

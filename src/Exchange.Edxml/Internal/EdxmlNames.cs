@@ -19,6 +19,9 @@ internal static class EdxmlNames
     public const string AttachmentEncoded = "AttachmentEncoded";
     public const string Attachment = "Attachment";
 
+    // QCVN 102:2016 places an XML-DSig signature in edXMLHeader; real senders write it in the edXML namespace.
+    public const string Signature = "Signature";
+
     public const string From = "From";
     public const string To = "To";
     public const string OrganId = "OrganId";

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Xml;
@@ -23,12 +24,75 @@ internal enum AttachmentBodies
 
 /// <summary>
 /// One forward pass over a package with <see cref="XmlReader"/>: DTDs prohibited, no resolver, size-capped. Elements
-/// are matched by local name in the edXML namespace (or none), in any order; unknown and foreign elements (the XML-DSig
-/// <c>Signature</c>) are skipped. Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
+/// are matched by local name in the edXML namespace (or none), in any order; an element QCVN 102:2016 does not define
+/// where it stands is refused (<see cref="Defined"/>), elements of other namespaces are skipped, and so is the content
+/// of the edXML <c>Signature</c>. Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
 /// </summary>
 internal sealed class EdxmlParser
 {
     private const int ChunkChars = 16 * 1024;
+
+    /// <summary>
+    /// The elements QCVN 102:2016/BTTTT defines in its namespace, as the children each element may have: the only
+    /// place where the parser decides what a package may contain. An element of the edXML namespace (or of none, which
+    /// the parser reads as edXML) that is not listed under its parent is refused as <c>package-invalid</c>, naming its
+    /// path: a package that is not the standard's shape is not one to carry, and a recipient's document system would
+    /// otherwise receive elements the sender thought were read. That covers an <c>Attachment</c> outside
+    /// <c>AttachmentEncoded</c>, where nobody would decode it. Elements of other namespaces are skipped, so a signature in
+    /// the XML-DSig namespace stays welcome; <c>Signature</c> written in the edXML namespace, as the samples do, is
+    /// skipped whole (its children are XML-DSig's, not edXML's). The set is what the samples of the national axis carry
+    /// (tests/Exchange.Edxml.Tests/samples) and schemas/edxml/README.md describes; the correct spelling <c>Business…</c>
+    /// is accepted beside QCVN's <c>Bussiness…</c>. Leaves (text elements) are not listed: their children are refused by
+    /// the text reader.
+    /// </summary>
+    private static readonly FrozenDictionary<string, FrozenSet<string>> Defined = new Dictionary<string, string[]>
+    {
+        [Root] = [Envelope, AttachmentEncoded],
+        [Envelope] = [Header, Body],
+        [Header] = [MessageHeader, TraceHeaderList, Signature],
+        [MessageHeader] =
+        [
+            From, To, DocumentId, Code, PromulgationInfo, DocumentType, Subject, Content, SignerInfo, DueDate, ToPlaces,
+            OtherInfo, ResponseFor, SteeringType, StaffInfo, EdxmlNames.StatusCode, Description, Timestamp,
+        ],
+        [From] = Organisation,
+        [To] = Organisation,
+        [Code] = [CodeNumber, CodeNotation],
+        [PromulgationInfo] = [Place, PromulgationDate],
+        [DocumentType] = [EdxmlNames.Type, TypeDetail, TypeName],
+        [SignerInfo] = [Competence, Position, FullName],
+        [ToPlaces] = [Place],
+        [OtherInfo] = [Priority, SphereOfPromulgation, TyperNotation, PromulgationAmount, PageAmount, Direction, Appendixes],
+        [Appendixes] = [Appendix],
+        [ResponseFor] = [OrganId, Code, PromulgationDate, DocumentId],
+        [StaffInfo] = [Department, Staff, Email, Mobile],
+        [TraceHeaderList] = [TraceHeader, Bussiness, Business],
+        [TraceHeader] = [OrganId, Timestamp],
+        [Bussiness] = BusinessBlock,
+        [Business] = BusinessBlock,
+        [BussinessDocumentInfo] = BusinessDocumentInfoBlock,
+        [BusinessDocumentInfo] = BusinessDocumentInfoBlock,
+        [ReceiverList] = [Receiver],
+        [Receiver] = [OrganId, ReceiverType],
+        [ReplacementInfoList] = [ReplacementInfo],
+        [ReplacementInfo] = [DocumentId, OrganIdList],
+        [OrganIdList] = [OrganId],
+        [Body] = [Manifest],
+        [Manifest] = [Reference],
+        [Reference] = [ContentId, ContentType, Description, AttachmentName],
+        [AttachmentEncoded] = [Attachment],
+        [Attachment] = [ContentId, AttachmentName, Description, ContentType, ContentTransferEncoded],
+    }.ToFrozenDictionary(e => e.Key, e => e.Value.ToFrozenSet(StringComparer.Ordinal), StringComparer.Ordinal);
+
+    private static string[] Organisation => [OrganId, OrganizationInCharge, OrganName, OrganAdd, Email, Telephone, Fax, Website];
+
+    private static string[] BusinessBlock =>
+    [
+        DocumentId, BussinessDocType, EdxmlNames.BusinessDocType, BussinessDocReason, BusinessDocReason, Paper, StaffInfo,
+        BussinessDocumentInfo, BusinessDocumentInfo, ReplacementInfoList,
+    ];
+
+    private static string[] BusinessDocumentInfoBlock => [DocumentInfo, DocumentReceiver, ReceiverList];
 
     private readonly XmlReader _reader;
     private readonly EdxmlLimits _limits;
@@ -43,7 +107,29 @@ internal sealed class EdxmlParser
         _bodies = bodies;
     }
 
-    private string Where => string.Join('/', _path);
+    /// <summary>The XPath-like path of the element entered last (<c>/edXML/edXMLEnvelope/…</c>), attachments numbered.</summary>
+    private string Where => "/" + string.Join('/', _path);
+
+    /// <summary>The local name of the element entered last, without an attachment's number (<c>Attachment[2]</c>).</summary>
+    private string Parent
+    {
+        get
+        {
+            if (_path.Count == 0)
+            {
+                return string.Empty;
+            }
+
+            var last = _path[^1];
+            var number = last.IndexOf('[', StringComparison.Ordinal);
+            return number > 0 ? last[..number] : last;
+        }
+    }
+
+    /// <summary>" at line n, position m" of the reader's node, when the reader knows it.</summary>
+    private string At => _reader is IXmlLineInfo info && info.HasLineInfo()
+        ? FormattableString.Invariant($" at line {info.LineNumber}, position {info.LinePosition}")
+        : string.Empty;
 
     private string Inside => _path.Count == 0 ? string.Empty : $" (inside {Where})";
 
@@ -79,7 +165,9 @@ internal sealed class EdxmlParser
         }
         catch (XmlException e)
         {
-            throw new EdxmlException(ReasonCode.PackageInvalid, $"The package is not well-formed XML{parser.Inside}: {e.Message}", e);
+            // The path is that of the element open where the XML broke, as far as the parser had entered it.
+            var at = e.LineNumber > 0 ? FormattableString.Invariant($" at line {e.LineNumber}, position {e.LinePosition}") : string.Empty;
+            throw new EdxmlException(ReasonCode.PackageInvalid, $"The package is not well-formed XML{at}{parser.Inside}: {e.Message}", e);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException or DecoderFallbackException)
         {
@@ -885,7 +973,7 @@ internal sealed class EdxmlParser
                             ReadBase64(keep: false);
                             break;
                         default:
-                            _reader.Skip();
+                            Skip();
                             break;
                     }
 
@@ -983,6 +1071,14 @@ internal sealed class EdxmlParser
             : throw Invalid($"{Where}/{name} '{Untrusted.Quote(value)}' is not a plain file name: {problem}.");
     }
 
+    /// <summary>Skips the current element whole, with its name on the path meanwhile, so that a package broken inside it says where.</summary>
+    private void Skip()
+    {
+        _path.Add(_reader.LocalName);
+        _reader.Skip();
+        _path.RemoveAt(_path.Count - 1);
+    }
+
     /// <summary>Steps into the current element; false (and past it) when it is empty.</summary>
     private bool Enter()
     {
@@ -1008,13 +1104,26 @@ internal sealed class EdxmlParser
             switch (_reader.NodeType)
             {
                 case XmlNodeType.Element:
-                    if (_reader.NamespaceURI is Namespace or "")
+                    if (_reader.NamespaceURI is not (Namespace or ""))
                     {
-                        return true;
+                        Skip();
+                        break;
                     }
 
-                    _reader.Skip();
-                    break;
+                    if (_reader.LocalName == Signature && Parent == Header)
+                    {
+                        Skip();
+                        break;
+                    }
+
+                    if (!Defined.TryGetValue(Parent, out var children) || !children.Contains(_reader.LocalName))
+                    {
+                        throw Invalid(
+                            $"{Where}/{_reader.LocalName}{At} is not an element QCVN 102:2016 defines there: "
+                            + "elements of the edXML namespace must be the standard's, in their place.");
+                    }
+
+                    return true;
                 case XmlNodeType.EndElement:
                     _path.RemoveAt(_path.Count - 1);
                     _reader.Read();
@@ -1033,9 +1142,23 @@ internal sealed class EdxmlParser
 
     private string ReadText()
     {
-        var name = _reader.LocalName;
-        _path.Add(name);
-        var value = _reader.ReadElementContentAsString().Trim();
+        _path.Add(_reader.LocalName);
+        var value = string.Empty;
+        if (!_reader.IsEmptyElement)
+        {
+            // Read up to the end tag only, so that XML broken after it is reported inside the parent, not here.
+            _reader.Read();
+            if (_reader.NodeType != XmlNodeType.EndElement)
+            {
+                value = _reader.NodeType == XmlNodeType.Element ? string.Empty : _reader.ReadContentAsString().Trim();
+            }
+
+            if (_reader.NodeType == XmlNodeType.Element)
+            {
+                throw Invalid($"{Where} holds an element <{_reader.Name}>{At}; it must hold only text.");
+            }
+        }
+
         if (value.Length > _limits.MaxFieldLength)
         {
             throw new EdxmlException(
@@ -1044,6 +1167,7 @@ internal sealed class EdxmlParser
         }
 
         _path.RemoveAt(_path.Count - 1);
+        _reader.Read();
         return value;
     }
 
