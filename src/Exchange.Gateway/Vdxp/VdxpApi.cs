@@ -42,6 +42,9 @@ public static class VdxpApi
         vdxp.MapPost("/getSentEdocList", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.SentListAsync(r, ct));
         vdxp.MapPost("/countReceiveEdoc", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.CountAsync(r, VdxpOperations.Edoc, ct));
         vdxp.MapPost("/countReceiveStatus", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.CountAsync(r, VdxpOperations.Status, ct));
+        vdxp.MapPost("/getAgenciesList", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.AgenciesAsync(r, VdxpOperations.AgencyList.Current, ct));
+        vdxp.MapPost("/getAgenciesListQD20", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.AgenciesAsync(r, VdxpOperations.AgencyList.ByLevel, ct));
+        vdxp.MapPost("/getSynchronizeUnit", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.AgenciesAsync(r, VdxpOperations.AgencyList.Synchronize, ct));
         vdxp.MapPost("/registerAgency", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.DirectoryChangeAsync(r, "registerAgency", ct));
         vdxp.MapPost("/deleteAgency", (HttpRequest r, VdxpOperations o, CancellationToken ct) => o.DirectoryChangeAsync(r, "deleteAgency", ct));
         vdxp.MapMethods("/{operation}", ["GET", "POST"], (string operation) => VdxpAnswer.Fail(ReasonCode.InvalidRequest,
@@ -82,10 +85,19 @@ public sealed class VdxpOperations(
     CmsSigner signer,
     OutboxDispatcher dispatcher,
     ResiliencePipelines resilience,
+    GatewayDirectory directory,
     IOptions<GatewayOptions> options,
     TimeProvider clock,
     ILogger<VdxpOperations> logger)
 {
+    /// <summary>The three directory operations: who exists now, who exists now at one level, and everyone ever (with what changed).</summary>
+    public enum AgencyList
+    {
+        Current,
+        ByLevel,
+        Synchronize,
+    }
+
     /// <summary><c>messagetype</c> of a document, and of a status package.</summary>
     public const string Edoc = "edoc";
 
@@ -605,6 +617,83 @@ public sealed class VdxpOperations(
         ["senderDocId"] = s.EnvelopeId.ToString(),
         ["fromCode"] = Gateway.AgencyCode,
     };
+
+    /// <summary>
+    /// <c>getAgenciesList</c>, <c>getAgenciesListQD20</c>, <c>getSynchronizeUnit</c>: the hub's directory as this gateway's
+    /// copy holds it (docs/directory.md, "Gateways' copy of the directory"). <c>id</c> and <c>pid</c> are the agency's and
+    /// its parent's codes (the directory has no other ids); <c>oldCode</c> lists, comma-separated, the agency's other
+    /// codes and the codes of the agencies merged into it, so a document system can map what it holds under an old code.
+    /// <c>getAgenciesListQD20</c> keeps the agencies of the code level (Quyết định 20/2020/QĐ-TTg) its <c>level</c> header
+    /// names; <c>getSynchronizeUnit</c> adds retired agencies (<c>deleted</c>), the version and the hub's agency.
+    /// </summary>
+    public async Task<IResult> AgenciesAsync(HttpRequest request, AgencyList list, CancellationToken ct)
+    {
+        var (call, refusal) = await VdxpCall.AuthenticateAsync(request, db, logger, ct);
+        if (call is null)
+        {
+            return VdxpAnswer.Fail(ReasonCode.Unauthorized, refusal, NoData);
+        }
+
+        int? level = null;
+        if (list == AgencyList.ByLevel && call.Get("level") is { Length: > 0 } levelText)
+        {
+            if (!int.TryParse(levelText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed is < 1 or > 4)
+            {
+                return VdxpAnswer.Fail(ReasonCode.InvalidRequest, $"XroadVnpt-level is 1 to 4 (the code levels of Quyết định 20/2020/QĐ-TTg); it is '{Untrusted.Quote(levelText)}'.", NoData);
+            }
+
+            level = parsed;
+        }
+
+        if (await directory.CurrentAsync(ct) is not { } current)
+        {
+            return VdxpAnswer.Fail(ReasonCode.NotReady, "This gateway has not received the hub's directory yet; ask again in a minute.", NoData);
+        }
+
+        var now = clock.GetUtcNow();
+        var oldCodes = current.Agencies
+            .SelectMany(a => (a.Aliases ?? []).Select(alias => (Of: a.Code, Old: alias))
+                .Concat(a.Successor is { } successor ? [(Of: successor, Old: a.Code)] : []))
+            .ToLookup(x => x.Of, x => x.Old);
+        var agencies = current.Agencies
+            .Where(a => list == AgencyList.Synchronize || a.IsActiveAt(now))
+            .Where(a => level is null || CodeLevel(a.Code) == level)
+            .OrderBy(a => a.Code, StringComparer.Ordinal);
+        var data = agencies.Select(a =>
+        {
+            var item = new Dictionary<string, object?>
+            {
+                ["id"] = a.Code,
+                ["pid"] = a.Parent ?? string.Empty,
+                ["code"] = a.Code,
+                ["name"] = a.Name,
+                ["mail"] = string.Empty,
+                ["oldCode"] = string.Join(",", oldCodes[a.Code].Distinct().Order(StringComparer.Ordinal)),
+            };
+            if (list == AgencyList.Synchronize)
+            {
+                item["version"] = current.Version;
+                item["centerCode"] = current.ServingHub(a.Code) ?? current.Agencies.Where(x => x.Parent is null).Select(x => x.Code).FirstOrDefault() ?? string.Empty;
+                item["deleted"] = !a.IsActiveAt(now);
+                item["modifyDate"] = a.ValidTo is { } to && to <= now ? Time(to) : a.ValidFrom is { } from ? Time(from) : string.Empty;
+                item["isAgency"] = true;
+            }
+
+            return item;
+        }).ToList();
+        return VdxpAnswer.Ok([new("data", data)]);
+    }
+
+    /// <summary>
+    /// The level of a four-group code (Quyết định 20/2020/QĐ-TTg): 1 for <c>000.00.00.H29</c> (a province or ministry),
+    /// 2 for <c>000.00.NN.H29</c>, 3 for <c>000.NN.NN.H29</c>, 4 for <c>NNN.NN.NN.H29</c>.
+    /// </summary>
+    private static int CodeLevel(string code) =>
+        !AgencyCode.TryParse(code, out var parsed, out _) ? 0
+        : parsed.Level4 != "000" ? 4
+        : parsed.Level3 != "00" ? 3
+        : parsed.Level2 != "00" ? 2
+        : 1;
 
     /// <summary>
     /// <c>registerAgency</c>, <c>deleteAgency</c>: the directory is the hub's (versioned, with certificates bound to each

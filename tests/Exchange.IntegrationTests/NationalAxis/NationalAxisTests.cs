@@ -79,6 +79,10 @@ public sealed partial class NationalAxisTests : ProvinceFixture
                     Assert.That(answer.GetProperty("status").GetString(), Is.EqualTo("OK"), what);
                     Assert.That(answer.GetProperty("data").ValueKind, Is.EqualTo(JsonValueKind.Array), what);
                     break;
+                case "getAgenciesList":
+                    Assert.That(answer.GetProperty("ErrorCode").GetString(), Is.AnyOf("0", "not-ready"), what);
+                    Assert.That(answer.GetProperty("data").ValueKind, Is.EqualTo(JsonValueKind.Array), what);
+                    break;
                 case "getEdoc" or "updateStatus" or "getSentEdocList":
                     Assert.That(answer.GetProperty("ErrorCode").GetString(), Is.EqualTo("not-found"), what);
                     break;
@@ -256,6 +260,36 @@ public sealed partial class NationalAxisTests : ProvinceFixture
         // Nothing of these reached the outbox.
         await using var db = Province.CreateGatewayDb(Department);
         Assert.That(await db.Outbox.CountAsync(o => o.IdempotencyKey!.StartsWith("vdxp:" + department.SystemId)), Is.Zero);
+    }
+
+    [Test]
+    public async Task Lists_the_hub_s_directory_with_parents_levels_and_the_old_codes_of_a_merged_ward()
+    {
+        var system = await NewClientAsync(Communes[2]);
+        JsonElement agencies = default;
+        await Eventually(async () => (agencies = await system.CallAsync("getAgenciesList", [], [])).GetProperty("status").GetString() == "OK",
+            "the gateway's copy of the directory");
+        var listed = agencies.GetProperty("data").EnumerateArray().ToDictionary(a => a.GetProperty("code").GetString()!);
+        Assert.That(listed.Keys, Is.EquivalentTo(Province.Directory.Agencies.Select(a => a.Code)));
+        Assert.That(listed[SampleDirectory.PhucXaWard].GetProperty("pid").GetString(), Is.EqualTo(SampleDirectory.BaDinhDistrict));
+        Assert.That(listed[SampleDirectory.PhucXaWard].GetProperty("name").GetString(), Is.EqualTo("UBND Phường Phúc Xá"));
+
+        var level3 = await system.CallAsync("getAgenciesListQD20", [("level", "3")], []);
+        Assert.That(level3.GetProperty("data").EnumerateArray().Select(a => a.GetProperty("code").GetString()),
+            Is.EquivalentTo(Province.Directory.Agencies.Where(a => a.Kind == AgencyKind.Commune).Select(a => a.Code)));
+        Assert.That((await system.CallAsync("getAgenciesListQD20", [("level", "9")], [])).GetProperty("ErrorCode").GetString(), Is.EqualTo("invalid-request"));
+
+        // Trúc Bạch merges into Phúc Xá: the list shows Phúc Xá with Trúc Bạch's code as an old one, the synchronisation
+        // shows Trúc Bạch deleted.
+        const string trucBach = "000.02.21.H29";
+        var merged = await Province.ImportDirectoryAsync(DirectoryChanges.Merge(Province.Directory.Document, trucBach, SampleDirectory.PhucXaWard, DateTimeOffset.UtcNow));
+        await Eventually(async () => (agencies = await system.CallAsync("getAgenciesList", [], [])).GetProperty("data").EnumerateArray()
+            .Any(a => a.GetProperty("code").GetString() == SampleDirectory.PhucXaWard && a.GetProperty("oldCode").GetString() == trucBach), "the merged version at the gateway");
+        Assert.That(agencies.GetProperty("data").EnumerateArray().Select(a => a.GetProperty("code").GetString()), Does.Not.Contain(trucBach));
+        var synchronised = (await system.CallAsync("getSynchronizeUnit", [], [])).GetProperty("data").EnumerateArray().ToDictionary(a => a.GetProperty("code").GetString()!);
+        Assert.That(synchronised[trucBach].GetProperty("deleted").GetBoolean(), Is.True);
+        Assert.That(synchronised[SampleDirectory.PhucXaWard].GetProperty("deleted").GetBoolean(), Is.False);
+        Assert.That(synchronised[trucBach].GetProperty("version").GetInt64(), Is.EqualTo(merged.Version));
     }
 
     [GeneratedRegex(@"(<edXML:From>\s*<edXML:OrganId>)[^<]*(</edXML:OrganId>)")]
