@@ -166,6 +166,13 @@ public sealed record DeliveryExpired(
 public sealed record ReportHandover(Guid EnvelopeId, string RecipientCode, DateTimeOffset HandedOverAt, string? Failure = null);
 
 /// <summary>
+/// The hub recorded what the recipient's document system did with a document: took it in (ContentHandover), or could
+/// not (<see cref="Failure"/> set: ContentHandoverFailure). Sent to the sender's queue, so that the sender's own document
+/// system sees it (the national axis's getSentEdocList).
+/// </summary>
+public sealed record HandoverRecorded(Guid EnvelopeId, string SenderCode, string RecipientCode, DateTimeOffset HandedOverAt, string? Failure = null);
+
+/// <summary>
 /// The hub could not process a submission: a fault that its retries did not clear. The message waits in the hub's
 /// error queue, where its operator may re-send it (it is then processed as usual, and <see cref="EnvelopeAccepted"/>
 /// or <see cref="EnvelopeRejected"/> follows) or discard it (then <see cref="EnvelopeRejected"/> follows). Not a

@@ -140,3 +140,28 @@ public sealed class DeliveryExpiredConsumer(GatewayDbContext db) : IConsumer<Del
         }
     }
 }
+
+/// <summary>
+/// Records what a recipient's document system did with one of this agency's documents, as the hub recorded it: taken in,
+/// or not (<see cref="HandoverRecorded.Failure"/>). A handover replaces a failure; nothing replaces a handover.
+/// </summary>
+public sealed class HandoverRecordedConsumer(GatewayDbContext db) : IConsumer<HandoverRecorded>
+{
+    public async Task Consume(ConsumeContext<HandoverRecorded> context)
+    {
+        var message = context.Message;
+        var ct = context.CancellationToken;
+        if (!await db.Outbox.AnyAsync(o => o.EnvelopeId == message.EnvelopeId, ct))
+        {
+            return;
+        }
+
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"""
+             insert into gateway.outbox_handovers (envelope_id, recipient_code, handed_over_at, failure)
+             values ({message.EnvelopeId}, {message.RecipientCode}, {message.HandedOverAt.ToUniversalTime()}, {message.Failure})
+             on conflict (envelope_id, recipient_code) do update set handed_over_at = excluded.handed_over_at, failure = excluded.failure
+             where gateway.outbox_handovers.failure is not null and excluded.failure is null
+             """, ct);
+    }
+}

@@ -87,6 +87,7 @@ public static class GatewayExtensions
             x.AddConsumer<StatusRejectedConsumer, RetryingConsumerDefinition<StatusRejectedConsumer>>();
             x.AddConsumer<PackageChunkConsumer, PackageChunkConsumerDefinition>();
             x.AddConsumer<DirectorySnapshotConsumer, RetryingConsumerDefinition<DirectorySnapshotConsumer>>();
+            x.AddConsumer<HandoverRecordedConsumer, RetryingConsumerDefinition<HandoverRecordedConsumer>>();
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
@@ -112,6 +113,7 @@ public static class GatewayExtensions
                     e.ConfigureConsumer<StatusRejectedConsumer>(context);
                     e.ConfigureConsumer<PackageChunkConsumer>(context);
                     e.ConfigureConsumer<DirectorySnapshotConsumer>(context);
+                    e.ConfigureConsumer<HandoverRecordedConsumer>(context);
                 });
             });
         });

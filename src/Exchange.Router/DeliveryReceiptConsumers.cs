@@ -213,9 +213,11 @@ public sealed class ReportDeliveryFailureConsumer(
 }
 
 /// <summary>
-/// Records that the recipient's document system fetched the package (ContentHandover, ETSI EN 319 522), once per
-/// delivery: the conditional update decides which of several copies of the report writes the evidence. Like a
-/// failure report it is unsigned, and refused when it came through another agency's broker exchange.
+/// Records what the recipient's document system did with a delivered package, once per delivery: took it in
+/// (ContentHandover, ETSI EN 319 522; the conditional update decides which of several copies of the report writes the
+/// evidence), or could not (ContentHandoverFailure, the national axis's <c>updateStatus fail</c>; a later handover still
+/// counts). The sender's gateway is told either way (<see cref="HandoverRecorded"/>), a repeated report telling it again.
+/// Like a failure report it is unsigned, and refused when it came through another agency's broker exchange.
 /// </summary>
 public sealed class ReportHandoverConsumer(
     HubDbContext db,
@@ -236,48 +238,60 @@ public sealed class ReportHandoverConsumer(
             return;
         }
 
-        if (message.Failure is { } failure)
-        {
-            await RecordFailureAsync(message, failure, ct);
-            return;
-        }
-
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var first = await db.Deliveries
-            .Where(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode && d.HandedOverAt == null)
-            .ExecuteUpdateAsync(u => u.SetProperty(d => d.HandedOverAt, message.HandedOverAt.ToUniversalTime()), ct);
-        if (first == 0)
-        {
-            return; // Already recorded, or no such delivery.
-        }
-
-        var sha = await db.Envelopes.Where(e => e.EnvelopeId == message.EnvelopeId).Select(e => e.PackageSha256).SingleAsync(ct);
-        db.AddEvidence(EvidenceKind.ContentHandover, message.EnvelopeId, message.RecipientCode, ReasonCode.Ok,
-            $"The recipient's document system fetched the package at {message.HandedOverAt.ToUniversalTime():O} (reported by its gateway).",
-            sha, options.Value.HubName, clock.GetUtcNow());
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-    }
-
-    /// <summary>ContentHandoverFailure evidence, once per delivery (a redelivered report finds the first one's record).</summary>
-    private async Task RecordFailureAsync(ReportHandover message, string failure, CancellationToken ct)
-    {
-        var failureKind = nameof(EvidenceKind.ContentHandoverFailure);
-        if (await db.Evidence.AnyAsync(e => e.EnvelopeId == message.EnvelopeId && e.RecipientCode == message.RecipientCode && e.Kind == failureKind, ct))
-        {
-            return;
-        }
-
-        var sha = await db.Envelopes.Where(e => e.EnvelopeId == message.EnvelopeId).Select(e => e.PackageSha256).FirstOrDefaultAsync(ct);
-        if (sha is null || !await db.Deliveries.AnyAsync(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode, ct))
+        var delivery = await db.Deliveries.AsNoTracking()
+            .Where(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode)
+            .Join(db.Envelopes, d => d.EnvelopeId, e => e.EnvelopeId, (d, e) => new { d.HandedOverAt, e.PackageSha256, e.SenderCode, e.RelayedBy })
+            .FirstOrDefaultAsync(ct);
+        if (delivery is null)
         {
             return; // No such delivery.
         }
 
-        db.AddEvidence(EvidenceKind.ContentHandoverFailure, message.EnvelopeId, message.RecipientCode, ReasonCode.Ok,
-            $"At {message.HandedOverAt.ToUniversalTime():O}: {Untrusted.Quote(failure)} (reported by its gateway).",
-            sha, options.Value.HubName, clock.GetUtcNow());
-        await db.SaveChangesAsync(ct);
-        logger.LogWarning("Recipient {Recipient} could not take {EnvelopeId} in: {Failure}", message.RecipientCode, message.EnvelopeId, Untrusted.Quote(failure));
+        var at = message.HandedOverAt.ToUniversalTime();
+        if (message.Failure is { } failure)
+        {
+            var failureKind = nameof(EvidenceKind.ContentHandoverFailure);
+            if (delivery.HandedOverAt is not null)
+            {
+                return; // Taken in already: a failure reported after that changes nothing.
+            }
+
+            if (!await db.Evidence.AnyAsync(e => e.EnvelopeId == message.EnvelopeId && e.RecipientCode == message.RecipientCode && e.Kind == failureKind, ct))
+            {
+                db.AddEvidence(EvidenceKind.ContentHandoverFailure, message.EnvelopeId, message.RecipientCode, ReasonCode.Ok,
+                    $"At {at:O}: {Untrusted.Quote(failure)} (reported by its gateway).", delivery.PackageSha256, options.Value.HubName, clock.GetUtcNow());
+                await db.SaveChangesAsync(ct);
+                logger.LogWarning("Recipient {Recipient} could not take {EnvelopeId} in: {Failure}", message.RecipientCode, message.EnvelopeId, Untrusted.Quote(failure));
+            }
+        }
+        else if (delivery.HandedOverAt is { } recorded)
+        {
+            at = recorded; // Recorded before: the sender is told the first time again.
+        }
+        else
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var first = await db.Deliveries
+                .Where(d => d.EnvelopeId == message.EnvelopeId && d.RecipientCode == message.RecipientCode && d.HandedOverAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(d => d.HandedOverAt, at), ct);
+            if (first == 0)
+            {
+                return; // A concurrent copy of this report recorded it, and tells the sender.
+            }
+
+            db.AddEvidence(EvidenceKind.ContentHandover, message.EnvelopeId, message.RecipientCode, ReasonCode.Ok,
+                $"The recipient's document system took the package in at {at:O} (reported by its gateway).",
+                delivery.PackageSha256, options.Value.HubName, clock.GetUtcNow());
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        // A sender behind another hub (federation) is not told: the report does not travel between hubs; the evidence is
+        // at this hub (docs/national-axis.md, "Not built yet").
+        if (delivery.RelayedBy is null)
+        {
+            await context.SendToQueueAsync(names.AgencyQueue(delivery.SenderCode),
+                new HandoverRecorded(message.EnvelopeId, delivery.SenderCode, message.RecipientCode, at, message.Failure), ct);
+        }
     }
 }

@@ -569,37 +569,49 @@ public sealed class VdxpOperations(
         var envelopeIds = documents.Select(d => d.EnvelopeId).ToList();
         var expired = (await db.OutboxExpiries.AsNoTracking().Where(x => envelopeIds.Contains(x.EnvelopeId)).ToListAsync(ct))
             .ToLookup(x => x.EnvelopeId, x => x.RecipientCode);
+        var handovers = (await db.OutboxHandovers.AsNoTracking().Where(h => envelopeIds.Contains(h.EnvelopeId)).ToListAsync(ct))
+            .ToDictionary(h => (h.EnvelopeId, h.RecipientCode));
         var data = documents.SelectMany(d =>
         {
             var (state, recipients) = GatewayApi.States(d.State, d.Reason, d.Recipients, d.Receipts, expired[d.EnvelopeId].ToList());
-            return recipients.Select(r => SentDocument(d, state, r));
+            return recipients.Select(r => SentDocument(d, state, r, handovers.GetValueOrDefault((d.EnvelopeId, r.Code))));
         }).ToList();
         return VdxpAnswer.Ok([new("data", data)]);
     }
 
-    private Dictionary<string, object?> SentDocument(OutboxRow d, string state, RecipientState recipient) => new()
+    /// <summary>
+    /// One recipient's state: <c>done</c> or <c>fail</c> once the hub recorded what its document system did (handover),
+    /// else <c>delivered</c> (its signed receipt is in), <c>pending</c>, <c>rejected</c> or <c>expired</c>.
+    /// </summary>
+    private Dictionary<string, object?> SentDocument(OutboxRow d, string state, RecipientState recipient, OutboxHandoverRow? handover)
     {
-        ["serviceType"] = ServiceType,
-        // The recipient's gateway keeps the envelope under the same id: it is the DocId its document system sees.
-        ["receiverDocId"] = d.EnvelopeId.ToString(),
-        ["toCode"] = recipient.Code,
-        ["receiveStatus"] = recipient.State,
-        ["receiveStatusDesc"] = recipient.State switch
+        var receiveStatus = handover is null ? recipient.State : handover.Failure is null ? TakenStates.Done : TakenStates.Fail;
+        return new()
         {
-            "delivered" => "Đã đến đơn vị nhận (biên nhận đã ký)",
-            "rejected" => "Bị từ chối",
-            "expired" => "Quá hạn chưa nhận",
-            _ => "Đang chuyển",
-        },
-        ["title"] = d.Subject,
-        ["notation"] = NotationOf(d.DocumentId),
-        ["receivedTime"] = recipient.ReceivedAt is { } at ? Time(at) : string.Empty,
-        ["sentTime"] = Time(d.CreatedAt),
-        ["sendStatus"] = state,
-        ["sendStatusDesc"] = d.Reason is null ? state : $"{d.Reason}: {d.Detail}",
-        ["senderDocId"] = d.EnvelopeId.ToString(),
-        ["fromCode"] = Gateway.AgencyCode,
-    };
+            ["serviceType"] = ServiceType,
+            // The recipient's gateway keeps the envelope under the same id: it is the DocId its document system sees.
+            ["receiverDocId"] = d.EnvelopeId.ToString(),
+            ["toCode"] = recipient.Code,
+            ["receiveStatus"] = receiveStatus,
+            ["receiveStatusDesc"] = receiveStatus switch
+            {
+                TakenStates.Done => "Đơn vị nhận đã tiếp nhận vào hệ thống",
+                TakenStates.Fail => $"Đơn vị nhận không tiếp nhận được: {handover!.Failure}",
+                "delivered" => "Đã đến đơn vị nhận (biên nhận đã ký)",
+                "rejected" => "Bị từ chối",
+                "expired" => "Quá hạn chưa nhận",
+                _ => "Đang chuyển",
+            },
+            ["title"] = d.Subject,
+            ["notation"] = NotationOf(d.DocumentId),
+            ["receivedTime"] = recipient.ReceivedAt is { } at ? Time(at) : string.Empty,
+            ["sentTime"] = Time(d.CreatedAt),
+            ["sendStatus"] = state,
+            ["sendStatusDesc"] = d.Reason is null ? state : $"{d.Reason}: {d.Detail}",
+            ["senderDocId"] = d.EnvelopeId.ToString(),
+            ["fromCode"] = Gateway.AgencyCode,
+        };
+    }
 
     private Dictionary<string, object?> SentStatus(StatusRow s) => new()
     {

@@ -16,6 +16,7 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     public DbSet<InboxRow> Inbox => Set<InboxRow>();
     public DbSet<StatusRow> Statuses => Set<StatusRow>();
     public DbSet<OutboxExpiryRow> OutboxExpiries => Set<OutboxExpiryRow>();
+    public DbSet<OutboxHandoverRow> OutboxHandovers => Set<OutboxHandoverRow>();
     public DbSet<ApiClientRow> ApiClients => Set<ApiClientRow>();
     public DbSet<VdxpClientRow> VdxpClients => Set<VdxpClientRow>();
     public DbSet<DirectorySnapshotRow> DirectorySnapshots => Set<DirectorySnapshotRow>();
@@ -66,6 +67,15 @@ internal sealed class StatusConfiguration : IEntityTypeConfiguration<StatusRow>
         b.ToTable("statuses");
         b.HasKey(x => x.StatusId);
         b.Property(x => x.StatusId).ValueGeneratedNever();
+    }
+}
+
+internal sealed class OutboxHandoverConfiguration : IEntityTypeConfiguration<OutboxHandoverRow>
+{
+    public void Configure(EntityTypeBuilder<OutboxHandoverRow> b)
+    {
+        b.ToTable("outbox_handovers");
+        b.HasKey(x => new { x.EnvelopeId, x.RecipientCode });
     }
 }
 

@@ -142,6 +142,15 @@ public sealed class StatusRow
     public DateTimeOffset? TakenAt { get; set; }
 }
 
+/// <summary>A recipient's document system took one of this agency's documents in, or could not (<see cref="Failure"/>).</summary>
+public sealed class OutboxHandoverRow
+{
+    public Guid EnvelopeId { get; set; }
+    public required string RecipientCode { get; set; }
+    public DateTimeOffset HandedOverAt { get; set; }
+    public string? Failure { get; set; }
+}
+
 public sealed class OutboxExpiryRow
 {
     public Guid EnvelopeId { get; set; }

@@ -198,10 +198,12 @@ public sealed partial class NationalAxisTests : ProvinceFixture
         Assert.That((await department.UpdateStatusAsync(statusItem.GetProperty("docId").GetString()!, "done")).GetProperty("status").GetString(), Is.EqualTo("OK"));
         Assert.That((await department.CountReceiveStatusAsync()).GetProperty("count").GetInt32(), Is.Zero);
 
-        // Each commune's state as the sender's system reads it.
-        var states = await department.GetSentEdocListAsync(docId);
+        // Each commune's state as the sender's system reads it: taken in.
+        JsonElement states = default;
+        await Eventually(async () => (states = await department.GetSentEdocListAsync(docId)).GetProperty("data").EnumerateArray()
+            .All(i => i.GetProperty("receiveStatus").GetString() == "done"), "every commune 'done' at the sender");
         Assert.That(states.GetProperty("data").EnumerateArray().Select(i => i.GetProperty("toCode").GetString()), Is.EquivalentTo(Communes));
-        Assert.That(states.GetProperty("data").EnumerateArray().Select(i => i.GetProperty("receiveStatus").GetString()), Has.All.EqualTo("delivered"));
+        Assert.That(states.GetProperty("data").EnumerateArray().Select(i => i.GetProperty("receivedTime").GetString()), Has.None.Empty);
     }
 
     [Test]
@@ -228,6 +230,10 @@ public sealed partial class NationalAxisTests : ProvinceFixture
         {
             Assert.That(await hub.Evidence.CountAsync(e => e.EnvelopeId == envelopeId && e.Kind == nameof(EvidenceKind.ContentHandover)), Is.Zero);
         }
+
+        // The sender's system sees it.
+        await Eventually(async () => (await department.GetSentEdocListAsync(docId)).GetProperty("data")[0].GetProperty("receiveStatus").GetString() == "fail",
+            "'fail' at the sender");
 
         Assert.That((await commune.UpdateStatusAsync(docId, "bogus")).GetProperty("ErrorCode").GetString(), Is.EqualTo("invalid-request"));
     }
