@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Exchange.Core;
 
@@ -16,24 +15,20 @@ public class DevPkiTests
 
     private string _folder = string.Empty;
     private DevPki _pki = null!;
-    private TimeSpan _created;
 
     [OneTimeSetUp]
     public void CreatePki()
     {
         _folder = Path.Combine(Directory.CreateTempSubdirectory("exchange-devpki-").FullName, "pki");
-        var clock = Stopwatch.StartNew();
         _pki = DevPki.LoadOrCreate(_folder, Agencies);
-        _created = clock.Elapsed;
     }
 
     [OneTimeTearDown]
     public void RemovePki() => Directory.Delete(Path.GetDirectoryName(_folder)!, recursive: true);
 
     [Test]
-    public void Creates_the_pki_within_seconds()
+    public void Creates_the_root_issuing_crl_and_hub_seal_files()
     {
-        Assert.That(_created, Is.LessThan(TimeSpan.FromSeconds(20)), "generous for a loaded CI machine; ~3 s normally");
         Assert.That(File.Exists(_pki.RootCertificatePath) && File.Exists(_pki.IssuingCertificatePath) && File.Exists(_pki.CrlPath) && File.Exists(_pki.HubSealPkcs12Path), Is.True);
     }
 
