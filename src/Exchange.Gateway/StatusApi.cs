@@ -40,6 +40,30 @@ public static class StatusApi
         return app;
     }
 
+    /// <summary>
+    /// A status package this agency reports, signed (CMS, detached, over its exact bytes) and stored as <c>queued</c> for
+    /// the dispatcher: the one place such a row is made, whichever API took the status.
+    /// </summary>
+    internal static StatusRow Outgoing(
+        CmsSigner signer, string agencyCode, Guid envelopeId, string addressee, StatusCode code, string? description, DateTimeOffset statusTime, byte[] package, DateTimeOffset now) =>
+        new()
+        {
+            StatusId = Guid.CreateVersion7(now),
+            EnvelopeId = envelopeId,
+            Direction = StatusDirections.Sent,
+            ReporterCode = agencyCode,
+            RecipientCode = addressee,
+            StatusCode = (short)code,
+            Description = description,
+            StatusTime = statusTime.ToUniversalTime(),
+            Package = package,
+            Signature = signer.SignDetached(package),
+            State = StatusStates.Queued,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+
     public static StatusView View(StatusRow s) =>
         new(s.StatusId, s.Direction, s.ReporterCode, s.RecipientCode, s.StatusCode.ToString("00", System.Globalization.CultureInfo.InvariantCulture),
             s.Description, s.StatusTime, s.State, s.Reason);
@@ -120,23 +144,7 @@ public static class StatusApi
                 return Problems.Refuse(e);
             }
 
-            rows.Add(new StatusRow
-            {
-                StatusId = Guid.CreateVersion7(now),
-                EnvelopeId = envelopeId,
-                Direction = StatusDirections.Sent,
-                ReporterCode = gateway.AgencyCode,
-                RecipientCode = addressee,
-                StatusCode = (short)report.Code,
-                Description = report.Description,
-                StatusTime = now,
-                Package = package,
-                Signature = signer.SignDetached(package),
-                State = StatusStates.Queued,
-                TraceParent = System.Diagnostics.Activity.Current?.Id,
-                CreatedAt = now,
-                UpdatedAt = now,
-            });
+            rows.Add(Outgoing(signer, gateway.AgencyCode, envelopeId, addressee, (StatusCode)report.Code, report.Description, now, package, now));
         }
 
         db.Statuses.AddRange(rows);

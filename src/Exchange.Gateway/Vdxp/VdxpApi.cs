@@ -314,23 +314,7 @@ public sealed class VdxpOperations(
         }
 
         var now = clock.GetUtcNow();
-        var row = new StatusRow
-        {
-            StatusId = Guid.CreateVersion7(now),
-            EnvelopeId = envelope,
-            Direction = StatusDirections.Sent,
-            ReporterCode = Gateway.AgencyCode,
-            RecipientCode = addressee,
-            StatusCode = (short)status.Code,
-            Description = status.Description,
-            StatusTime = status.Timestamp.ToUniversalTime(),
-            Package = package,
-            Signature = signer.SignDetached(package),
-            State = StatusStates.Queued,
-            TraceParent = System.Diagnostics.Activity.Current?.Id,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
+        var row = StatusApi.Outgoing(signer, Gateway.AgencyCode, envelope, addressee, status.Code, status.Description, status.Timestamp, package, now);
         db.Statuses.Add(row);
         await db.SaveAcceptedAsync(resilience, ct);
         dispatcher.Wake();
