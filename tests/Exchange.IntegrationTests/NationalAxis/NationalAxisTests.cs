@@ -269,6 +269,45 @@ public sealed partial class NationalAxisTests : ProvinceFixture
     }
 
     [Test]
+    public async Task The_command_line_prints_a_client_s_system_id_and_secret_once_lists_without_secrets_and_revokes()
+    {
+        var database = Province.Names.GatewayDatabase(Communes[0]);
+        var (exit, output) = await CliAsync("gateway", "vdxp-client", "create", "--agency", Communes[0], "--name", "QLVB Phúc Xá", "--database", database, "--json");
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), output);
+        using var created = JsonDocument.Parse(output);
+        Assert.That(created.RootElement.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "system_id", "secret" }));
+        var systemId = created.RootElement.GetProperty("system_id").GetString()!;
+        var secret = created.RootElement.GetProperty("secret").GetString()!;
+
+        var system = new AxisSdkClient(Endpoint(Communes[0]), systemId, secret);
+        Assert.That((await system.CountReceiveEdocAsync()).GetProperty("status").GetString(), Is.EqualTo("OK"));
+
+        (exit, output) = await CliAsync("gateway", "vdxp-client", "list", "--agency", Communes[0], "--database", database, "--json");
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), output);
+        Assert.That(output, Does.Contain(systemId).And.Not.Contain(secret));
+
+        (exit, output) = await CliAsync("gateway", "vdxp-client", "revoke", "--agency", Communes[0], "--database", database, "--system-id", systemId);
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), output);
+        Assert.That((await system.CountReceiveEdocAsync()).GetProperty("ErrorCode").GetString(), Is.EqualTo("unauthorized"));
+    }
+
+    private static async Task<(int Exit, string Output)> CliAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            var exit = await new System.CommandLine.RootCommand { Exchange.Cli.Commands.GatewayCommand.Create() }.Parse(args).InvokeAsync();
+            return (exit, output.ToString().Trim());
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+    }
+
+    [Test]
     public async Task Lists_the_hub_s_directory_with_parents_levels_and_the_old_codes_of_a_merged_ward()
     {
         var system = await NewClientAsync(Communes[2]);
