@@ -215,9 +215,10 @@ public sealed class VdxpOperations(
             return VdxpAnswer.Fail(reason, detail, NoDocId);
         }
 
+        // The SDK sends `to` only when the document system gives it; without it the package's To list alone decides.
         var addressed = header.To.Select(t => RecipientAddress.NormaliseOrKeep(t.OrganId)).ToHashSet(StringComparer.Ordinal);
         var named = to.Select(RecipientAddress.NormaliseOrKeep).ToHashSet(StringComparer.Ordinal);
-        if (!named.SetEquals(addressed))
+        if (named.Count > 0 && !named.SetEquals(addressed))
         {
             return VdxpAnswer.Fail(ReasonCode.RecipientMismatch,
                 $"XroadVnpt-to names {List(named)}; the package's To list names {List(addressed)}. They must agree: the package decides where it goes.", NoDocId);

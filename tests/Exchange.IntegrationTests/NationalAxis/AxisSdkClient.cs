@@ -23,9 +23,10 @@ public sealed class AxisSdkClient(Uri endpoint, string systemId, string secret)
 
     public string SystemId => systemId;
 
-    public Task<JsonElement> SendEdocAsync(byte[] package, string from, IReadOnlyList<string> to, string messageType = "edoc") =>
+    /// <summary><c>sendEdoc</c>; without <paramref name="to"/> no <c>to</c> header is added (the SDK's own examples send none).</summary>
+    public Task<JsonElement> SendEdocAsync(byte[] package, string from, IReadOnlyList<string>? to, string messageType = "edoc") =>
         CallAsync("sendEdoc", [("servicetype", "eDoc"), ("messagetype", messageType), ("hash-file", Convert.ToHexStringLower(SHA256.HashData(package))),
-            ("from", from), ("to", JsonSerializer.Serialize(to))], package, "application/octet-stream");
+            ("from", from), .. to is null ? Array.Empty<(string, string)>() : [("to", JsonSerializer.Serialize(to))]], package, "application/octet-stream");
 
     public Task<JsonElement> GetReceivedEdocListAsync(string messageType = "edoc") =>
         CallAsync("getReceivedEdocList", [("servicetype", "eDoc"), ("messagetype", messageType)], []);

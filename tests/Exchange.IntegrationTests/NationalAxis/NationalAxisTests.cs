@@ -211,7 +211,8 @@ public sealed partial class NationalAxisTests : ProvinceFixture
     {
         var department = await NewClientAsync(Department);
         var package = Readdressed("vdxp-2025-10-874e0f18.edxml", Department, [Communes[1]]);
-        var docId = (await department.SendEdocAsync(package, Department, [Communes[1]])).GetProperty("DocId").GetString()!;
+        // Without a `to` header, as the SDK's own examples send: the package's To list decides.
+        var docId = (await department.SendEdocAsync(package, Department, to: null)).GetProperty("DocId").GetString()!;
         var commune = await NewClientAsync(Communes[1]);
         await Eventually(async () => (await commune.CountReceiveEdocAsync()).GetProperty("count").GetInt32() == 1, "the document at the commune");
 
