@@ -258,12 +258,12 @@ public static class ProvinceCommand
 
         Say($"stopping the supervisor (pid {pid}) and its {state.Hosts.Count} hosts");
         var deadline = DateTimeOffset.UtcNow + ProvinceSupervisor.StopTimeout + TimeSpan.FromSeconds(10);
-        while (ProvinceState.IsOurs(pid, "province") && DateTimeOffset.UtcNow < deadline)
+        while (ProvinceState.IsOurs(pid, ProvinceState.SupervisorMarker) && DateTimeOffset.UtcNow < deadline)
         {
             await Task.Delay(250, ct);
         }
 
-        if (ProvinceState.IsOurs(pid, "province"))
+        if (ProvinceState.IsOurs(pid, ProvinceState.SupervisorMarker))
         {
             Say($"the supervisor did not stop in time; killing it");
             using var process = Process.GetProcessById(pid);
@@ -281,7 +281,7 @@ public static class ProvinceCommand
         var killed = 0;
         foreach (var host in state?.Hosts ?? [])
         {
-            if (host.Pid is { } pid && ProvinceState.IsOurs(pid, "Exchange."))
+            if (host.Pid is { } pid && ProvinceState.HostAlive(host))
             {
                 try
                 {

@@ -26,8 +26,14 @@ public sealed record ProvinceState(int SupervisorPid, DateTimeOffset StartedAt, 
 
     public void Save(string path) => ProvinceFiles.WritePrivate(path, JsonSerializer.Serialize(this, ProvincePlan.Json));
 
+    /// <summary>What the supervisor's command line holds (arguments are NUL-separated in /proc/&lt;pid&gt;/cmdline).</summary>
+    public const string SupervisorMarker = "province\0run";
+
     /// <summary>Whether the supervisor named in the state still runs: its pid is alive and is `exchange province run`, not a pid reused since.</summary>
-    public bool SupervisorAlive => IsOurs(SupervisorPid, "province");
+    public bool SupervisorAlive => IsOurs(SupervisorPid, SupervisorMarker);
+
+    /// <summary>Whether a host of the state still runs: its pid is alive and listens on the host's URL (its <c>--urls</c> argument).</summary>
+    public static bool HostAlive(ProvinceHostState host) => IsOurs(host.Pid, host.Url);
 
     /// <summary>Whether <paramref name="pid"/> runs a program whose command line mentions <paramref name="marker"/>.</summary>
     public static bool IsOurs(int? pid, string marker)

@@ -355,7 +355,7 @@ public static class ProvinceSupervisor
     {
         foreach (var host in earlier?.Hosts ?? [])
         {
-            if (host.Pid is { } pid && ProvinceState.IsOurs(pid, "Exchange."))
+            if (host.Pid is { } pid && ProvinceState.HostAlive(host))
             {
                 Log($"stopping {host.Name} (pid {pid}), left running by an earlier supervisor");
                 try
