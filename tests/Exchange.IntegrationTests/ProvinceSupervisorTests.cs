@@ -121,7 +121,7 @@ public sealed class ProvinceSupervisorTests
 
         Assert.That(after.GetProperty("restarts").GetInt32(), Is.EqualTo(1));
         Assert.That(after.GetProperty("url").GetString(), Is.EqualTo(before.GetProperty("url").GetString()));
-        Assert.That(await File.ReadAllTextAsync(Path.Combine(_home, "logs", "province", "supervisor.log")), Does.Contain($"gateway-{Department} (pid {killed}) exited by itself"));
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(_home, "logs", "province", "supervisor.log")), Does.Contain($"gateway-{Department} (pid {killed}) exited without being told to (code 137)"));
 
         // 3. up again: the same answer, and nothing new started.
         var again = Exchange("up", "--json");

@@ -121,7 +121,7 @@ internal sealed class HostProcess : IAsyncDisposable
         _process = null;
         _quickExits = DateTimeOffset.UtcNow - _startedAt < StableAfter ? _quickExits + 1 : 1;
         var delay = RestartDelay(_quickExits);
-        var line = $"{Name} (pid {process.Id}) exited by itself (code {process.ExitCode}); starting it again in {delay.TotalSeconds:0} s";
+        var line = $"{Name} (pid {process.Id}) exited without being told to (code {process.ExitCode}); starting it again in {delay.TotalSeconds:0} s";
         WriteLog($"---- {_label}: {line} at {DateTimeOffset.UtcNow:O}");
         Notice?.Invoke(line);
         _ = Task.Run(async () =>

@@ -168,7 +168,7 @@ public static class ProvinceSupervisor
         try
         {
             await host.Process.StartAsync(ct);
-            Log($"{host.Process.Name} ready at {host.Process.Url} (pid {host.Process.ProcessId})");
+            Log($"{host.Process.Name} ready at {host.Process.Url.ToString().TrimEnd('/')} (pid {host.Process.ProcessId})");
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException)
         {
