@@ -138,17 +138,22 @@ public static class ProvinceCommand
     /// <summary>
     /// Starts `exchange province run` in a session of its own (setsid), its output appended to the supervisor's log and
     /// not to a pipe of ours: it outlives this command and the terminal, and a caller reading our output to its end is
-    /// not kept waiting by it.
+    /// not kept waiting by it. Every other descriptor it would inherit is closed first: run under `flock LOCK exchange
+    /// province up`, it would otherwise hold the lock for as long as the province runs.
     /// </summary>
     private static Process StartSupervisor(ProvinceOptions options)
     {
         Directory.CreateDirectory(ProvinceFiles.LogFolder);
         var self = Environment.ProcessPath ?? "dotnet";
         var start = new ProcessStartInfo("setsid") { UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory };
-        start.ArgumentList.Add("sh");
+        start.ArgumentList.Add("bash");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("log=$1; shift; exec \"$@\" >>\"$log\" 2>&1 </dev/null");
-        start.ArgumentList.Add("sh");
+        start.ArgumentList.Add("""
+            log=$1; shift
+            for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+            exec "$@" >>"$log" 2>&1 </dev/null
+            """);
+        start.ArgumentList.Add("bash");
         start.ArgumentList.Add(ProvinceFiles.SupervisorLog);
         start.ArgumentList.Add(self);
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
