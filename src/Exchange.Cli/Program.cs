@@ -24,6 +24,7 @@ var root = new RootCommand("exchange: the inter-agency document exchange hub's c
     DlqCommand.Create(),
     GatewayCommand.Create(),
     ChaosCommand.Create(),
+    ProvinceCommand.Create(),
 };
 
 var parsed = root.Parse(args);
@@ -39,4 +40,9 @@ if (parsed.Errors.Count > 0)
     return Exchange.Cli.ExitCodes.UsageOrIo;
 }
 
-return await parsed.InvokeAsync();
+// The province's supervisor stops a dozen hosts on SIGTERM, each given its time to finish cleanly (the hub seals its
+// last evidence); other commands keep the library's two seconds.
+return await parsed.InvokeAsync(new InvocationConfiguration
+{
+    ProcessTerminationTimeout = ProvinceCommand.IsSupervisor(parsed) ? Exchange.Cli.Province.ProvinceSupervisor.StopTimeout : TimeSpan.FromSeconds(2),
+});

@@ -1,4 +1,4 @@
-using Exchange.Cli.Chaos;
+using Exchange.Cli.Hosting;
 using Exchange.Gateway;
 using Exchange.ServiceDefaults;
 using Exchange.Signing;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Runtime.InteropServices;
 using Exchange.Cli.Commands;
+using Exchange.Cli.Hosting;
 using Exchange.Core;
 using Exchange.Gateway.Access;
 using Exchange.Persistence;

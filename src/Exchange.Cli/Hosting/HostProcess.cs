@@ -2,38 +2,59 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Exchange.Cli.Chaos;
+namespace Exchange.Cli.Hosting;
 
 /// <summary>
-/// One Exchange host (Exchange.Router or Exchange.Gateway) run as a child process on a loopback port, so that it can
-/// be killed with SIGKILL and started again on the same port. Its standard output and error are appended to a log
-/// file. Settings go in as environment variables (<c>Section__Key</c>), so that passwords never appear in a
-/// process listing.
+/// One Exchange host (Exchange.Router, Exchange.Gateway or Exchange.Audit) run as a child process on a loopback port, so
+/// that it can be killed with SIGKILL and started again on the same port. Its standard output and error are appended to
+/// a log file. Settings go in as environment variables (<c>Section__Key</c>), so that passwords never appear in a
+/// process listing. A host that exits by itself is started again, sooner or later (<see cref="RestartDelay"/>): the
+/// chaos run and the bench rely on it as on a production supervisor, and `exchange province run` is that supervisor.
 /// </summary>
 internal sealed class HostProcess : IAsyncDisposable
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>A host that ran at least this long before it exited counts as healthy again: its back-off starts over.</summary>
+    private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(60);
 
     private readonly string _assembly;
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly string _logPath;
     private readonly Lock _logLock = new();
     private Process? _process;
+    private readonly string _label;
     private bool _stopping;
     private StreamWriter? _log;
+    private DateTimeOffset _startedAt;
+    private int _quickExits;
+    private int _restarts;
 
     /// <param name="name">For logs: <c>router</c>, <c>gateway-000.00.01.H29</c>.</param>
-    /// <param name="assembly">The host's program, <c>Exchange.Router</c> or <c>Exchange.Gateway</c>, which ship next to this tool.</param>
-    public HostProcess(string name, string assembly, IReadOnlyDictionary<string, string> settings, string logFolder)
+    /// <param name="assembly">The host's program, <c>Exchange.Router</c>, <c>Exchange.Gateway</c> or <c>Exchange.Audit</c>, which ship next to this tool.</param>
+    /// <param name="url">Where it listens (a loopback URL); default: a free port chosen now.</param>
+    /// <param name="label">What starts it, for the marker lines in its log: <c>chaos</c>, <c>province</c>.</param>
+    public HostProcess(string name, string assembly, IReadOnlyDictionary<string, string> settings, string logFolder, Uri? url = null, string label = "chaos")
     {
         Name = name;
         _assembly = assembly;
         _settings = settings;
+        _label = label;
         _logPath = Path.Combine(logFolder, $"{name}.log");
-        Url = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
+        Url = url ?? new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
     }
 
     public string Name { get; }
+
+    public string LogPath => _logPath;
+
+    /// <summary>How many times it was started again after exiting by itself.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    /// <summary>Told of every exit and restart the host makes by itself (the supervisor's log).</summary>
+    public Action<string>? Notice { get; set; }
 
     /// <summary>Where the host listens: the same port across restarts.</summary>
     public Uri Url { get; }
@@ -52,7 +73,7 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         _log ??= new StreamWriter(new FileStream(_logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        WriteLog($"---- chaos: starting {Name} at {DateTimeOffset.UtcNow:O} on {Url}");
+        WriteLog($"---- {_label}: starting {Name} at {DateTimeOffset.UtcNow:O} on {Url}");
         var start = StartInfo();
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(Url.ToString().TrimEnd('/'));
@@ -72,14 +93,23 @@ internal sealed class HostProcess : IAsyncDisposable
 
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        _startedAt = DateTimeOffset.UtcNow;
         _process = process;
         await WaitReadyAsync(ct);
     }
 
     /// <summary>
+    /// The wait before the next start after <paramref name="quickExits"/> exits in a row that each came soon after a
+    /// start: 1 s, then doubling up to a minute, so that a host that cannot start (a port taken, a server down) is
+    /// retried without spinning, and one that crashed once is back at once.
+    /// </summary>
+    public static TimeSpan RestartDelay(int quickExits) =>
+        TimeSpan.FromSeconds(Math.Min(MaxRestartDelay.TotalSeconds, Math.Pow(2, Math.Clamp(quickExits - 1, 0, 10))));
+
+    /// <summary>
     /// What a supervisor does in production (systemd's <c>Restart=on-failure</c>): a host that exits by itself, not killed
-    /// or stopped by the run (a crash, or the endpoint watchdog stopping a host whose bus no longer consumes), is started
-    /// again a second later.
+    /// or stopped by the run (a crash, a SIGKILL from outside, or the endpoint watchdog stopping a host whose bus no longer
+    /// consumes), is started again after <see cref="RestartDelay"/>.
     /// </summary>
     private void RestartAfterOwnExit(Process process)
     {
@@ -89,19 +119,31 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         _process = null;
-        WriteLog($"---- chaos: {Name} exited by itself (code {process.ExitCode}) at {DateTimeOffset.UtcNow:O}; starting it again, as its supervisor would");
+        _quickExits = DateTimeOffset.UtcNow - _startedAt < StableAfter ? _quickExits + 1 : 1;
+        var delay = RestartDelay(_quickExits);
+        var line = $"{Name} (pid {process.Id}) exited without being told to (code {process.ExitCode}); starting it again in {delay.TotalSeconds:0} s";
+        WriteLog($"---- {_label}: {line} at {DateTimeOffset.UtcNow:O}");
+        Notice?.Invoke(line);
         _ = Task.Run(async () =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.Delay(delay);
+            if (_stopping)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _restarts);
             try
             {
                 await StartAsync(CancellationToken.None);
+                Notice?.Invoke($"{Name} is ready again (pid {ProcessId}, restart {Restarts})");
             }
-#pragma warning disable CA1031 // a failed restart is logged; the run's checks then show what it cost
+#pragma warning disable CA1031 // a failed restart is logged; the process's own exit starts the next attempt
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                WriteLog($"---- chaos: restarting {Name} failed: {e.Message}");
+                WriteLog($"---- {_label}: restarting {Name} failed: {e.Message}");
+                Notice?.Invoke($"restarting {Name} failed: {e.Message}");
             }
         });
     }
@@ -115,7 +157,7 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         _process = null;
-        WriteLog($"---- chaos: SIGKILL {Name} (pid {process.Id}) at {DateTimeOffset.UtcNow:O}");
+        WriteLog($"---- {_label}: SIGKILL {Name} (pid {process.Id}) at {DateTimeOffset.UtcNow:O}");
         try
         {
             // On Unix, Process.Kill sends SIGKILL.
