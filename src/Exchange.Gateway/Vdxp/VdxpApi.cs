@@ -142,9 +142,9 @@ public sealed class VdxpOperations(
                 $"XroadVnpt-from must be this gateway's agency, '{Gateway.AgencyCode}'; it is '{Untrusted.Quote(call.Get("from"))}'.", NoDocId);
         }
 
-        if (call.Get("hash-file") is not { Length: 64 } hashFile)
+        if (call.Get("hash-file") is not { Length: >= 32 and <= 64 } hashFile)
         {
-            return VdxpAnswer.Fail(ReasonCode.InvalidRequest, "XroadVnpt-hash-file must be the lowercase hex SHA-256 of the body (64 characters).", NoDocId);
+            return VdxpAnswer.Fail(ReasonCode.InvalidRequest, "XroadVnpt-hash-file must be the hex SHA-256 of the body.", NoDocId);
         }
 
         if (request.ContentLength > Gateway.MaxPackageBytes)
@@ -154,23 +154,29 @@ public sealed class VdxpOperations(
 
         // Read twice (hashed and checked, then stored): buffered in memory up to 1 MiB and on disk beyond.
         request.EnableBuffering(1024 * 1024, Gateway.MaxPackageBytes);
-        long length;
-        string sha256;
+        BodyDigests digests;
         try
         {
-            (length, sha256) = await HashAsync(request.Body, ct);
+            digests = await HashAsync(request.Body, ct);
         }
         catch (IOException) when (!ct.IsCancellationRequested)
         {
             return VdxpAnswer.Fail(ReasonCode.TooLarge, $"A package may have {Gateway.MaxPackageBytes} bytes.", NoDocId);
         }
 
-        if (length == 0)
+        if (digests.Length == 0)
         {
             return VdxpAnswer.Fail(ReasonCode.PackageInvalid, "The body is empty: send the edXML package as the body.", NoDocId);
         }
 
-        if (!string.Equals(sha256, hashFile, StringComparison.OrdinalIgnoreCase))
+        // The package is the bytes hash-file names: the body, or the body without the line end SDKVXP writes after the
+        // file it hashed (its captured requests end so, and a gateway saw it send so).
+        bool Names(string? hex) => hex is not null
+            && (string.Equals(hex, hashFile, StringComparison.OrdinalIgnoreCase) || string.Equals(SdkHex(hex), hashFile, StringComparison.OrdinalIgnoreCase));
+        var (length, sha256) = Names(digests.Sha256) ? (digests.Length, digests.Sha256)
+            : Names(digests.Sha256WithoutLineEnd) ? (digests.Length - 2, digests.Sha256WithoutLineEnd!)
+            : (-1, digests.Sha256);
+        if (length < 0)
         {
             return VdxpAnswer.Fail(ReasonCode.PackageIncomplete,
                 $"The body's SHA-256 is {sha256}; XroadVnpt-hash-file announced {Untrusted.Quote(hashFile)} (the body was cut or changed on the way).", NoDocId);
@@ -229,7 +235,9 @@ public sealed class VdxpOperations(
         if (!inline)
         {
             body.Position = 0;
-            stored = await store.WriteAsync(envelopeId, body, ct);
+            await using var writer = store.OpenWrite(envelopeId);
+            await CopyAsync(body, writer, length, ct);
+            stored = await writer.CompleteAsync(ct);
         }
 
         var signature = inline ? signer.SignDetached(package) : GatewayApi.SignStored(signer, store, envelopeId, stored!);
@@ -736,19 +744,54 @@ public sealed class VdxpOperations(
     /// <summary>Times as ISO 8601 in Vietnam's time, with the offset written.</summary>
     private static string Time(DateTimeOffset at) => at.ToOffset(VietnamOffset).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
 
-    private static async Task<(long Length, string Sha256)> HashAsync(Stream body, CancellationToken ct)
+    /// <summary>
+    /// The SDK's own spelling of a digest: each byte in hex without its leading zero (it formats bytes one by one with
+    /// Java's <c>Integer.toHexString</c>), so <c>06 74 f1</c> is sent as <c>674f1</c>. Seen from SDKVXP 2.0.1 against a
+    /// gateway; a digest with no byte under 0x10 reads the same either way.
+    /// </summary>
+    private static string SdkHex(string hex) =>
+        string.Concat(Convert.FromHexString(hex).Select(b => b.ToString("x", CultureInfo.InvariantCulture)));
+
+    /// <summary>A body's length and SHA-256, and when it ends with CR LF, the SHA-256 of what comes before them.</summary>
+    private sealed record BodyDigests(long Length, string Sha256, string? Sha256WithoutLineEnd);
+
+    /// <summary>Hashes the body once, holding its last two bytes back so that the digest without them is known too.</summary>
+    private static async Task<BodyDigests> HashAsync(Stream body, CancellationToken ct)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[81920];
+        var buffer = new byte[81920 + 2];
+        var held = 0;
         long length = 0;
         int read;
-        while ((read = await body.ReadAsync(buffer, ct)) > 0)
+        while ((read = await body.ReadAsync(buffer.AsMemory(held, buffer.Length - held), ct)) > 0)
         {
-            sha.AppendData(buffer, 0, read);
             length += read;
+            var available = held + read;
+            var hashed = Math.Max(0, available - 2);
+            sha.AppendData(buffer, 0, hashed);
+            held = available - hashed;
+            buffer.AsSpan(hashed, held).CopyTo(buffer);
         }
 
-        return (length, Convert.ToHexStringLower(sha.GetHashAndReset()));
+        var withoutLineEnd = held == 2 && buffer[0] == '\r' && buffer[1] == '\n' ? Convert.ToHexStringLower(sha.GetCurrentHash()) : null;
+        sha.AppendData(buffer, 0, held);
+        return new BodyDigests(length, Convert.ToHexStringLower(sha.GetHashAndReset()), withoutLineEnd);
+    }
+
+    private static async Task CopyAsync(Stream from, Stream to, long count, CancellationToken ct)
+    {
+        var buffer = new byte[81920];
+        for (long left = count; left > 0;)
+        {
+            var read = await from.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct);
+            if (read == 0)
+            {
+                throw new EndOfStreamException("The body ended before the package's bytes were read again.");
+            }
+
+            await to.WriteAsync(buffer.AsMemory(0, read), ct);
+            left -= read;
+        }
     }
 
     private static async Task<byte[]> ReadAllAsync(Stream body, long length, CancellationToken ct)

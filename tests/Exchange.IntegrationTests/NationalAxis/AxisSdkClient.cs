@@ -23,10 +23,17 @@ public sealed class AxisSdkClient(Uri endpoint, string systemId, string secret)
 
     public string SystemId => systemId;
 
-    /// <summary><c>sendEdoc</c>; without <paramref name="to"/> no <c>to</c> header is added (the SDK's own examples send none).</summary>
+    /// <summary>
+    /// <c>sendEdoc</c>; without <paramref name="to"/> no <c>to</c> header is added (the SDK's own examples send none). As
+    /// the SDK does, the body is the package followed by CR LF, and the digest (of the package alone) is spelt with each
+    /// byte in hex without its leading zero.
+    /// </summary>
     public Task<JsonElement> SendEdocAsync(byte[] package, string from, IReadOnlyList<string>? to, string messageType = "edoc") =>
-        CallAsync("sendEdoc", [("servicetype", "eDoc"), ("messagetype", messageType), ("hash-file", Convert.ToHexStringLower(SHA256.HashData(package))),
-            ("from", from), .. to is null ? Array.Empty<(string, string)>() : [("to", JsonSerializer.Serialize(to))]], package, "application/octet-stream");
+        CallAsync("sendEdoc", [("servicetype", "eDoc"), ("messagetype", messageType), ("hash-file", SdkHex(SHA256.HashData(package))),
+            ("from", from), .. to is null ? Array.Empty<(string, string)>() : [("to", JsonSerializer.Serialize(to))]], [.. package, (byte)'\r', (byte)'\n'], "application/octet-stream");
+
+    /// <summary>What SDKVXP 2.0.1 sends as a digest: <c>Integer.toHexString</c> of each byte, so <c>06</c> becomes <c>6</c>.</summary>
+    public static string SdkHex(byte[] digest) => string.Concat(digest.Select(b => b.ToString("x", CultureInfo.InvariantCulture)));
 
     public Task<JsonElement> GetReceivedEdocListAsync(string messageType = "edoc") =>
         CallAsync("getReceivedEdocList", [("servicetype", "eDoc"), ("messagetype", messageType)], []);
