@@ -600,7 +600,7 @@ public sealed class VdxpOperations(
             ["receivedTime"] = recipient.ReceivedAt is { } at ? Time(at) : string.Empty,
             ["sentTime"] = Time(d.CreatedAt),
             ["sendStatus"] = state,
-            ["sendStatusDesc"] = d.Reason is null ? state : $"{d.Reason}: {d.Detail}",
+            ["sendStatusDesc"] = d.Reason is { } reason && reason != ReasonCode.Ok.ToCode() ? $"{reason}: {d.Detail}" : state,
             ["senderDocId"] = d.EnvelopeId.ToString(),
             ["fromCode"] = Gateway.AgencyCode,
         };
