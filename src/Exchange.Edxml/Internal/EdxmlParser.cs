@@ -148,7 +148,7 @@ internal sealed class EdxmlParser
     public static RawMessage Parse(Stream package, EdxmlLimits? limits, AttachmentBodies bodies)
     {
         limits ??= EdxmlLimits.Default;
-        using var input = PackageInputStream.Open(package, limits.MaxPackageBytes);
+        using var input = PackageInputStream.Open(package, limits.MaxPackageBytes, limits.MaxMarkupBytes);
         using var reader = XmlReader.Create(input, CreateSettings(limits), CreateContext());
         var parser = new EdxmlParser(reader, limits, bodies);
         try
@@ -1129,8 +1129,7 @@ internal sealed class EdxmlParser
                     _reader.Read();
                     return false;
                 case XmlNodeType.Text or XmlNodeType.CDATA:
-                    var text = _reader.Value.Trim();
-                    throw Invalid($"{Where} holds text '{(text.Length > 40 ? text[..40] + "…" : text)}' where only elements belong.");
+                    throw Invalid($"{Where} holds text '{StrayText()}' where only elements belong.");
                 case XmlNodeType.None:
                     throw Invalid($"The package ends inside {Where}.");
                 default:
@@ -1140,6 +1139,11 @@ internal sealed class EdxmlParser
         }
     }
 
+    /// <summary>
+    /// Reads a text element's value, trimmed, in chunks into a buffer of at most <see cref="EdxmlLimits.MaxFieldLength"/>
+    /// characters, and refuses it at the first character past the limit: a field is never held whole before its length
+    /// is known, so a subject of hundreds of megabytes costs one chunk, not its size twice over.
+    /// </summary>
     private string ReadText()
     {
         _path.Add(_reader.LocalName);
@@ -1148,27 +1152,95 @@ internal sealed class EdxmlParser
         {
             // Read up to the end tag only, so that XML broken after it is reported inside the parent, not here.
             _reader.Read();
-            if (_reader.NodeType != XmlNodeType.EndElement)
-            {
-                value = _reader.NodeType == XmlNodeType.Element ? string.Empty : _reader.ReadContentAsString().Trim();
-            }
-
+            value = ReadBoundedContent();
             if (_reader.NodeType == XmlNodeType.Element)
             {
                 throw Invalid($"{Where} holds an element <{_reader.Name}>{At}; it must hold only text.");
             }
         }
 
-        if (value.Length > _limits.MaxFieldLength)
-        {
-            throw new EdxmlException(
-                ReasonCode.TooLarge,
-                $"{Where} is {value.Length} characters long; the limit is {_limits.MaxFieldLength} (EdxmlLimits.MaxFieldLength).");
-        }
-
         _path.RemoveAt(_path.Count - 1);
         _reader.Read();
         return value;
+    }
+
+    /// <summary>
+    /// The text and CDATA up to the next element or end tag, trimmed. Leading white space is dropped as it comes,
+    /// trailing white space past the limit is counted, not kept; a character that is not white space past the limit
+    /// ends the read with <c>too-large</c>.
+    /// </summary>
+    private string ReadBoundedContent()
+    {
+        var max = _limits.MaxFieldLength;
+        var kept = new StringBuilder();
+        var chunk = ArrayPool<char>.Shared.Rent(Math.Min(ChunkChars, max + 1));
+        try
+        {
+            while (true)
+            {
+                switch (_reader.NodeType)
+                {
+                    case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
+                        int read;
+                        while ((read = _reader.ReadValueChunk(chunk, 0, chunk.Length)) > 0)
+                        {
+                            foreach (var c in chunk.AsSpan(0, read))
+                            {
+                                var space = char.IsWhiteSpace(c);
+                                if (kept.Length == 0 && space)
+                                {
+                                    continue;
+                                }
+
+                                if (kept.Length < max)
+                                {
+                                    kept.Append(c);
+                                }
+                                else if (!space)
+                                {
+                                    throw new EdxmlException(
+                                        ReasonCode.TooLarge,
+                                        $"{Where} is longer than {max} characters (EdxmlLimits.MaxFieldLength).");
+                                }
+                            }
+                        }
+
+                        _reader.Read();
+                        break;
+                    case XmlNodeType.Element or XmlNodeType.EndElement:
+                        return kept.ToString().TrimEnd();
+                    case XmlNodeType.None:
+                        throw Invalid($"The package ends inside {Where}.");
+                    default:
+                        _reader.Read();
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>The first 40 characters of stray text, read in one small chunk rather than whole (it may be huge).</summary>
+    private string StrayText()
+    {
+        var chunk = new char[256];
+        var text = new StringBuilder();
+        int read;
+        while (text.Length <= 40 && (read = _reader.ReadValueChunk(chunk, 0, chunk.Length)) > 0)
+        {
+            foreach (var c in chunk.AsSpan(0, read))
+            {
+                if (text.Length > 0 || !char.IsWhiteSpace(c))
+                {
+                    text.Append(c);
+                }
+            }
+        }
+
+        return Untrusted.Clip(text.ToString().TrimEnd(), 40);
     }
 
     private string? ReadOptional()
