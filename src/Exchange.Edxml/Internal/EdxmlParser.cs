@@ -25,8 +25,8 @@ internal enum AttachmentBodies
 /// <summary>
 /// One forward pass over a package with <see cref="XmlReader"/>: DTDs prohibited, no resolver, size-capped. Elements
 /// are matched by local name in the edXML namespace (or none), in any order; an element QCVN 102:2016 does not define
-/// where it stands is refused (<see cref="Defined"/>), elements of other namespaces are skipped, and so is the content
-/// of the edXML <c>Signature</c>. Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
+/// where it stands is refused (<see cref="Defined"/>), and so is any element of another namespace but the XML-DSig
+/// <c>Signature</c> in <c>edXMLHeader</c>, which is skipped whole (<see cref="NextChild"/>). Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
 /// </summary>
 internal sealed class EdxmlParser
 {
@@ -38,9 +38,9 @@ internal sealed class EdxmlParser
     /// the parser reads as edXML) that is not listed under its parent is refused as <c>package-invalid</c>, naming its
     /// path: a package that is not the standard's shape is not one to carry, and a recipient's document system would
     /// otherwise receive elements the sender thought were read. That covers an <c>Attachment</c> outside
-    /// <c>AttachmentEncoded</c>, where nobody would decode it. Elements of other namespaces are skipped, so a signature in
-    /// the XML-DSig namespace stays welcome; <c>Signature</c> written in the edXML namespace, as the samples do, is
-    /// skipped whole (its children are XML-DSig's, not edXML's). The set is what the samples of the national axis carry
+    /// <c>AttachmentEncoded</c>, where nobody would decode it. Elements of other namespaces are refused too, but for the
+    /// XML-DSig <c>Signature</c> in <c>edXMLHeader</c>, in either namespace, which is skipped whole (its children are
+    /// XML-DSig's, not edXML's; see <see cref="NextChild"/>). The set is what the samples of the national axis carry
     /// (tests/Exchange.Edxml.Tests/samples) and schemas/edxml/README.md describes; the correct spelling <c>Business…</c>
     /// is accepted beside QCVN's <c>Bussiness…</c>. Leaves (text elements) are not listed: their children are refused by
     /// the text reader.
@@ -1095,8 +1095,16 @@ internal sealed class EdxmlParser
 
     /// <summary>
     /// Moves to the next edXML child element of the element entered last; false (and past its end tag) when there is none.
-    /// Elements of other namespaces are skipped.
     /// </summary>
+    /// <remarks>
+    /// QCVN 102:2016/BTTTT defines the package's elements in its namespace and places an XML-DSig <c>Signature</c> in
+    /// <c>edXMLHeader</c>; it defines no extension point. So the only element of another namespace tolerated is that
+    /// <c>Signature</c>, directly under <c>edXMLHeader</c>, in the XML-DSig namespace or in the edXML one (as the samples of
+    /// the national axis write it), skipped whole and never trusted. Any other element of another namespace, anywhere, is
+    /// refused rather than skipped: document systems downstream read by local name, so a <c>&lt;x:OrganId&gt;</c> in
+    /// <c>From</c> or an <c>&lt;x:ContentTransferEncoded&gt;</c> in an <c>Attachment</c> is a decoy the hub would not have
+    /// read but a recipient would.
+    /// </remarks>
     private bool NextChild()
     {
         while (true)
@@ -1104,16 +1112,18 @@ internal sealed class EdxmlParser
             switch (_reader.NodeType)
             {
                 case XmlNodeType.Element:
-                    if (_reader.NamespaceURI is not (Namespace or ""))
+                    if (_reader.LocalName == Signature && Parent == Header && _reader.NamespaceURI is Namespace or "" or DsigNamespace)
                     {
                         Skip();
                         break;
                     }
 
-                    if (_reader.LocalName == Signature && Parent == Header)
+                    if (_reader.NamespaceURI is not (Namespace or ""))
                     {
-                        Skip();
-                        break;
+                        throw Invalid(
+                            $"{Where}/{_reader.Name}{At} is an element of namespace '{Untrusted.Quote(_reader.NamespaceURI)}': "
+                            + "an edXML package (QCVN 102:2016) holds only the standard's elements, and an XML-DSig "
+                            + "Signature in edXMLHeader.");
                     }
 
                     if (!Defined.TryGetValue(Parent, out var children) || !children.Contains(_reader.LocalName))
