@@ -33,4 +33,12 @@ public sealed class EdxmlLimits
 
     /// <summary>Longest text of one header field, in characters (attachment content is not a field).</summary>
     public int MaxFieldLength { get; set; } = 4000;
+
+    /// <summary>
+    /// Longest tag (with its attributes), comment, processing instruction, CDATA section or run of white space between
+    /// elements, in bytes: the XML reader holds each of these whole before the parser sees it, so each is bounded while
+    /// the bytes come in. QCVN 102:2016's tags are a few dozen bytes; a field in CDATA is at most
+    /// <see cref="MaxFieldLength"/> characters, a few kilobytes.
+    /// </summary>
+    public int MaxMarkupBytes { get; set; } = 64 * 1024;
 }

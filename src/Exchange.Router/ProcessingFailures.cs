@@ -121,7 +121,8 @@ public static class ProcessingFailures
         return Truncate($"{exception.GetType().Name}: {exception.Message}", 300);
     }
 
-    internal static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+    /// <summary>Clipped in whole code points: half a surrogate pair is not UTF-8, and PostgreSQL would refuse the evidence row.</summary>
+    internal static string Truncate(string text, int length) => Untrusted.Truncate(text, length);
 }
 
 /// <summary>

@@ -254,5 +254,6 @@ public sealed class SubmitStatusConsumer(
         await context.SendToQueueAsync(names.AgencyQueue(code.Value), message, context.CancellationToken);
     }
 
-    private static string Truncate(string text) => text.Length <= 64 ? text : text[..64];
+    /// <summary>Clipped in whole code points: half a surrogate pair is not UTF-8, and PostgreSQL would refuse the row.</summary>
+    private static string Truncate(string text) => Untrusted.Truncate(text, 64);
 }

@@ -106,6 +106,51 @@ public sealed class UntrustedTests
         Assert.That(Untrusted.Quote("000.00.01.H29\r\nfail: forged line\u001B[2J"), Is.EqualTo("000.00.01.H29??fail: forged line?[2J"));
     }
 
+    // Regression: clipping by UTF-16 unit cut an emoji (a surrogate pair) in half; the lone high surrogate has no UTF-8
+    // form, PostgreSQL refused the evidence row ("invalid byte sequence for encoding UTF8"), and the message was retried
+    // as a fault and parked as a dead letter.
+    [TestCase(80)]
+    [TestCase(64)]
+    [TestCase(1)]
+    public void Clips_in_whole_code_points_never_splitting_a_surrogate_pair(int max)
+    {
+        // 1. Text whose limit falls inside a pair: max - 1 letters, then 😀 (U+1F600, two UTF-16 units).
+        var text = new string('a', max - 1) + "\U0001F600" + "tail";
+        Assert.That(char.IsHighSurrogate(text[max - 1]), Is.True, "the limit falls inside the pair");
+
+        // 2. Clip it every way untrusted text is clipped.
+        string[] clipped = [Untrusted.Quote(text, max), Untrusted.Clip(text, max), Untrusted.Truncate(text, max)];
+
+        // 3. Each is valid UTF-16 (encodable to UTF-8, as PostgreSQL needs), keeps what fits, and drops the whole pair.
+        var strict = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true);
+        Assert.Multiple(() =>
+        {
+            foreach (var c in clipped)
+            {
+                Assert.That(() => strict.GetBytes(c), Throws.Nothing, c);
+                Assert.That(c, Does.StartWith(new string('a', max - 1)));
+                Assert.That(c, Does.Not.Contain("\U0001F600"));
+            }
+
+            Assert.That(Untrusted.Truncate(text, max), Is.EqualTo(new string('a', max - 1)));
+            Assert.That(Untrusted.Truncate(text, max + 1), Is.EqualTo(new string('a', max - 1) + "\U0001F600"), "a pair that fits is kept");
+        });
+    }
+
+    [Test]
+    public void Replaces_a_lone_surrogate_that_came_in()
+    {
+        var text = "abc\uD83Ddef\uDE00";
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Untrusted.Quote(text), Is.EqualTo("abc\uFFFDdef\uFFFD"));
+            Assert.That(Untrusted.Clip(text, 100), Is.EqualTo("abc\uFFFDdef\uFFFD"));
+            Assert.That(Untrusted.Truncate(text, 5), Is.EqualTo("abc\uFFFDd"));
+            Assert.That(Untrusted.Quote("a\U0001F600b"), Is.EqualTo("a\U0001F600b"), "a whole pair is kept");
+        });
+    }
+
     [Test]
     public void Says_when_there_is_nothing_to_quote()
     {

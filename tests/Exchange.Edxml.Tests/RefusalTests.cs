@@ -183,7 +183,7 @@ public class RefusalTests
         Assert.Multiple(() =>
         {
             Assert.That(e.Reason, Is.EqualTo(ReasonCode.TooLarge));
-            Assert.That(e.Message, Does.Contain("MessageHeader/Subject is 5000 characters long"));
+            Assert.That(e.Message, Does.Contain("MessageHeader/Subject is longer than 4000 characters"));
         });
     }
 

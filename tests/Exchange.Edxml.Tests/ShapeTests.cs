@@ -5,7 +5,7 @@ namespace Exchange.Edxml.Tests;
 
 /// <summary>
 /// A package must have QCVN 102:2016's shape: in the edXML namespace only the elements the standard defines, each in its
-/// place; elements of other namespaces are skipped. Every variant here is vdxp-2019-5-852e179c.edxml (or a status sample)
+/// place; elements of other namespaces are refused, but for the XML-DSig Signature in edXMLHeader. Every variant here is vdxp-2019-5-852e179c.edxml (or a status sample)
 /// with one text edit, named in the test case.
 /// </summary>
 public class ShapeTests
@@ -100,14 +100,40 @@ public class ShapeTests
         });
     }
 
-    [TestCase("</edXML:Subject>", "<x:Note xmlns:x=\"urn:example:vendor\"><x:Foo>1</x:Foo></x:Note>")]
-    [TestCase("<edXML:From>", "<x:Foo xmlns:x=\"urn:example:vendor\"/>")]
-    [TestCase("<edXML:edXMLEnvelope xmlns:edXML=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">", "<Extra xmlns=\"urn:example:vendor\"><Attachment/></Extra>")]
-    [TestCase("<Attachment>", "<x:Checksum xmlns:x=\"urn:example:vendor\">abc</x:Checksum>")]
-    [TestCase("</edXML:TraceHeaderList>", "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo/></ds:Signature>")]
-    public void Skips_elements_of_another_namespace_wherever_they_are(string anchor, string inserted)
+    // Regression: an element of another namespace was skipped by the hub but read by the namespace-blind readers of the
+    // recipients' document systems, so a decoy OrganId, Subject or attachment body went through unchecked.
+    [TestCase("<edXML:From>", "<x:OrganId xmlns:x=\"urn:other\">000.00.00.H01</x:OrganId>", "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From/x:OrganId")]
+    [TestCase("</edXML:Subject>", "<x:Subject xmlns:x=\"urn:other\">decoy</x:Subject>", "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/x:Subject")]
+    [TestCase("<edXML:To>", "<x:OrganId xmlns:x=\"urn:other\">000.00.00.H01</x:OrganId>", "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To/x:OrganId")]
+    [TestCase("</edXML:Subject>", "<x:Note xmlns:x=\"urn:example:vendor\"><x:Foo>1</x:Foo></x:Note>", "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/x:Note")]
+    [TestCase("<edXML:TraceHeader>", "<x:OrganId xmlns:x=\"urn:other\">000.00.00.H01</x:OrganId>", "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/TraceHeader/x:OrganId")]
+    [TestCase("<edXML:edXMLHeader>", "<x:MessageHeader xmlns:x=\"urn:other\"/>", "/edXML/edXMLEnvelope/edXMLHeader/x:MessageHeader")]
+    [TestCase("<edXML:edXMLEnvelope xmlns:edXML=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">", "<Extra xmlns=\"urn:example:vendor\"><Attachment/></Extra>", "/edXML/edXMLEnvelope/Extra")]
+    [TestCase("<Attachment>", "<x:ContentTransferEncoded xmlns:x=\"urn:other\">eA==</x:ContentTransferEncoded>", "/edXML/AttachmentEncoded/Attachment[1]/x:ContentTransferEncoded")]
+    [TestCase("</edXML:TraceHeaderList>", "<ds:Object xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"/>", "/edXML/edXMLEnvelope/edXMLHeader/ds:Object")]
+    [TestCase("<edXML:MessageHeader>", "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"/>", "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/ds:Signature")]
+    public void Refuses_an_element_of_another_namespace_as_a_decoy_and_names_its_path(string anchor, string inserted, string path)
     {
-        var xml = Edit(anchor, anchor + inserted);
+        // 1. The sample reads.
+        Assert.That(EdxmlReader.Read(Samples.Utf8(Package)).Header.Subject, Is.EqualTo("Văn bản liên thông chỉ đạo - 190701"));
+
+        // 2. The same with one element of another namespace inserted.
+        var e = Refused(Edit(anchor, anchor + inserted));
+
+        // 3. Refused as not QCVN 102:2016's shape, at the decoy's path.
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Reason, Is.EqualTo(ReasonCode.PackageInvalid));
+            Assert.That(e.Message, Does.StartWith(path + " at line ").And.Contain("QCVN 102:2016"));
+        });
+    }
+
+    [TestCase("http://www.w3.org/2000/09/xmldsig#")]
+    [TestCase("http://www.mic.gov.vn/TBT/QCVN_102_2016")]
+    public void Accepts_an_xml_dsig_signature_in_edXMLHeader_in_either_namespace(string ns)
+    {
+        var xml = Regex.Replace(Package, "<Signature>.*?</Signature>", string.Empty, RegexOptions.Singleline)
+            .Replace("</edXML:TraceHeaderList>", $"</edXML:TraceHeaderList><ds:Signature xmlns:ds=\"{ns}\"><ds:SignedInfo><x:Any xmlns:x=\"urn:other\"/></ds:SignedInfo></ds:Signature>", StringComparison.Ordinal);
 
         var package = EdxmlReader.Read(Samples.Utf8(xml));
 
@@ -115,6 +141,21 @@ public class ShapeTests
         {
             Assert.That(package.Header.Subject, Is.EqualTo("Văn bản liên thông chỉ đạo - 190701"));
             Assert.That(package.Attachments, Has.Count.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void Refuses_an_element_of_another_namespace_in_a_status_package_too()
+    {
+        var xml = Samples.Text("status_inbox_01.edxml")
+            .Replace("<edXML:StatusCode>", "<x:StatusCode xmlns:x=\"urn:other\">06</x:StatusCode><edXML:StatusCode>", StringComparison.Ordinal);
+
+        var e = Assert.Throws<EdxmlException>(() => EdxmlStatusReader.Read(Samples.Utf8(xml)))!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Reason, Is.EqualTo(ReasonCode.PackageInvalid));
+            Assert.That(e.Message, Does.StartWith("/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/x:StatusCode at line "));
         });
     }
 

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Text;
 using Exchange.ServiceDefaults.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -21,6 +22,30 @@ public sealed class ConsumerRetryTests
         Assert.That(ConsumerRetry.IsPermanent(Postgres(sqlState)), Is.True);
         // EF Core wraps what PostgreSQL said when SaveChanges fails.
         Assert.That(ConsumerRetry.IsPermanent(new DbUpdateException("save failed", Postgres(sqlState))), Is.True);
+    }
+
+    // Regression: a lone surrogate (half of a pair cut by a clip) reached PostgreSQL, was refused as "invalid byte
+    // sequence for encoding UTF8", retried eight times as a fault and parked as a dead letter.
+    [Test]
+    public void Does_not_retry_text_that_cannot_be_encoded()
+    {
+        // 1. A genuine fault is still retried.
+        Assert.That(ConsumerRetry.IsPermanent(new DbUpdateException("save failed", new TimeoutException())), Is.False);
+
+        // 2. What PostgreSQL says of such text, and what the client throws before sending it (UTF-8 strict, as Npgsql encodes).
+        var refused = Postgres(PostgresErrorCodes.CharacterNotInRepertoire);
+        var unencodable = Assert.Throws<EncoderFallbackException>(() => new UTF8Encoding(false, throwOnInvalidBytes: true).GetBytes("\uD83D"))!;
+        var undecodable = Assert.Throws<DecoderFallbackException>(() => new UTF8Encoding(false, throwOnInvalidBytes: true).GetString([0xC3]))!;
+
+        // 3. Each is permanent, bare or wrapped as EF Core and Npgsql wrap them.
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.SqlState, Is.EqualTo("22021"));
+            Assert.That(ConsumerRetry.IsPermanent(new DbUpdateException("save failed", refused)), Is.True, "22021");
+            Assert.That(ConsumerRetry.IsPermanent(unencodable), Is.True, "encoder");
+            Assert.That(ConsumerRetry.IsPermanent(new DbUpdateException("save failed", new InvalidCastException("write failed", unencodable))), Is.True, "encoder, wrapped");
+            Assert.That(ConsumerRetry.IsPermanent(new NpgsqlException("read failed", undecodable)), Is.True, "decoder, wrapped");
+        });
     }
 
     [TestCase(PostgresErrorCodes.SerializationFailure)]

@@ -6,6 +6,7 @@ internal static class EdxmlNames
     public const string Namespace = "http://www.mic.gov.vn/TBT/QCVN_102_2016";
     public const string Prefix = "edXML";
     public const string XlinkNamespace = "http://www.w3.org/1999/xlink";
+    public const string DsigNamespace = "http://www.w3.org/2000/09/xmldsig#";
 
     public const string Root = "edXML";
     public const string Envelope = "edXMLEnvelope";

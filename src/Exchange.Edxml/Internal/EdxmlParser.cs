@@ -25,8 +25,8 @@ internal enum AttachmentBodies
 /// <summary>
 /// One forward pass over a package with <see cref="XmlReader"/>: DTDs prohibited, no resolver, size-capped. Elements
 /// are matched by local name in the edXML namespace (or none), in any order; an element QCVN 102:2016 does not define
-/// where it stands is refused (<see cref="Defined"/>), elements of other namespaces are skipped, and so is the content
-/// of the edXML <c>Signature</c>. Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
+/// where it stands is refused (<see cref="Defined"/>), and so is any element of another namespace but the XML-DSig
+/// <c>Signature</c> in <c>edXMLHeader</c>, which is skipped whole (<see cref="NextChild"/>). Attachment bodies are handled as <see cref="AttachmentBodies"/> says.
 /// </summary>
 internal sealed class EdxmlParser
 {
@@ -38,9 +38,9 @@ internal sealed class EdxmlParser
     /// the parser reads as edXML) that is not listed under its parent is refused as <c>package-invalid</c>, naming its
     /// path: a package that is not the standard's shape is not one to carry, and a recipient's document system would
     /// otherwise receive elements the sender thought were read. That covers an <c>Attachment</c> outside
-    /// <c>AttachmentEncoded</c>, where nobody would decode it. Elements of other namespaces are skipped, so a signature in
-    /// the XML-DSig namespace stays welcome; <c>Signature</c> written in the edXML namespace, as the samples do, is
-    /// skipped whole (its children are XML-DSig's, not edXML's). The set is what the samples of the national axis carry
+    /// <c>AttachmentEncoded</c>, where nobody would decode it. Elements of other namespaces are refused too, but for the
+    /// XML-DSig <c>Signature</c> in <c>edXMLHeader</c>, in either namespace, which is skipped whole (its children are
+    /// XML-DSig's, not edXML's; see <see cref="NextChild"/>). The set is what the samples of the national axis carry
     /// (tests/Exchange.Edxml.Tests/samples) and schemas/edxml/README.md describes; the correct spelling <c>Business…</c>
     /// is accepted beside QCVN's <c>Bussiness…</c>. Leaves (text elements) are not listed: their children are refused by
     /// the text reader.
@@ -148,7 +148,7 @@ internal sealed class EdxmlParser
     public static RawMessage Parse(Stream package, EdxmlLimits? limits, AttachmentBodies bodies)
     {
         limits ??= EdxmlLimits.Default;
-        using var input = PackageInputStream.Open(package, limits.MaxPackageBytes);
+        using var input = PackageInputStream.Open(package, limits.MaxPackageBytes, limits.MaxMarkupBytes);
         using var reader = XmlReader.Create(input, CreateSettings(limits), CreateContext());
         var parser = new EdxmlParser(reader, limits, bodies);
         try
@@ -1095,8 +1095,16 @@ internal sealed class EdxmlParser
 
     /// <summary>
     /// Moves to the next edXML child element of the element entered last; false (and past its end tag) when there is none.
-    /// Elements of other namespaces are skipped.
     /// </summary>
+    /// <remarks>
+    /// QCVN 102:2016/BTTTT defines the package's elements in its namespace and places an XML-DSig <c>Signature</c> in
+    /// <c>edXMLHeader</c>; it defines no extension point. So the only element of another namespace tolerated is that
+    /// <c>Signature</c>, directly under <c>edXMLHeader</c>, in the XML-DSig namespace or in the edXML one (as the samples of
+    /// the national axis write it), skipped whole and never trusted. Any other element of another namespace, anywhere, is
+    /// refused rather than skipped: document systems downstream read by local name, so a <c>&lt;x:OrganId&gt;</c> in
+    /// <c>From</c> or an <c>&lt;x:ContentTransferEncoded&gt;</c> in an <c>Attachment</c> is a decoy the hub would not have
+    /// read but a recipient would.
+    /// </remarks>
     private bool NextChild()
     {
         while (true)
@@ -1104,16 +1112,18 @@ internal sealed class EdxmlParser
             switch (_reader.NodeType)
             {
                 case XmlNodeType.Element:
-                    if (_reader.NamespaceURI is not (Namespace or ""))
+                    if (_reader.LocalName == Signature && Parent == Header && _reader.NamespaceURI is Namespace or "" or DsigNamespace)
                     {
                         Skip();
                         break;
                     }
 
-                    if (_reader.LocalName == Signature && Parent == Header)
+                    if (_reader.NamespaceURI is not (Namespace or ""))
                     {
-                        Skip();
-                        break;
+                        throw Invalid(
+                            $"{Where}/{_reader.Name}{At} is an element of namespace '{Untrusted.Quote(_reader.NamespaceURI)}': "
+                            + "an edXML package (QCVN 102:2016) holds only the standard's elements, and an XML-DSig "
+                            + "Signature in edXMLHeader.");
                     }
 
                     if (!Defined.TryGetValue(Parent, out var children) || !children.Contains(_reader.LocalName))
@@ -1129,8 +1139,7 @@ internal sealed class EdxmlParser
                     _reader.Read();
                     return false;
                 case XmlNodeType.Text or XmlNodeType.CDATA:
-                    var text = _reader.Value.Trim();
-                    throw Invalid($"{Where} holds text '{(text.Length > 40 ? text[..40] + "…" : text)}' where only elements belong.");
+                    throw Invalid($"{Where} holds text '{StrayText()}' where only elements belong.");
                 case XmlNodeType.None:
                     throw Invalid($"The package ends inside {Where}.");
                 default:
@@ -1140,6 +1149,11 @@ internal sealed class EdxmlParser
         }
     }
 
+    /// <summary>
+    /// Reads a text element's value, trimmed, in chunks into a buffer of at most <see cref="EdxmlLimits.MaxFieldLength"/>
+    /// characters, and refuses it at the first character past the limit: a field is never held whole before its length
+    /// is known, so a subject of hundreds of megabytes costs one chunk, not its size twice over.
+    /// </summary>
     private string ReadText()
     {
         _path.Add(_reader.LocalName);
@@ -1148,27 +1162,95 @@ internal sealed class EdxmlParser
         {
             // Read up to the end tag only, so that XML broken after it is reported inside the parent, not here.
             _reader.Read();
-            if (_reader.NodeType != XmlNodeType.EndElement)
-            {
-                value = _reader.NodeType == XmlNodeType.Element ? string.Empty : _reader.ReadContentAsString().Trim();
-            }
-
+            value = ReadBoundedContent();
             if (_reader.NodeType == XmlNodeType.Element)
             {
                 throw Invalid($"{Where} holds an element <{_reader.Name}>{At}; it must hold only text.");
             }
         }
 
-        if (value.Length > _limits.MaxFieldLength)
-        {
-            throw new EdxmlException(
-                ReasonCode.TooLarge,
-                $"{Where} is {value.Length} characters long; the limit is {_limits.MaxFieldLength} (EdxmlLimits.MaxFieldLength).");
-        }
-
         _path.RemoveAt(_path.Count - 1);
         _reader.Read();
         return value;
+    }
+
+    /// <summary>
+    /// The text and CDATA up to the next element or end tag, trimmed. Leading white space is dropped as it comes,
+    /// trailing white space past the limit is counted, not kept; a character that is not white space past the limit
+    /// ends the read with <c>too-large</c>.
+    /// </summary>
+    private string ReadBoundedContent()
+    {
+        var max = _limits.MaxFieldLength;
+        var kept = new StringBuilder();
+        var chunk = ArrayPool<char>.Shared.Rent(Math.Min(ChunkChars, max + 1));
+        try
+        {
+            while (true)
+            {
+                switch (_reader.NodeType)
+                {
+                    case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
+                        int read;
+                        while ((read = _reader.ReadValueChunk(chunk, 0, chunk.Length)) > 0)
+                        {
+                            foreach (var c in chunk.AsSpan(0, read))
+                            {
+                                var space = char.IsWhiteSpace(c);
+                                if (kept.Length == 0 && space)
+                                {
+                                    continue;
+                                }
+
+                                if (kept.Length < max)
+                                {
+                                    kept.Append(c);
+                                }
+                                else if (!space)
+                                {
+                                    throw new EdxmlException(
+                                        ReasonCode.TooLarge,
+                                        $"{Where} is longer than {max} characters (EdxmlLimits.MaxFieldLength).");
+                                }
+                            }
+                        }
+
+                        _reader.Read();
+                        break;
+                    case XmlNodeType.Element or XmlNodeType.EndElement:
+                        return kept.ToString().TrimEnd();
+                    case XmlNodeType.None:
+                        throw Invalid($"The package ends inside {Where}.");
+                    default:
+                        _reader.Read();
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>The first 40 characters of stray text, read in one small chunk rather than whole (it may be huge).</summary>
+    private string StrayText()
+    {
+        var chunk = new char[256];
+        var text = new StringBuilder();
+        int read;
+        while (text.Length <= 40 && (read = _reader.ReadValueChunk(chunk, 0, chunk.Length)) > 0)
+        {
+            foreach (var c in chunk.AsSpan(0, read))
+            {
+                if (text.Length > 0 || !char.IsWhiteSpace(c))
+                {
+                    text.Append(c);
+                }
+            }
+        }
+
+        return Untrusted.Clip(text.ToString().TrimEnd(), 40);
     }
 
     private string? ReadOptional()

@@ -6,7 +6,8 @@ namespace Exchange.Edxml.Internal;
 /// A package as the XML reader gets it from a forward-only stream: the few stray bytes some senders put before
 /// <c>&lt;?xml</c> skipped (found by peeking at the first <see cref="MaxStrayPrefix"/> bytes), and every byte counted
 /// against <see cref="EdxmlLimits.MaxPackageBytes"/>, because a stream (a request body, a package read back from the
-/// database in chunks) need not know its length. Leaves the stream it reads open.
+/// database in chunks) need not know its length. Every byte passed on is watched by <see cref="MarkupBound"/>, so that
+/// the reader is never handed a stretch it would hold whole. Leaves the stream it reads open.
 /// </summary>
 internal sealed class PackageInputStream : Stream
 {
@@ -15,15 +16,17 @@ internal sealed class PackageInputStream : Stream
 
     private readonly Stream _package;
     private readonly long _limit;
+    private readonly MarkupBound _markup;
     private readonly byte[] _head = new byte[MaxStrayPrefix];
     private readonly int _headLength;
     private int _headAt;
     private long _read;
 
-    private PackageInputStream(Stream package, long limit)
+    private PackageInputStream(Stream package, long limit, long markupLimit)
     {
         _package = package;
         _limit = limit;
+        _markup = new MarkupBound(markupLimit);
         _headLength = package.ReadAtLeast(_head, _head.Length, throwOnEndOfStream: false);
         Count(_headLength);
         _headAt = StrayPrefixLength(_head.AsSpan(0, _headLength));
@@ -50,7 +53,7 @@ internal sealed class PackageInputStream : Stream
     /// Opens the package at the current position of <paramref name="package"/>. When the stream knows its length, an
     /// empty or oversized package is refused before a byte is read, with the message the byte overloads have always given.
     /// </summary>
-    public static PackageInputStream Open(Stream package, long limit)
+    public static PackageInputStream Open(Stream package, long limit, long markupLimit)
     {
         if (package.CanSeek)
         {
@@ -68,7 +71,7 @@ internal sealed class PackageInputStream : Stream
             }
         }
 
-        var input = new PackageInputStream(package, limit);
+        var input = new PackageInputStream(package, limit, markupLimit);
         return input.IsEmpty ? throw Empty() : input;
     }
 
@@ -81,11 +84,13 @@ internal sealed class PackageInputStream : Stream
             var count = Math.Min(buffer.Length, _headLength - _headAt);
             _head.AsSpan(_headAt, count).CopyTo(buffer);
             _headAt += count;
+            _markup.Scan(buffer[..count]);
             return count;
         }
 
         var read = _package.Read(buffer);
         Count(read);
+        _markup.Scan(buffer[..read]);
         return read;
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using MassTransit;
 using Npgsql;
 
@@ -28,13 +29,22 @@ public static class ConsumerRetry
     /// SQLSTATE class (https://www.postgresql.org/docs/current/errcodes-appendix.html): 22 data exception,
     /// 23 integrity constraint violation (except 23505 unique violation, which consumers read as "already done"
     /// and a retry answers as a duplicate), 42 syntax error or access rule violation (a schema that does not
-    /// match the code), P0 PL/pgSQL error (a trigger refusing the row). Everything else, connection failures,
-    /// timeouts, serialization failures and deadlocks included, is retried.
+    /// match the code), P0 PL/pgSQL error (a trigger refusing the row). Text that cannot be encoded is permanent
+    /// too, wherever it is found: PostgreSQL's 22021 "invalid byte sequence for encoding" (in class 22), and the
+    /// <see cref="EncoderFallbackException"/> or <see cref="DecoderFallbackException"/> the client throws before
+    /// sending a string with a lone surrogate (UTF-8 has no form for one): the same text fails the same way on every
+    /// attempt, and retrying only delays the dead letter. Everything else, connection failures, timeouts,
+    /// serialization failures and deadlocks included, is retried.
     /// </summary>
     public static bool IsPermanent(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
+            if (e is EncoderFallbackException or DecoderFallbackException)
+            {
+                return true;
+            }
+
             if (e is PostgresException postgres)
             {
                 var state = postgres.SqlState;

@@ -158,6 +158,8 @@ public static class HostileCorpus
             w => Signed(w, "<?xml version=\"1.0\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body/></soap:Envelope>"u8.ToArray(), p => w.Sign(p))),
         Bus("An element QCVN 102:2016 does not define, in the edXML namespace", "package-invalid",
             w => Signed(w, Edit(Package(), x => x.Replace("<edXML:Subject>", "<edXML:Foo>x</edXML:Foo><edXML:Subject>", StringComparison.Ordinal)), p => w.Sign(p))),
+        Bus("A decoy Subject in another namespace inside MessageHeader (namespace-blind readers downstream would read it)", "package-invalid",
+            w => Signed(w, Edit(Package(), x => x.Replace("<edXML:Subject>", "<x:Subject xmlns:x=\"urn:other\">decoy</x:Subject><edXML:Subject>", StringComparison.Ordinal)), p => w.Sign(p))),
         Bus("JSON where an edXML package belongs", "package-invalid",
             w => Signed(w, "{\"edXML\":{\"From\":\"000.00.01.H29\",\"To\":[\"000.01.21.H29\"]}}"u8.ToArray(), p => w.Sign(p))),
         Bus("An empty package", "package-invalid",
