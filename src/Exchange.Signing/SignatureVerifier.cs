@@ -22,7 +22,6 @@ public sealed class SignatureVerifier
 
     private static readonly TimeSpan UnknownRevocationRetry = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
-    private const int MaxChainLength = 8;
     private const string EmbeddedContentDiffers = "the CMS embeds content that differs from the content supplied beside it";
 
     private static readonly HashSet<string> AcceptedCurves = ["1.2.840.10045.3.1.7", "1.3.132.0.34", "1.3.132.0.35"];
@@ -612,12 +611,10 @@ public sealed class SignatureVerifier
     private ChainFacts BuildChainFacts(CertificateInfo signer, List<CertificateInfo> supplied, DateTimeOffset now, bool allowFetch)
     {
         var store = Trust.Current;
-        var path = new List<CertificateInfo> { signer };
-        var failure = new List<string>();
-        if (!Extend(path, store, supplied, failure))
+        var builder = new PathBuilder(store, supplied, Trust.Options);
+        if (builder.Build(signer) is not { } path)
         {
-            var why = failure.Count > 0 ? string.Join("; ", failure.Distinct()) : $"no issuer certificate for '{signer.Issuer}' was found in the CMS or the trust store";
-            return new ChainFacts { Generation = store.Generation, ExpiresAt = now, Chain = [], Failure = $"no chain to a trust anchor: {why}" };
+            return new ChainFacts { Generation = store.Generation, ExpiresAt = now, Chain = [], Failure = $"no chain to a trust anchor: {builder.Failure(signer)}" };
         }
 
         var usesMd5 = false;
@@ -686,102 +683,6 @@ public sealed class SignatureVerifier
             WeakestCa = weakest,
             Revocation = revocation,
         };
-    }
-
-    /// <summary>Depth-first search for an issuer, preferring trust anchors, then certificates from the CMS, then the
-    /// store's intermediates (RFC 5280 §6.1 basic checks: names, signatures, CA flag, keyCertSign, path length).</summary>
-    private static bool Extend(List<CertificateInfo> path, TrustStore.Snapshot store, List<CertificateInfo> supplied, List<string> failure)
-    {
-        var current = path[^1];
-        if (current.UnknownCriticalExtension is { } critical && !store.Anchors.Any(a => a.Sha256 == current.Sha256))
-        {
-            failure.Add($"certificate '{current.Subject}' has an unsupported critical extension {critical}");
-            return false;
-        }
-
-        foreach (var anchor in store.Anchors)
-        {
-            if (anchor.Sha256 == current.Sha256)
-            {
-                return true;
-            }
-        }
-
-        if (path.Count >= MaxChainLength)
-        {
-            failure.Add("the chain is too long");
-            return false;
-        }
-
-        foreach (var anchor in store.Anchors)
-        {
-            if (current.NamesIssuer(anchor) && IssuedBy(current, anchor, path.Count, failure, isAnchor: true))
-            {
-                path.Add(anchor);
-                return true;
-            }
-        }
-
-        foreach (var candidate in supplied.Concat(store.Intermediates))
-        {
-            if (candidate.Sha256 == current.Sha256 || path.Any(p => p.Sha256 == candidate.Sha256) || !current.NamesIssuer(candidate))
-            {
-                continue;
-            }
-
-            if (!IssuedBy(current, candidate, path.Count, failure, isAnchor: false))
-            {
-                continue;
-            }
-
-            path.Add(candidate);
-            if (Extend(path, store, supplied, failure))
-            {
-                return true;
-            }
-
-            path.RemoveAt(path.Count - 1);
-        }
-
-        return false;
-    }
-
-    private static bool IssuedBy(CertificateInfo subject, CertificateInfo issuer, int caBelow, List<string> failure, bool isAnchor)
-    {
-        // caBelow counts the certificates already in the path; the intermediates among them are caBelow - 1.
-        if (!isAnchor && !issuer.IsCa)
-        {
-            failure.Add($"'{issuer.Subject}' is not a CA certificate (basicConstraints)");
-            return false;
-        }
-
-        if (issuer.KeyUsage is { } usage && (usage & X509KeyUsageFlags.KeyCertSign) == 0)
-        {
-            failure.Add($"'{issuer.Subject}' may not sign certificates (keyUsage)");
-            return false;
-        }
-
-        if (issuer.PathLength is { } limit && caBelow - 1 > limit)
-        {
-            failure.Add($"'{issuer.Subject}' allows at most {limit} intermediate CA certificate(s) below it (pathLenConstraint)");
-            return false;
-        }
-
-        var scheme = Algorithms.Resolve(subject.SignatureAlgorithm, null, out var error);
-        if (scheme is null)
-        {
-            failure.Add($"certificate '{subject.Subject}': {error}");
-            return false;
-        }
-
-        var hash = Algorithms.Hash(scheme.Hash, subject.Tbs.Span);
-        if (!Algorithms.VerifyHash(issuer.Key, scheme, hash, subject.SignatureValue))
-        {
-            failure.Add($"the signature on '{subject.Subject}' does not verify with the key of '{issuer.Subject}'");
-            return false;
-        }
-
-        return true;
     }
 
     private static RevocationStatus CheckRevocation(CertificateInfo cert, CertificateInfo issuer, TrustStore.Snapshot store, DateTimeOffset now, ref DateTimeOffset expires)

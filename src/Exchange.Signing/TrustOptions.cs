@@ -37,4 +37,17 @@ public sealed class TrustOptions
 
     /// <summary>Largest CRL accepted from a distribution point.</summary>
     public int MaxCrlBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Longest certification path, signer and anchor included (RFC 5280 §6.1 puts no bound; the
+    /// national PKI's paths have three certificates).</summary>
+    public int MaxPathLength { get; set; } = 8;
+
+    /// <summary>Most candidate issuers one path search may examine before it stops and refuses the chain with
+    /// <c>untrusted-chain</c>: the certificates in a CMS are the sender's choice, and loops of certificates issuing
+    /// each other would otherwise make the search exponential (RFC 4158 §2.4.2).</summary>
+    public int MaxPathCandidates { get; set; } = 64;
+
+    /// <summary>Most certificate signatures one path search may check (each (certificate, issuer) pair is checked
+    /// once) before it stops and refuses the chain with <c>untrusted-chain</c>.</summary>
+    public int MaxPathSignatureChecks { get; set; } = 32;
 }
