@@ -32,6 +32,17 @@ public sealed class TrustOptions
     /// <summary>Also ask the OCSP responders named in the certificates' authorityInfoAccess. Off by default.</summary>
     public bool OcspFromCertificates { get; set; }
 
+    /// <summary>Refuse an OCSP answer that does not echo the nonce sent with the request (RFC 6960 §4.4.1, RFC 8954):
+    /// without it a recorded "good" answer can be replayed until its nextUpdate. On by default; turn off only for a
+    /// responder that serves pre-produced answers, which then rely on <see cref="OcspMaxAgeWithoutNextUpdate"/> and
+    /// their nextUpdate.</summary>
+    public bool OcspRequireNonce { get; set; } = true;
+
+    /// <summary>Oldest OCSP answer accepted when it gives no nextUpdate, counted from its thisUpdate (RFC 6960
+    /// §4.2.2.1: without nextUpdate, newer information is always available, so the answer's age must be bounded
+    /// locally).</summary>
+    public TimeSpan OcspMaxAgeWithoutNextUpdate { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Time allowed for one CRL download or OCSP request.</summary>
     public TimeSpan CrlFetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
