@@ -685,15 +685,28 @@ public sealed class SignatureVerifier
         };
     }
 
+    /// <summary>
+    /// The status of <paramref name="cert"/> from every CRL of <paramref name="issuer"/> that is usable: signed by its
+    /// key, free of unsupported critical extensions, current, and whose scope covers the certificate (RFC 5280
+    /// §6.3.3). Revoked on any of them is revoked; good needs at least one; a CRL that is not usable is no
+    /// evidence and only explains an unknown status.
+    /// </summary>
     private static RevocationStatus CheckRevocation(CertificateInfo cert, CertificateInfo issuer, TrustStore.Snapshot store, DateTimeOffset now, ref DateTimeOffset expires)
     {
-        RevocationList? best = null;
+        RevocationList? good = null;
         string? why = null;
+        var soonest = expires;
         foreach (var crl in store.CrlsFor(issuer))
         {
             if (crl.Unusable is { } unusable)
             {
                 why ??= unusable;
+                continue;
+            }
+
+            if (!crl.Covers(cert, out var scope))
+            {
+                why ??= scope;
                 continue;
             }
 
@@ -703,11 +716,26 @@ public sealed class SignatureVerifier
                 continue;
             }
 
-            best = crl;
-            break;
+            if (crl.NextUpdate is { } next && next <= now)
+            {
+                why ??= $"the newest CRL from '{issuer.Subject}' expired at {next:u}";
+                continue;
+            }
+
+            if (crl.Revoked.TryGetValue(cert.SerialHex, out var entry))
+            {
+                return new RevocationStatus(RevocationState.Revoked, "revoked", entry.RevokedAt, entry.Reason);
+            }
+
+            if (crl.NextUpdate is { } until && until < soonest)
+            {
+                soonest = until;
+            }
+
+            good ??= crl;
         }
 
-        if (best is null)
+        if (good is null)
         {
             var retry = now + UnknownRevocationRetry;
             if (retry < expires)
@@ -718,27 +746,7 @@ public sealed class SignatureVerifier
             return new RevocationStatus(RevocationState.Unknown, why ?? $"no CRL from '{issuer.Subject}' is loaded");
         }
 
-        if (best.NextUpdate is { } next)
-        {
-            if (next <= now)
-            {
-                var retry = now + UnknownRevocationRetry;
-                if (retry < expires)
-                {
-                    expires = retry;
-                }
-
-                return new RevocationStatus(RevocationState.Unknown, $"the newest CRL from '{issuer.Subject}' expired at {next:u}");
-            }
-
-            if (next < expires)
-            {
-                expires = next;
-            }
-        }
-
-        return best.Revoked.TryGetValue(cert.SerialHex, out var entry)
-            ? new RevocationStatus(RevocationState.Revoked, "revoked", entry.RevokedAt, entry.Reason)
-            : new RevocationStatus(RevocationState.Good, $"not on the CRL of {best.ThisUpdate:u}");
+        expires = soonest;
+        return new RevocationStatus(RevocationState.Good, $"not on the CRL of {good.ThisUpdate:u}");
     }
 }

@@ -91,7 +91,9 @@ internal sealed class CertificateInfo
                 default:
                     if (ext.Oid?.Value == Oids.CrlDistributionPoints)
                     {
-                        CrlDistributionPoints = ReadCrlDistributionPoints(ext.RawData);
+                        var names = new List<string>();
+                        CrlDistributionPoints = ReadCrlDistributionPoints(ext.RawData, names);
+                        CrlDistributionPointNames = names;
                     }
                     else if (ext.Oid?.Value == Oids.AuthorityInfoAccess)
                     {
@@ -131,6 +133,10 @@ internal sealed class CertificateInfo
     public byte[]? SubjectKeyId { get; }
     public byte[]? AuthorityKeyId { get; }
     public IReadOnlyList<string> CrlDistributionPoints { get; } = [];
+
+    /// <summary>Every fullName GeneralName of the CRL distribution points, DER in hex: what a CRL's
+    /// issuingDistributionPoint name is matched against (RFC 5280 §6.3.3 (b)(2)(i)).</summary>
+    public IReadOnlyList<string> CrlDistributionPointNames { get; } = [];
 
     /// <summary>The http(s) OCSP responders of the authorityInfoAccess extension (RFC 5280 §4.2.2.1).</summary>
     public IReadOnlyList<string> OcspUrls { get; } = [];
@@ -211,7 +217,7 @@ internal sealed class CertificateInfo
     }
 
     /// <summary>The http(s) URIs of the CRL distribution points (RFC 5280 §4.2.1.13).</summary>
-    private static List<string> ReadCrlDistributionPoints(byte[] raw)
+    private static List<string> ReadCrlDistributionPoints(byte[] raw, List<string> encodedNames)
     {
         var uris = new List<string>();
         try
@@ -235,6 +241,7 @@ internal sealed class CertificateInfo
                 var fullName = dpName.ReadSequence(t0);
                 while (fullName.HasData)
                 {
+                    encodedNames.Add(Convert.ToHexString(fullName.PeekEncodedValue().Span));
                     var tag = fullName.PeekTag();
                     if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 6)
                     {
