@@ -24,6 +24,14 @@ public sealed class SignatureVerifier
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private const string EmbeddedContentDiffers = "the CMS embeds content that differs from the content supplied beside it";
 
+    /// <summary>
+    /// extendedKeyUsage purposes that allow signing documents when the extension is critical (docs/signatures.md):
+    /// anyExtendedKeyUsage (RFC 5280 §4.2.1.12), id-kp-emailProtection (RFC 5280 §4.2.1.12, S/MIME signing, which is
+    /// CMS), id-kp-documentSigning (RFC 9336) and Microsoft's Document Signing, which Windows-issued signing
+    /// certificates carry. Not id-kp-codeSigning, serverAuth, clientAuth, timeStamping or OCSPSigning.
+    /// </summary>
+    private static readonly HashSet<string> DocumentSigningPurposes = ["2.5.29.37.0", "1.3.6.1.5.5.7.3.4", "1.3.6.1.5.5.7.3.36", "1.3.6.1.4.1.311.10.3.12"];
+
     private static readonly HashSet<string> AcceptedCurves = ["1.2.840.10045.3.1.7", "1.3.132.0.34", "1.3.132.0.35"];
 
     private readonly ConcurrentDictionary<byte[], CertificateInfo> _certificates = new(ByteArrayComparer.Instance);
@@ -411,6 +419,14 @@ public sealed class SignatureVerifier
         if (signer.KeyUsage is { } usage && (usage & (X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation)) == 0)
         {
             return Report(si, signer, ReasonCode.KeyUsage, $"the signer certificate's key usage ({usage}) allows neither digitalSignature nor nonRepudiation", signingTime, scheme) with { Chain = chainNames };
+        }
+
+        // A critical extendedKeyUsage restricts the key to the purposes it lists (RFC 5280 §4.2.1.12); a certificate
+        // issued for TLS or code signing must not sign documents. Which purposes count is DocumentSigningPurposes.
+        if (signer.ExtendedKeyUsageCritical && signer.ExtendedKeyUsages is { } purposes && !purposes.Any(DocumentSigningPurposes.Contains))
+        {
+            return Report(si, signer, ReasonCode.KeyUsage,
+                $"the signer certificate's critical extended key usage ({string.Join(", ", purposes)}) allows no document signing purpose", signingTime, scheme) with { Chain = chainNames };
         }
 
         // 9. Revocation of every certificate below the anchor.

@@ -88,6 +88,10 @@ internal sealed class CertificateInfo
                 case X509AuthorityKeyIdentifierExtension aki:
                     AuthorityKeyId = aki.KeyIdentifier?.ToArray();
                     break;
+                case X509EnhancedKeyUsageExtension eku:
+                    ExtendedKeyUsages = eku.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value ?? string.Empty).ToList();
+                    ExtendedKeyUsageCritical = eku.Critical;
+                    break;
                 default:
                     if (ext.Oid?.Value == Oids.CrlDistributionPoints)
                     {
@@ -132,6 +136,11 @@ internal sealed class CertificateInfo
     public X509KeyUsageFlags? KeyUsage { get; }
     public byte[]? SubjectKeyId { get; }
     public byte[]? AuthorityKeyId { get; }
+
+    /// <summary>The extendedKeyUsage purposes (RFC 5280 §4.2.1.12), or null without the extension.</summary>
+    public IReadOnlyList<string>? ExtendedKeyUsages { get; }
+
+    public bool ExtendedKeyUsageCritical { get; }
     public IReadOnlyList<string> CrlDistributionPoints { get; } = [];
 
     /// <summary>Every fullName GeneralName of the CRL distribution points, DER in hex: what a CRL's
