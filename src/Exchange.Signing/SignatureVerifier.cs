@@ -22,8 +22,15 @@ public sealed class SignatureVerifier
 
     private static readonly TimeSpan UnknownRevocationRetry = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
-    private const int MaxChainLength = 8;
     private const string EmbeddedContentDiffers = "the CMS embeds content that differs from the content supplied beside it";
+
+    /// <summary>
+    /// extendedKeyUsage purposes that allow signing documents when the extension is critical (docs/signatures.md):
+    /// anyExtendedKeyUsage (RFC 5280 §4.2.1.12), id-kp-emailProtection (RFC 5280 §4.2.1.12, S/MIME signing, which is
+    /// CMS), id-kp-documentSigning (RFC 9336) and Microsoft's Document Signing, which Windows-issued signing
+    /// certificates carry. Not id-kp-codeSigning, serverAuth, clientAuth, timeStamping or OCSPSigning.
+    /// </summary>
+    private static readonly HashSet<string> DocumentSigningPurposes = ["2.5.29.37.0", "1.3.6.1.5.5.7.3.4", "1.3.6.1.5.5.7.3.36", "1.3.6.1.4.1.311.10.3.12"];
 
     private static readonly HashSet<string> AcceptedCurves = ["1.2.840.10045.3.1.7", "1.3.132.0.34", "1.3.132.0.35"];
 
@@ -414,6 +421,14 @@ public sealed class SignatureVerifier
             return Report(si, signer, ReasonCode.KeyUsage, $"the signer certificate's key usage ({usage}) allows neither digitalSignature nor nonRepudiation", signingTime, scheme) with { Chain = chainNames };
         }
 
+        // A critical extendedKeyUsage restricts the key to the purposes it lists (RFC 5280 §4.2.1.12); a certificate
+        // issued for TLS or code signing must not sign documents. Which purposes count is DocumentSigningPurposes.
+        if (signer.ExtendedKeyUsageCritical && signer.ExtendedKeyUsages is { } purposes && !purposes.Any(DocumentSigningPurposes.Contains))
+        {
+            return Report(si, signer, ReasonCode.KeyUsage,
+                $"the signer certificate's critical extended key usage ({string.Join(", ", purposes)}) allows no document signing purpose", signingTime, scheme) with { Chain = chainNames };
+        }
+
         // 9. Revocation of every certificate below the anchor.
         for (var i = 0; i < facts.Revocation.Count; i++)
         {
@@ -612,12 +627,10 @@ public sealed class SignatureVerifier
     private ChainFacts BuildChainFacts(CertificateInfo signer, List<CertificateInfo> supplied, DateTimeOffset now, bool allowFetch)
     {
         var store = Trust.Current;
-        var path = new List<CertificateInfo> { signer };
-        var failure = new List<string>();
-        if (!Extend(path, store, supplied, failure))
+        var builder = new PathBuilder(store, supplied, Trust.Options);
+        if (builder.Build(signer) is not { } path)
         {
-            var why = failure.Count > 0 ? string.Join("; ", failure.Distinct()) : $"no issuer certificate for '{signer.Issuer}' was found in the CMS or the trust store";
-            return new ChainFacts { Generation = store.Generation, ExpiresAt = now, Chain = [], Failure = $"no chain to a trust anchor: {why}" };
+            return new ChainFacts { Generation = store.Generation, ExpiresAt = now, Chain = [], Failure = $"no chain to a trust anchor: {builder.Failure(signer)}" };
         }
 
         var usesMd5 = false;
@@ -688,111 +701,28 @@ public sealed class SignatureVerifier
         };
     }
 
-    /// <summary>Depth-first search for an issuer, preferring trust anchors, then certificates from the CMS, then the
-    /// store's intermediates (RFC 5280 §6.1 basic checks: names, signatures, CA flag, keyCertSign, path length).</summary>
-    private static bool Extend(List<CertificateInfo> path, TrustStore.Snapshot store, List<CertificateInfo> supplied, List<string> failure)
-    {
-        var current = path[^1];
-        if (current.UnknownCriticalExtension is { } critical && !store.Anchors.Any(a => a.Sha256 == current.Sha256))
-        {
-            failure.Add($"certificate '{current.Subject}' has an unsupported critical extension {critical}");
-            return false;
-        }
-
-        foreach (var anchor in store.Anchors)
-        {
-            if (anchor.Sha256 == current.Sha256)
-            {
-                return true;
-            }
-        }
-
-        if (path.Count >= MaxChainLength)
-        {
-            failure.Add("the chain is too long");
-            return false;
-        }
-
-        foreach (var anchor in store.Anchors)
-        {
-            if (current.NamesIssuer(anchor) && IssuedBy(current, anchor, path.Count, failure, isAnchor: true))
-            {
-                path.Add(anchor);
-                return true;
-            }
-        }
-
-        foreach (var candidate in supplied.Concat(store.Intermediates))
-        {
-            if (candidate.Sha256 == current.Sha256 || path.Any(p => p.Sha256 == candidate.Sha256) || !current.NamesIssuer(candidate))
-            {
-                continue;
-            }
-
-            if (!IssuedBy(current, candidate, path.Count, failure, isAnchor: false))
-            {
-                continue;
-            }
-
-            path.Add(candidate);
-            if (Extend(path, store, supplied, failure))
-            {
-                return true;
-            }
-
-            path.RemoveAt(path.Count - 1);
-        }
-
-        return false;
-    }
-
-    private static bool IssuedBy(CertificateInfo subject, CertificateInfo issuer, int caBelow, List<string> failure, bool isAnchor)
-    {
-        // caBelow counts the certificates already in the path; the intermediates among them are caBelow - 1.
-        if (!isAnchor && !issuer.IsCa)
-        {
-            failure.Add($"'{issuer.Subject}' is not a CA certificate (basicConstraints)");
-            return false;
-        }
-
-        if (issuer.KeyUsage is { } usage && (usage & X509KeyUsageFlags.KeyCertSign) == 0)
-        {
-            failure.Add($"'{issuer.Subject}' may not sign certificates (keyUsage)");
-            return false;
-        }
-
-        if (issuer.PathLength is { } limit && caBelow - 1 > limit)
-        {
-            failure.Add($"'{issuer.Subject}' allows at most {limit} intermediate CA certificate(s) below it (pathLenConstraint)");
-            return false;
-        }
-
-        var scheme = Algorithms.Resolve(subject.SignatureAlgorithm, null, out var error);
-        if (scheme is null)
-        {
-            failure.Add($"certificate '{subject.Subject}': {error}");
-            return false;
-        }
-
-        var hash = Algorithms.Hash(scheme.Hash, subject.Tbs.Span);
-        if (!Algorithms.VerifyHash(issuer.Key, scheme, hash, subject.SignatureValue))
-        {
-            failure.Add($"the signature on '{subject.Subject}' does not verify with the key of '{issuer.Subject}'");
-            return false;
-        }
-
-        return true;
-    }
-
+    /// <summary>
+    /// The status of <paramref name="cert"/> from every CRL of <paramref name="issuer"/> that is usable: signed by its
+    /// key, free of unsupported critical extensions, current, and whose scope covers the certificate (RFC 5280
+    /// §6.3.3). Revoked on any of them is revoked; good needs at least one; a CRL that is not usable is no
+    /// evidence and only explains an unknown status.
+    /// </summary>
     private static RevocationStatus CheckRevocation(CertificateInfo cert, CertificateInfo issuer, TrustStore.Snapshot store, DateTimeOffset now, ref DateTimeOffset expires)
     {
-        RevocationList? best = null;
+        RevocationList? good = null;
         string? why = null;
+        var soonest = expires;
         foreach (var crl in store.CrlsFor(issuer))
         {
             if (crl.Unusable is { } unusable)
             {
                 why ??= unusable;
+                continue;
+            }
+
+            if (!crl.Covers(cert, out var scope))
+            {
+                why ??= scope;
                 continue;
             }
 
@@ -802,11 +732,26 @@ public sealed class SignatureVerifier
                 continue;
             }
 
-            best = crl;
-            break;
+            if (crl.NextUpdate is { } next && next <= now)
+            {
+                why ??= $"the newest CRL from '{issuer.Subject}' expired at {next:u}";
+                continue;
+            }
+
+            if (crl.Revoked.TryGetValue(cert.SerialHex, out var entry))
+            {
+                return new RevocationStatus(RevocationState.Revoked, "revoked", entry.RevokedAt, entry.Reason);
+            }
+
+            if (crl.NextUpdate is { } until && until < soonest)
+            {
+                soonest = until;
+            }
+
+            good ??= crl;
         }
 
-        if (best is null)
+        if (good is null)
         {
             var retry = now + UnknownRevocationRetry;
             if (retry < expires)
@@ -817,27 +762,7 @@ public sealed class SignatureVerifier
             return new RevocationStatus(RevocationState.Unknown, why ?? $"no CRL from '{issuer.Subject}' is loaded");
         }
 
-        if (best.NextUpdate is { } next)
-        {
-            if (next <= now)
-            {
-                var retry = now + UnknownRevocationRetry;
-                if (retry < expires)
-                {
-                    expires = retry;
-                }
-
-                return new RevocationStatus(RevocationState.Unknown, $"the newest CRL from '{issuer.Subject}' expired at {next:u}");
-            }
-
-            if (next < expires)
-            {
-                expires = next;
-            }
-        }
-
-        return best.Revoked.TryGetValue(cert.SerialHex, out var entry)
-            ? new RevocationStatus(RevocationState.Revoked, "revoked", entry.RevokedAt, entry.Reason)
-            : new RevocationStatus(RevocationState.Good, $"not on the CRL of {best.ThisUpdate:u}");
+        expires = soonest;
+        return new RevocationStatus(RevocationState.Good, $"not on the CRL of {good.ThisUpdate:u}");
     }
 }

@@ -107,6 +107,28 @@ public class InteropTests
         AssertValid(Pki.Verifier().Verify(content, signature), "RSASSA-PSS with SHA-256");
     }
 
+    [Test]
+    public void Rsa_pss_mask_generation_hash_is_no_longer_left_out_of_the_algorithm_policy()
+    {
+        using var openssl = OpenSsl.Create();
+        var content = Pki.Document();
+        var file = openssl.WriteFile("content.bin", content);
+        var (cert, key) = openssl.WriteSigner(RsaSigner.Value, "signer");
+        var chain = openssl.WriteCertificates("chain", Pki.Chain);
+
+        // 1. RSASSA-PSS with SHA-256 and MGF1-SHA-256 verifies.
+        var matching = openssl.CmsSign(file, "-signer", cert, "-inkey", key, "-keyopt", "rsa_padding_mode:pss", "-keyopt", "rsa_mgf1_md:sha256", "-md", "sha256", "-certfile", chain);
+        AssertValid(Pki.Verifier().Verify(content, matching), "RSASSA-PSS with SHA-256");
+
+        // 2. The same signer with a mask generation hash other than the message hash (RFC 4055 §3.1 parameters).
+        var mismatched = openssl.CmsSign(file, "-signer", cert, "-inkey", key, "-keyopt", "rsa_padding_mode:pss", "-keyopt", "rsa_mgf1_md:sha512", "-md", "sha256", "-certfile", chain);
+        var result = Pki.Verifier().Verify(content, mismatched);
+
+        // 3. Refused by the algorithm policy, naming the mask generation hash.
+        Assert.That(result.Reason, Is.EqualTo(ReasonCode.WeakAlgorithm), result.Detail);
+        Assert.That(result.Detail, Does.Contain("mask generation hash SHA-512"));
+    }
+
     [TestCase(256, "sha256", "SHA256")]
     [TestCase(384, "sha384", "SHA384")]
     public void Verifies_openssl_ecdsa_signature(int curveBits, string digest, string expectedAlgorithm)

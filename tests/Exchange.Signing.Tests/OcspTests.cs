@@ -96,6 +96,47 @@ public class OcspTests
         Assert.That(result.Detail, Does.Contain("OCSP"));
     }
 
+    [Test]
+    public void Ocsp_answer_that_drops_the_nonce_is_no_longer_accepted()
+    {
+        var (content, signature, _) = Signed("Agency with replayed OCSP");
+
+        // 1. An answer that echoes the nonce is accepted.
+        using (var honest = new Responder(Pki.Issuing.Certificate))
+        {
+            Assert.That(Verifier(honest.Url).Verify(content, signature).Reason, Is.EqualTo(ReasonCode.Ok));
+        }
+
+        // 2. The attack: a "good" answer without the request's nonce, as a replayed recorded answer would be.
+        using var replaying = new Responder(Pki.Issuing.Certificate) { EchoNonce = false };
+        var result = Verifier(replaying.Url).Verify(content, signature);
+
+        // 3. Not evidence of good standing: the status stays unknown, and the detail says why.
+        Assert.That(result.Reason, Is.EqualTo(ReasonCode.RevocationUnknown), result.Detail);
+        Assert.That(result.Detail, Does.Contain("nonce"));
+    }
+
+    [Test]
+    public void Ocsp_answer_without_next_update_is_no_longer_accepted_however_old()
+    {
+        var (content, signature, _) = Signed("Agency with stale OCSP");
+
+        // 1. A fresh answer without nextUpdate is accepted.
+        using (var fresh = new Responder(Pki.Issuing.Certificate) { Validity = null })
+        {
+            Assert.That(Verifier(fresh.Url).Verify(content, signature).Reason, Is.EqualTo(ReasonCode.Ok));
+        }
+
+        // 2. The attack: an answer without nextUpdate, used three hours after it was made (the default bound is one hour).
+        using var stale = new Responder(Pki.Issuing.Certificate) { Validity = null };
+        var later = new FixedClock(DateTimeOffset.UtcNow.AddHours(3));
+        var result = new SignatureVerifier(Verifier(stale.Url).Trust, later).Verify(content, signature);
+
+        // 3. Refused as unknown revocation status, saying the answer is too old.
+        Assert.That(result.Reason, Is.EqualTo(ReasonCode.RevocationUnknown), result.Detail);
+        Assert.That(result.Detail, Does.Contain("no nextUpdate"));
+    }
+
     private static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);
@@ -125,6 +166,12 @@ public class OcspTests
         public string Url { get; }
 
         public HashSet<string> Revoked { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>Echo the request's nonce (RFC 6960 §4.4.1).</summary>
+        public bool EchoNonce { get; set; } = true;
+
+        /// <summary>nextUpdate after thisUpdate; null: none given.</summary>
+        public TimeSpan? Validity { get; set; } = TimeSpan.FromMinutes(61);
 
         public int Requests => Volatile.Read(ref _requests);
 
@@ -157,11 +204,20 @@ public class OcspTests
                     CertificateStatus status = Revoked.Contains(serial)
                         ? new RevokedStatus(now.AddMinutes(-10), CrlReason.KeyCompromise)
                         : CertificateStatus.Good;
-                    generator.AddResponse(id, status, now.AddMinutes(-1), now.AddHours(1), null);
+                    var thisUpdate = now.AddMinutes(-1);
+                    if (Validity is { } validity)
+                    {
+                        generator.AddResponse(id, status, thisUpdate, thisUpdate + validity, null);
+                    }
+                    else
+                    {
+                        // thisUpdate is the responder's clock now; this version of BouncyCastle takes no other without a nextUpdate.
+                        generator.AddResponse(id, status, null);
+                    }
                 }
 
                 var nonce = request.RequestExtensions?.GetExtension(OcspObjectIdentifiers.PkixOcspNonce);
-                if (nonce is not null)
+                if (nonce is not null && EchoNonce)
                 {
                     generator.SetResponseExtensions(new X509Extensions(
                         new Dictionary<Org.BouncyCastle.Asn1.DerObjectIdentifier, Org.BouncyCastle.Asn1.X509.X509Extension> { [OcspObjectIdentifiers.PkixOcspNonce] = nonce }));

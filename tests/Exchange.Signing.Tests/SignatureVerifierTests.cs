@@ -253,6 +253,24 @@ public class SignatureVerifierTests
     }
 
     [Test]
+    public void Critical_extended_key_usage_without_document_signing_is_no_longer_ignored()
+    {
+        var content = Pki.Document();
+
+        // 1. A critical extendedKeyUsage that lists id-kp-documentSigning (RFC 9336) verifies.
+        var documentSigning = Pki.Issuing.Leaf("Critical EKU document signing", new LeafOptions { ExtendedKeyUsages = ["1.3.6.1.5.5.7.3.36"], ExtendedKeyUsageCritical = true });
+        Assert.That(Pki.Verifier().Verify(content, Signer(documentSigning).SignDetached(content)).Reason, Is.EqualTo(ReasonCode.Ok));
+
+        // 2. The attack: a certificate whose critical extendedKeyUsage restricts it to code signing and TLS signs a document.
+        var codeSigning = Pki.Issuing.Leaf("Critical EKU code signing", new LeafOptions { ExtendedKeyUsages = ["1.3.6.1.5.5.7.3.3", "1.3.6.1.5.5.7.3.1"], ExtendedKeyUsageCritical = true });
+        var result = Pki.Verifier().Verify(content, Signer(codeSigning).SignDetached(content));
+
+        // 3. Refused for its key usage, naming the purposes it carries.
+        Assert.That(result.Reason, Is.EqualTo(ReasonCode.KeyUsage), result.Detail);
+        Assert.That(result.Detail, Does.Contain("1.3.6.1.5.5.7.3.3"));
+    }
+
+    [Test]
     public void Accepts_certificate_with_non_repudiation_only()
     {
         var nonRepudiation = Pki.Issuing.Leaf("Non-repudiation only", new LeafOptions { Usage = X509KeyUsageFlags.NonRepudiation });

@@ -43,7 +43,7 @@ internal sealed record SignatureScheme(SignatureKind Kind, HashAlgorithmName Has
     /// <summary>The weakest hash involved (SHA-1 in PSS's MGF counts too).</summary>
     public bool UsesSha1 => Hash == HashAlgorithmName.SHA1 || (Kind == SignatureKind.RsaPss && MgfHash == HashAlgorithmName.SHA1);
 
-    public bool UsesMd5 => Hash == HashAlgorithmName.MD5;
+    public bool UsesMd5 => Hash == HashAlgorithmName.MD5 || (Kind == SignatureKind.RsaPss && MgfHash == HashAlgorithmName.MD5);
 }
 
 internal static class Algorithms
@@ -188,6 +188,15 @@ internal static class Algorithms
             return null;
         }
 
+        // The mask generation hash is part of the algorithm policy like the message hash: a strong hashAlgorithm
+        // with a weak or odd MGF1 hash is refused. RFC 4055 §3.1 recommends the same hash for both, and every
+        // producer we interoperate with (OpenSSL, .NET, BouncyCastle defaults) does so; the policy requires it.
+        if (mgfHash != hash)
+        {
+            error = $"RSA-PSS mask generation hash {HashName(mgfHash)} differs from the message hash {HashName(hash)} (RFC 4055 §3.1; the policy requires them equal)";
+            return null;
+        }
+
         return new SignatureScheme(SignatureKind.RsaPss, hash, $"RSASSA-PSS with {HashName(hash)}", mgfHash, salt);
     }
 
@@ -237,5 +246,6 @@ internal static class Algorithms
         hash == HashAlgorithmName.SHA256 ? new Sha256Digest()
         : hash == HashAlgorithmName.SHA384 ? new Sha384Digest()
         : hash == HashAlgorithmName.SHA512 ? new Sha512Digest()
-        : new Sha1Digest();
+        : hash == HashAlgorithmName.SHA1 ? new Sha1Digest()
+        : new MD5Digest();
 }

@@ -88,10 +88,16 @@ internal sealed class CertificateInfo
                 case X509AuthorityKeyIdentifierExtension aki:
                     AuthorityKeyId = aki.KeyIdentifier?.ToArray();
                     break;
+                case X509EnhancedKeyUsageExtension eku:
+                    ExtendedKeyUsages = eku.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value ?? string.Empty).ToList();
+                    ExtendedKeyUsageCritical = eku.Critical;
+                    break;
                 default:
                     if (ext.Oid?.Value == Oids.CrlDistributionPoints)
                     {
-                        CrlDistributionPoints = ReadCrlDistributionPoints(ext.RawData);
+                        var names = new List<string>();
+                        CrlDistributionPoints = ReadCrlDistributionPoints(ext.RawData, names);
+                        CrlDistributionPointNames = names;
                     }
                     else if (ext.Oid?.Value == Oids.AuthorityInfoAccess)
                     {
@@ -130,7 +136,16 @@ internal sealed class CertificateInfo
     public X509KeyUsageFlags? KeyUsage { get; }
     public byte[]? SubjectKeyId { get; }
     public byte[]? AuthorityKeyId { get; }
+
+    /// <summary>The extendedKeyUsage purposes (RFC 5280 §4.2.1.12), or null without the extension.</summary>
+    public IReadOnlyList<string>? ExtendedKeyUsages { get; }
+
+    public bool ExtendedKeyUsageCritical { get; }
     public IReadOnlyList<string> CrlDistributionPoints { get; } = [];
+
+    /// <summary>Every fullName GeneralName of the CRL distribution points, DER in hex: what a CRL's
+    /// issuingDistributionPoint name is matched against (RFC 5280 §6.3.3 (b)(2)(i)).</summary>
+    public IReadOnlyList<string> CrlDistributionPointNames { get; } = [];
 
     /// <summary>The http(s) OCSP responders of the authorityInfoAccess extension (RFC 5280 §4.2.2.1).</summary>
     public IReadOnlyList<string> OcspUrls { get; } = [];
@@ -211,7 +226,7 @@ internal sealed class CertificateInfo
     }
 
     /// <summary>The http(s) URIs of the CRL distribution points (RFC 5280 §4.2.1.13).</summary>
-    private static List<string> ReadCrlDistributionPoints(byte[] raw)
+    private static List<string> ReadCrlDistributionPoints(byte[] raw, List<string> encodedNames)
     {
         var uris = new List<string>();
         try
@@ -235,6 +250,7 @@ internal sealed class CertificateInfo
                 var fullName = dpName.ReadSequence(t0);
                 while (fullName.HasData)
                 {
+                    encodedNames.Add(Convert.ToHexString(fullName.PeekEncodedValue().Span));
                     var tag = fullName.PeekTag();
                     if (tag.TagClass == TagClass.ContextSpecific && tag.TagValue == 6)
                     {

@@ -13,8 +13,9 @@ namespace Exchange.Signing.Internal;
 /// <summary>
 /// Asks an OCSP responder (RFC 6960) about one certificate when no usable CRL covers it. BouncyCastle builds the
 /// request and reads the response; the response must be signed by the issuing CA itself or by a responder
-/// certificate that CA issued for OCSP signing (id-kp-OCSPSigning, RFC 6960 §4.2.2.2), must echo the nonce when
-/// it returns one, and must not be past its nextUpdate. Answers are cached per certificate until their
+/// certificate that CA issued for OCSP signing (id-kp-OCSPSigning, RFC 6960 §4.2.2.2), must echo the nonce sent
+/// (unless <see cref="TrustOptions.OcspRequireNonce"/> is off), must not be past its nextUpdate, and without a
+/// nextUpdate must not be older than <see cref="TrustOptions.OcspMaxAgeWithoutNextUpdate"/>. Answers are cached per certificate until their
 /// nextUpdate (5 minutes when the responder gives none); a failing responder is retried after 5 minutes.
 /// </summary>
 internal sealed class OcspClient(TrustOptions options)
@@ -125,6 +126,12 @@ internal sealed class OcspClient(TrustOptions options)
         }
 
         var echoed = basic.ResponseExtensions?.GetExtension(OcspObjectIdentifiers.PkixOcspNonce);
+        if (echoed is null && options.OcspRequireNonce)
+        {
+            // RFC 6960 §4.4.1: the nonce binds the answer to this request; without it the answer may be a replay.
+            throw new InvalidDataException("the response does not echo the request's nonce (RFC 6960 §4.4.1)");
+        }
+
         if (echoed is not null)
         {
             var value = Asn1Object.FromByteArray(echoed.Value.GetOctets());
@@ -152,6 +159,16 @@ internal sealed class OcspClient(TrustOptions options)
             }
 
             until = nextUpdate;
+        }
+        else if (thisUpdate + options.OcspMaxAgeWithoutNextUpdate < now)
+        {
+            // RFC 6960 §4.2.2.1: no nextUpdate means newer information is always available; an old answer without
+            // one says nothing about now.
+            throw new InvalidDataException($"the response has no nextUpdate and its thisUpdate {thisUpdate:u} is older than {options.OcspMaxAgeWithoutNextUpdate}");
+        }
+        else if (thisUpdate + options.OcspMaxAgeWithoutNextUpdate < until)
+        {
+            until = thisUpdate + options.OcspMaxAgeWithoutNextUpdate;
         }
 
         return single.GetCertStatus() switch

@@ -112,8 +112,7 @@ internal sealed class RevocationList
 
                         break;
                     case Oids.IssuingDistributionPoint:
-                        // Scope flags (onlyContainsUserCerts, ...) narrow what the CRL covers; a full CRL that
-                        // merely names its own distribution point is what CAs publish, and is accepted.
+                        ReadIssuingDistributionPoint(value);
                         break;
                     default:
                         if (critical)
@@ -128,6 +127,22 @@ internal sealed class RevocationList
 
         tbs.ThrowIfNotEmpty();
     }
+
+    /// <summary>The issuingDistributionPoint's fullName GeneralNames, DER in hex; null when it names none.</summary>
+    public IReadOnlyList<string>? DistributionPointNames { get; private set; }
+
+    public bool OnlyUserCerts { get; private set; }
+
+    public bool OnlyCaCerts { get; private set; }
+
+    public bool OnlySomeReasons { get; private set; }
+
+    public bool Indirect { get; private set; }
+
+    public bool OnlyAttributeCerts { get; private set; }
+
+    /// <summary>A nameRelativeToCRLIssuer distribution point, which is not resolved here.</summary>
+    public bool RelativeDistributionPoint { get; private set; }
 
     public byte[] Der { get; }
     public string Sha256 { get; }
@@ -154,6 +169,122 @@ internal sealed class RevocationList
     public bool IsFor(CertificateInfo issuer) =>
         (IssuerRaw.Span.SequenceEqual(issuer.SubjectRaw.Span) || string.Equals(Issuer, issuer.Subject, StringComparison.OrdinalIgnoreCase))
         && (AuthorityKeyId is null || issuer.SubjectKeyId is null || AuthorityKeyId.AsSpan().SequenceEqual(issuer.SubjectKeyId));
+
+    /// <summary>
+    /// Does this CRL's scope cover <paramref name="certificate"/> (RFC 5280 §5.2.5, §6.3.3 (b))? A CRL that does not
+    /// is no evidence either way and is not consulted for it. Not covered: a user-certificates-only CRL for a CA
+    /// certificate and a CA-certificates-only CRL for an end entity; an attribute-certificates-only CRL; a CRL
+    /// partitioned by reason (onlySomeReasons), because one partition alone does not give a complete status and
+    /// partitions are not combined here; an indirect CRL, whose entries may belong to other issuers (certificateIssuer
+    /// entry extensions are not read); and a CRL whose distribution point name is not one of the certificate's CRL
+    /// distribution points (the certificate names none, or the names differ), or is relative to the issuer.
+    /// </summary>
+    public bool Covers(CertificateInfo certificate, out string why)
+    {
+        why = Scope(certificate) ?? string.Empty;
+        return why.Length == 0;
+    }
+
+    private string? Scope(CertificateInfo certificate)
+    {
+        if (OnlyUserCerts && certificate.IsCa)
+        {
+            return $"the CRL of {ThisUpdate:u} covers only end-entity certificates (onlyContainsUserCerts)";
+        }
+
+        if (OnlyCaCerts && !certificate.IsCa)
+        {
+            return $"the CRL of {ThisUpdate:u} covers only CA certificates (onlyContainsCACerts)";
+        }
+
+        if (OnlyAttributeCerts)
+        {
+            return $"the CRL of {ThisUpdate:u} covers only attribute certificates (onlyContainsAttributeCerts)";
+        }
+
+        if (OnlySomeReasons)
+        {
+            return $"the CRL of {ThisUpdate:u} covers only some revocation reasons (onlySomeReasons), which is not supported";
+        }
+
+        if (Indirect)
+        {
+            return $"the CRL of {ThisUpdate:u} is an indirect CRL (indirectCRL), which is not supported";
+        }
+
+        if (RelativeDistributionPoint)
+        {
+            return $"the CRL of {ThisUpdate:u} names its distribution point relative to the issuer, which is not supported";
+        }
+
+        if (DistributionPointNames is { } names && !names.Any(certificate.CrlDistributionPointNames.Contains))
+        {
+            return $"the CRL of {ThisUpdate:u} is for a distribution point that is not among the certificate's CRL distribution points";
+        }
+
+        return null;
+    }
+
+    /// <summary>IssuingDistributionPoint, RFC 5280 §5.2.5 (IMPLICIT tags: [0] DistributionPointName, [1]..[5] flags).</summary>
+    private void ReadIssuingDistributionPoint(byte[] value)
+    {
+        var idp = new AsnReader(value, AsnEncodingRules.DER).ReadSequence();
+        var t0 = new Asn1Tag(TagClass.ContextSpecific, 0, true);
+        var t1 = new Asn1Tag(TagClass.ContextSpecific, 1, true);
+        if (idp.HasData && idp.PeekTag().HasSameClassAndValue(t0))
+        {
+            var name = idp.ReadSequence(t0);
+            if (name.PeekTag().HasSameClassAndValue(t0))
+            {
+                var fullName = name.ReadSequence(t0);
+                var names = new List<string>();
+                while (fullName.HasData)
+                {
+                    names.Add(Convert.ToHexString(fullName.ReadEncodedValue().Span));
+                }
+
+                DistributionPointNames = names;
+            }
+            else if (name.PeekTag().HasSameClassAndValue(t1))
+            {
+                name.ReadEncodedValue();
+                RelativeDistributionPoint = true;
+            }
+
+            name.ThrowIfNotEmpty();
+        }
+
+        for (var tag = 1; tag <= 5 && idp.HasData; tag++)
+        {
+            var context = new Asn1Tag(TagClass.ContextSpecific, tag);
+            if (tag == 3)
+            {
+                if (idp.PeekTag().HasSameClassAndValue(context))
+                {
+                    idp.ReadEncodedValue();
+                    OnlySomeReasons = true;
+                }
+
+                continue;
+            }
+
+            if (!idp.PeekTag().HasSameClassAndValue(context))
+            {
+                continue;
+            }
+
+            var flag = idp.ReadBoolean(context);
+            switch (tag)
+            {
+                case 1: OnlyUserCerts = flag; break;
+                case 2: OnlyCaCerts = flag; break;
+                case 4: Indirect = flag; break;
+                default: OnlyAttributeCerts = flag; break;
+            }
+        }
+
+        idp.ThrowIfNotEmpty();
+    }
 
     /// <summary>Is the CRL signed by <paramref name="issuer"/>? Checked once per CA certificate.</summary>
     public bool SignedBy(CertificateInfo issuer) =>

@@ -25,6 +25,11 @@ internal sealed record LeafOptions
     public HashAlgorithmName IssuerHash { get; init; } = HashAlgorithmName.SHA256;
 
     public string? CrlDistributionPoint { get; init; }
+
+    /// <summary>extendedKeyUsage purposes (OIDs); null: no such extension.</summary>
+    public IReadOnlyList<string>? ExtendedKeyUsages { get; init; }
+
+    public bool ExtendedKeyUsageCritical { get; init; }
 }
 
 /// <summary>
@@ -92,6 +97,17 @@ internal sealed class TestCa
         if (options.CrlDistributionPoint is { } cdp)
         {
             request.CertificateExtensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension([cdp]));
+        }
+
+        if (options.ExtendedKeyUsages is { } purposes)
+        {
+            var oids = new OidCollection();
+            foreach (var purpose in purposes)
+            {
+                oids.Add(new Oid(purpose));
+            }
+
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, options.ExtendedKeyUsageCritical));
         }
 
         var now = DateTimeOffset.UtcNow;
