@@ -94,58 +94,18 @@ internal sealed class ChaosProvince : IAsyncDisposable
         await DeleteQueuesAsync(ct);
 
         var directory = SampleDirectory.Load();
-        _log.Line("development PKI and directory");
-        var pki = DevPki.LoadOrCreate(ExchangeHome.Pki, directory.Agencies.Select(a => (a.Code, a.Name)));
-        await MigrationRunner.ApplyAsync(HubConnectionString, HubDbContext.Schema, cancellationToken: ct);
-        await using (var db = CreateHubDb())
-        {
-            await DirectoryStore.ImportAsync(db, LocalDeployment.BindDevCertificates(directory, pki), TimeProvider.System, ct);
-        }
-
-        _log.Line("broker users");
-        BrokerProvisionResult users;
-        using (var provisioner = new BrokerProvisioner(_servers))
-        {
-            users = await provisioner.ProvisionAsync(
-                BrokerCommand.Layout(Names, directory.Agencies.Select(a => a.Code)), new BrokerProvisionOptions { RotatePasswords = true }, cancellationToken: ct);
-        }
-
-        var common = new Dictionary<string, string>
-        {
-            ["Exchange:Prefix"] = _prefix,
-            ["Trust:TrustAnchorFiles:0"] = pki.RootCertificatePath,
-            ["Trust:CrlFiles:0"] = pki.CrlPath,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-            ["Logging:Console:FormatterName"] = "simple",
-            ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
-            ["Logging:Console:FormatterOptions:SingleLine"] = "true",
-        };
-
-        var hubUser = users.Users.Single(u => u.AgencyCode is null);
-        _router = new HostProcess("router", "Exchange.Router", new Dictionary<string, string>(common)
-        {
-            ["Router:SealPkcs12Path"] = pki.HubSealPkcs12Path,
-            ["Router:SealPkcs12Password"] = pki.Password,
-            ["Router:AmqpUser"] = hubUser.User,
-            ["Router:AmqpPassword"] = hubUser.Password!,
-            ["Router:Deadlines:Normal"] = deadline.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
-            ["Router:Deadlines:CheckInterval"] = "00:00:02",
-        }, _logFolder);
+        _log.Line("development PKI, directory and broker users");
+        var (pki, users) = await ProcessProvince.PrepareAsync(_servers, Names, directory, directory.Agencies.Select(a => a.Code), ct);
+        var common = ProcessProvince.Common(_prefix, pki);
+        var hub = ProcessProvince.Hub(common, pki, users);
+        hub["Router:Deadlines:Normal"] = deadline.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        hub["Router:Deadlines:CheckInterval"] = "00:00:02";
+        _router = new HostProcess("router", "Exchange.Router", hub, _logFolder);
 
         foreach (var code in gatewayAgencies)
         {
-            var agency = directory.Agencies.Single(a => a.Code == code);
-            var user = users.Users.Single(u => u.AgencyCode == code);
-            _gateways[code] = new HostProcess($"gateway-{code}", "Exchange.Gateway", new Dictionary<string, string>(common)
-            {
-                ["Gateway:AgencyCode"] = agency.Code,
-                ["Gateway:AgencyName"] = agency.Name,
-                ["Gateway:Pkcs12Path"] = pki.AgencyPkcs12Path(code),
-                ["Gateway:Pkcs12Password"] = pki.Password,
-                ["Gateway:AmqpUser"] = user.User,
-                ["Gateway:AmqpPassword"] = user.Password!,
-            }, _logFolder);
+            _gateways[code] = new HostProcess($"gateway-{code}", "Exchange.Gateway",
+                ProcessProvince.Gateway(common, directory.Agencies.Single(a => a.Code == code), pki, users), _logFolder);
         }
 
         _log.Line($"starting the hub and {_gateways.Count} gateways as processes (logs in {_logFolder})");

@@ -70,21 +70,8 @@ public static class ProvinceSupervisor
         var servers = ServerSettings.FromEnvironment();
         var names = new ExchangeNames(plan.Prefix);
         Log($"setting up the province (prefix '{plan.Prefix}', {agencies.Count} agencies): development PKI, directory, broker users");
-        var pki = DevPki.LoadOrCreate(ExchangeHome.Pki, directory.Agencies.Where(a => a.Certificates.Count == 0).Select(a => (a.Code, a.Name)));
-        var hubDatabase = servers.PostgresConnectionString(names.HubDatabase);
-        await MigrationRunner.ApplyAsync(hubDatabase, HubDbContext.Schema, cancellationToken: ct);
-        await using (var db = LocalDeployment.CreateHubDb(hubDatabase))
-        {
-            await DirectoryStore.ImportAsync(db, LocalDeployment.BindDevCertificates(directory, pki), TimeProvider.System, ct);
-        }
-
         // Broker passwords are rotated on every start and kept in this process only: the hosts it restarts get them again.
-        BrokerProvisionResult users;
-        using (var provisioner = new BrokerProvisioner(servers))
-        {
-            users = await provisioner.ProvisionAsync(
-                BrokerCommand.Layout(names, agencies.Select(a => a.Code)), new BrokerProvisionOptions { RotatePasswords = true }, cancellationToken: ct);
-        }
+        var (pki, users) = await ProcessProvince.PrepareAsync(servers, names, directory, agencies.Select(a => a.Code), ct);
 
         if (!File.Exists(ProvinceFiles.PlanPath))
         {
@@ -294,28 +281,11 @@ public static class ProvinceSupervisor
 
     private static List<SupervisedHost> Hosts(ProvincePlan plan, IReadOnlyList<Agency> agencies, DevPki pki, BrokerProvisionResult users)
     {
-        var common = new Dictionary<string, string>
-        {
-            ["Exchange:Prefix"] = plan.Prefix,
-            ["Trust:TrustAnchorFiles:0"] = pki.RootCertificatePath,
-            ["Trust:CrlFiles:0"] = pki.CrlPath,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-            ["Logging:Console:FormatterName"] = "simple",
-            ["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-dd HH:mm:ss.fff ",
-            ["Logging:Console:FormatterOptions:SingleLine"] = "true",
-        };
+        var common = ProcessProvince.Common(plan.Prefix, pki);
         var logs = ProvinceFiles.LogFolder;
-        var hubUser = users.Users.Single(u => u.AgencyCode is null);
         var hosts = new List<SupervisedHost>
         {
-            new("hub", null, new HostProcess("hub", "Exchange.Router", new Dictionary<string, string>(common)
-            {
-                ["Router:SealPkcs12Path"] = pki.HubSealPkcs12Path,
-                ["Router:SealPkcs12Password"] = pki.Password,
-                ["Router:AmqpUser"] = hubUser.User,
-                ["Router:AmqpPassword"] = hubUser.Password!,
-            }, logs, new Uri(plan.Answer.Hub.Url), "province")),
+            new("hub", null, new HostProcess("hub", "Exchange.Router", ProcessProvince.Hub(common, pki, users), logs, new Uri(plan.Answer.Hub.Url), "province")),
             new("audit", null, new HostProcess("audit", "Exchange.Audit", new Dictionary<string, string>(common)
             {
                 ["Audit:Keys:0:Name"] = CredentialName,
@@ -332,16 +302,8 @@ public static class ProvinceSupervisor
                 continue;
             }
 
-            var user = users.Users.Single(u => u.AgencyCode == agency.Code);
-            hosts.Add(new("gateway", agency.Code, new HostProcess($"gateway-{agency.Code}", "Exchange.Gateway", new Dictionary<string, string>(common)
-            {
-                ["Gateway:AgencyCode"] = agency.Code,
-                ["Gateway:AgencyName"] = agency.Name,
-                ["Gateway:Pkcs12Path"] = pki.AgencyPkcs12Path(agency.Code),
-                ["Gateway:Pkcs12Password"] = pki.Password,
-                ["Gateway:AmqpUser"] = user.User,
-                ["Gateway:AmqpPassword"] = user.Password!,
-            }, logs, new Uri(gateway.Url), "province")));
+            hosts.Add(new("gateway", agency.Code, new HostProcess(
+                $"gateway-{agency.Code}", "Exchange.Gateway", ProcessProvince.Gateway(common, agency, pki, users), logs, new Uri(gateway.Url), "province")));
         }
 
         return hosts;
