@@ -79,8 +79,19 @@ public sealed class BusOrigin
             return true;
         }
 
-        var user = delivery.Properties.IsUserIdPresent() && !string.IsNullOrEmpty(delivery.Properties.UserId) ? delivery.Properties.UserId : null;
-        var exchange = delivery.Exchange ?? string.Empty;
+        var user = delivery.Properties.IsUserIdPresent() ? delivery.Properties.UserId : null;
+        return Agrees(user, delivery.Exchange ?? string.Empty, IsRelay(context), claimed, proof, out detail);
+    }
+
+    /// <summary>
+    /// The same decision from the broker's facts: the message's <c>user_id</c> (null when absent), the exchange it was
+    /// published to (basic.deliver), and whether it was consumed from the relay queue.
+    /// </summary>
+    public bool Agrees(string? user, string exchange, bool relayed, string? claimed, OriginProof proof, out string detail)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        detail = string.Empty;
+        user = string.IsNullOrEmpty(user) ? null : user;
         if (user is not null && IsAgencyName(user))
         {
             if (AgencyCode.TryParse(claimed, out var code, out _) && _names.AgencyQueue(code.Value) == user)
@@ -105,7 +116,7 @@ public sealed class BusOrigin
             return false;
         }
 
-        if (proof == OriginProof.Signed || IsRelay(context))
+        if (proof == OriginProof.Signed || relayed)
         {
             return true;
         }
