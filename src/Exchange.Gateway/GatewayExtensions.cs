@@ -97,6 +97,9 @@ public static class GatewayExtensions
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
+                // Every message carries the login it was sent with (AMQP user_id, validated by RabbitMQ): what the
+                // hub trusts as this agency's, whichever way it arrives (docs/broker.md, "Who sent it").
+                bus.StampBrokerUser(servers.AmqpUser);
                 // One durable queue per agency: the hub sends deliveries and answers to it, and it keeps them
                 // while the gateway is down.
                 bus.ReceiveEndpoint(names.AgencyQueue(agency), e =>

@@ -22,6 +22,7 @@ public sealed class SubmitEnvelopeConsumer(
     SubmissionCheck check,
     DirectoryCache directory,
     ExchangeNames names,
+    BusOrigin origin,
     Forwarding forwarding,
     PackageStore store,
     IOptions<RouterOptions> options,
@@ -46,7 +47,7 @@ public sealed class SubmitEnvelopeConsumer(
 
         var current = await directory.CurrentAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var verdict = !BusOrigin.Agrees(context, names, message.SenderCode, out var originDetail)
+        var verdict = !origin.Agrees(context, message.SenderCode, OriginProof.Signed, out var originDetail)
             ? new SubmissionVerdict(ReasonCode.SenderMismatch, originDetail)
             : message.Stored is { } stored && await store.CheckStoredAsync(message.EnvelopeId, stored, cancellationToken) is { } incomplete
                 ? new SubmissionVerdict(ReasonCode.PackageIncomplete, incomplete)
