@@ -29,9 +29,13 @@ _exchange_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 # Dev PKI, logs and other run state of the hosts.
 : "${EXCHANGE_HOME:=${_exchange_env_root}/.local}"
 
+# Development mode: the shared default logins above, hosts without their own broker user and the management API over
+# plain HTTP are allowed only with it (docs/operations.md, "Development mode").
+: "${EXCHANGE_DEVELOPMENT:=1}"
+
 export EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD
 export EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD
 export EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_CA_FILE
-export EXCHANGE_HOME
+export EXCHANGE_HOME EXCHANGE_DEVELOPMENT
 
 unset _exchange_env_root

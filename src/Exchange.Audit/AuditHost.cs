@@ -25,6 +25,7 @@ public static class AuditExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var servers = ServerSettings.FromConfiguration(builder.Configuration);
+        servers.RefuseUnsafe("The auditors' host");
         var names = new ExchangeNames(builder.Configuration["Exchange:Prefix"] ?? string.Empty);
         var connectionString = servers.PostgresConnectionString(builder.Configuration["Audit:Database"] ?? names.HubDatabase);
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));

@@ -366,6 +366,8 @@ public sealed class LocalDeployment : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["urls"] = "http://127.0.0.1:0",
+            // A deployment on this machine's local servers, for the demo, the tests and the benches: development mode.
+            [ServerSettings.DevelopmentVariable] = "1",
             ["Exchange:Prefix"] = _settings.Prefix,
             ["Trust:TrustAnchorFiles:0"] = Pki.RootCertificatePath,
             ["Trust:CrlFiles:0"] = Pki.CrlPath,

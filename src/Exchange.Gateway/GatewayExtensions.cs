@@ -39,6 +39,9 @@ public static class GatewayExtensions
         {
             servers = servers with { AmqpUser = configuration["Gateway:AmqpUser"]!, AmqpPassword = configuration["Gateway:AmqpPassword"] ?? string.Empty };
         }
+        servers.RefuseUnsafe("The gateway", ownBrokerUser ? null
+            : "Gateway:AmqpUser is not set: the gateway would log in to the broker as the shared user, which is not bound to its agency "
+              + "(`exchange broker provision` makes one user per agency; docs/broker.md)");
         var connectionString = servers.PostgresConnectionString(configuration["Gateway:Database"] ?? names.GatewayDatabase(agency));
 
         services.AddSingleton(names);

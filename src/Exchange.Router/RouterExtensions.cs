@@ -32,6 +32,11 @@ public static class RouterExtensions
         {
             servers = servers with { AmqpUser = builder.Configuration["Router:AmqpUser"]!, AmqpPassword = builder.Configuration["Router:AmqpPassword"] ?? string.Empty };
         }
+        servers.RefuseUnsafe("The hub",
+            perAgencyUsers ? null
+                : "Router:AmqpUser is not set: the hub would share the broker login of its agencies' gateways, and could not tell which agency a message came from (docs/broker.md)",
+            !string.IsNullOrWhiteSpace(builder.Configuration["Router:SealPkcs12Path"]) || !string.IsNullOrWhiteSpace(builder.Configuration["Router:Evidence:SealPkcs12Path"]) ? null
+                : "Router:SealPkcs12Path is not set: no evidence checkpoint would be signed, and the gateways would refuse the directory");
         var names = new ExchangeNames(builder.Configuration["Exchange:Prefix"] ?? string.Empty);
         var database = builder.Configuration["Router:Database"] ?? names.HubDatabase;
         var connectionString = servers.PostgresConnectionString(database);

@@ -39,6 +39,8 @@ public sealed record ServerSettings(
     public const string AmqpTlsVariable = "EXCHANGE_AMQP_TLS";
     public const string AmqpTlsPortVariable = "EXCHANGE_AMQP_TLS_PORT";
     public const string AmqpCaFileVariable = "EXCHANGE_AMQP_CA_FILE";
+    public const string AmqpManagementTlsVariable = "EXCHANGE_AMQP_MGMT_TLS";
+    public const string DevelopmentVariable = "EXCHANGE_DEVELOPMENT";
 
     /// <summary>The TLS listener deploy/local/services.sh gives the local RabbitMQ.</summary>
     public const int DefaultAmqpTlsPort = 55671;
@@ -54,6 +56,17 @@ public sealed record ServerSettings(
     /// trusts (a private CA, as the local script's). Null: the system's trust store.
     /// </summary>
     public string? AmqpCaFile { get; init; }
+
+    /// <summary>The management HTTP API over HTTPS (RabbitMQ's management listener with TLS on the same port setting).</summary>
+    public bool AmqpManagementTls { get; init; }
+
+    /// <summary>
+    /// Explicit development mode (<c>EXCHANGE_DEVELOPMENT=1</c>, which deploy/local/env.sh exports): the local servers'
+    /// shared default logins, hosts without their own broker user and the management API over plain HTTP are allowed.
+    /// Outside it a host refuses to start that way and says why (<see cref="RefuseUnsafe"/>), as do the commands that
+    /// call the management API (<see cref="ManagementApiUri"/>).
+    /// </summary>
+    public bool Development { get; init; }
 
     /// <summary>The port the bus connects to: <see cref="AmqpTlsPort"/> with TLS, else <see cref="AmqpPort"/>.</summary>
     public int AmqpConnectPort => AmqpTls ? AmqpTlsPort : AmqpPort;
@@ -114,6 +127,8 @@ public sealed record ServerSettings(
             AmqpTls = Flag(read, AmqpTlsVariable),
             AmqpTlsPort = Port(read, AmqpTlsPortVariable, DefaultAmqpTlsPort),
             AmqpCaFile = string.IsNullOrWhiteSpace(read(AmqpCaFileVariable)) ? null : read(AmqpCaFileVariable)!.Trim(),
+            AmqpManagementTls = Flag(read, AmqpManagementTlsVariable),
+            Development = Flag(read, DevelopmentVariable),
         };
     }
 
@@ -187,8 +202,58 @@ public sealed record ServerSettings(
     /// </summary>
     public Uri AmqpUri => new UriBuilder(AmqpTls ? "rabbitmqs" : "rabbitmq", AmqpHost, AmqpConnectPort, VirtualHostPath).Uri;
 
-    /// <summary>The RabbitMQ management HTTP API (users, permissions, queue depths).</summary>
-    public Uri AmqpManagementUri => new UriBuilder(Uri.UriSchemeHttp, AmqpHost, AmqpManagementPort, "/").Uri;
+    /// <summary>The RabbitMQ management HTTP API (users, permissions, queue depths), over HTTPS with <see cref="AmqpManagementTls"/>.</summary>
+    public Uri AmqpManagementUri => new UriBuilder(AmqpManagementTls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp, AmqpHost, AmqpManagementPort, "/").Uri;
+
+    /// <summary>
+    /// <see cref="AmqpManagementUri"/> for a command that sends the administrator's login to it. Plain HTTP would carry that
+    /// password (HTTP basic authentication, RFC 7617) in the clear: refused outside <see cref="Development"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Plain HTTP outside development mode.</exception>
+    public Uri ManagementApiUri()
+    {
+        if (!AmqpManagementTls && !Development)
+        {
+            throw new InvalidOperationException(
+                $"The broker's management API would be called over plain HTTP ({AmqpManagementUri}), sending the administrator's password in the clear: "
+                + $"set {AmqpManagementTlsVariable}=1 for its HTTPS listener, or {DevelopmentVariable}=1 for the local servers (docs/operations.md, \"Development mode\").");
+        }
+
+        return AmqpManagementUri;
+    }
+
+    /// <summary>
+    /// Outside <see cref="Development"/> mode, refuses what would be unsafe in a deployment: the local servers' default
+    /// logins (a shared password anyone who read deploy/local/env.sh knows), plus what the host adds (<paramref name="more"/>,
+    /// null entries ignored). The message names every reason, so that one start tells the operator everything to change.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Something unsafe outside development mode.</exception>
+    public void RefuseUnsafe(string host, params string?[] more)
+    {
+        if (Development)
+        {
+            return;
+        }
+
+        var reasons = new List<string>();
+        if (PostgresUser == Defaults.PostgresUser && PostgresPassword == Defaults.PostgresPassword)
+        {
+            reasons.Add($"PostgreSQL's login is the local servers' default ({PostgresUser}/…): set {PostgresUserVariable} and {PostgresPasswordVariable}");
+        }
+
+        if (AmqpUser == Defaults.AmqpUser && AmqpPassword == Defaults.AmqpPassword)
+        {
+            reasons.Add($"the broker login is the local servers' default ({AmqpUser}/…): set {AmqpUserVariable} and {AmqpPasswordVariable}, or the host's own broker user");
+        }
+
+        reasons.AddRange(more.OfType<string>());
+        if (reasons.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"{host} refuses to start outside development mode ({DevelopmentVariable}=1; docs/operations.md, \"Development mode\"): "
+                + string.Join("; ", reasons) + ".");
+        }
+    }
 
     // RabbitMQ's default vhost is named "/"; MassTransit reads an empty path as that one, and any
     // other name is one path segment, escaped.

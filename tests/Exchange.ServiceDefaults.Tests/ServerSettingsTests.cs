@@ -14,7 +14,7 @@ public sealed class ServerSettingsTests
         ServerSettings.PostgresPasswordVariable, ServerSettings.AmqpHostVariable, ServerSettings.AmqpPortVariable,
         ServerSettings.AmqpUserVariable, ServerSettings.AmqpPasswordVariable, ServerSettings.AmqpVirtualHostVariable,
         ServerSettings.AmqpManagementPortVariable, ServerSettings.AmqpTlsVariable, ServerSettings.AmqpTlsPortVariable,
-        ServerSettings.AmqpCaFileVariable,
+        ServerSettings.AmqpCaFileVariable, ServerSettings.AmqpManagementTlsVariable, ServerSettings.DevelopmentVariable,
     ];
 
     readonly Dictionary<string, string?> saved = [];
@@ -166,6 +166,30 @@ public sealed class ServerSettingsTests
         Assert.That(settings.AmqpUri, Is.EqualTo(new Uri("rabbitmq://127.0.0.1:55672/exchange")));
         Assert.That(settings.AmqpUri.UserInfo, Is.Empty);
         Assert.That(settings.AmqpManagementUri, Is.EqualTo(new Uri("http://127.0.0.1:55673/")));
+    }
+
+    [Test]
+    public void The_management_api_over_plain_http_is_refused_outside_development_mode()
+    {
+        // 1. It works: over HTTPS anywhere, over plain HTTP in development mode (the local servers).
+        Assert.That((ServerSettings.Defaults with { AmqpManagementTls = true }).ManagementApiUri(), Is.EqualTo(new Uri("https://127.0.0.1:55673/")));
+        Assert.That((ServerSettings.Defaults with { Development = true }).ManagementApiUri(), Is.EqualTo(new Uri("http://127.0.0.1:55673/")));
+
+        // 2. The unsafe call: the administrator's password over plain HTTP outside development mode.
+        var refused = Assert.Throws<InvalidOperationException>(() => ServerSettings.Defaults.ManagementApiUri());
+
+        // 3. Refused, saying what to set (issue #16, item 11).
+        Assert.That(refused!.Message, Does.Contain(ServerSettings.AmqpManagementTlsVariable + "=1").And.Contain(ServerSettings.DevelopmentVariable + "=1"));
+    }
+
+    [Test]
+    public void Development_mode_and_management_tls_are_read_from_their_variables()
+    {
+        var settings = ServerSettings.FromConfiguration(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(
+            new Dictionary<string, string?> { [ServerSettings.DevelopmentVariable] = "1", [ServerSettings.AmqpManagementTlsVariable] = "true" }).Build());
+
+        Assert.That((settings.Development, settings.AmqpManagementTls), Is.EqualTo((true, true)));
+        Assert.That(ServerSettings.Defaults.Development, Is.False, "development mode is never a default");
     }
 
     [Test]

@@ -14,7 +14,7 @@ internal sealed class QueueCounters(ServerSettings servers) : IDisposable
 
     private readonly HttpClient _http = new()
     {
-        BaseAddress = servers.AmqpManagementUri,
+        BaseAddress = servers.ManagementApiUri(),
         DefaultRequestHeaders = { Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{servers.AmqpUser}:{servers.AmqpPassword}"))) },
     };
 

@@ -227,7 +227,7 @@ internal sealed class ChaosProvince : IAsyncDisposable
 
     private async Task DeleteQueuesAsync(CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = _servers.AmqpManagementUri, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { BaseAddress = _servers.ManagementApiUri(), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{_servers.AmqpUser}:{_servers.AmqpPassword}")));
         var vhost = Uri.EscapeDataString(_servers.AmqpVirtualHost);
         foreach (var kind in new[] { "queues", "exchanges" })

@@ -50,7 +50,7 @@ public sealed class ErrorQueues(ServerSettings servers, ExchangeNames names) : I
     /// <exception cref="HttpRequestException">The management API cannot be reached or refuses the user.</exception>
     public async Task<IReadOnlyList<ErrorQueue>> ListAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = servers.AmqpManagementUri, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { BaseAddress = servers.ManagementApiUri(), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{servers.AmqpUser}:{servers.AmqpPassword}")));
         var queues = await http.GetFromJsonAsync<List<QueueRow>>(
             $"api/queues/{Uri.EscapeDataString(servers.AmqpVirtualHost)}?columns=name,messages", cancellationToken) ?? [];

@@ -39,6 +39,8 @@ internal static class ProcessProvince
     /// <summary>Settings every host gets: the deployment's prefix, the trust anchor and CRL, one-line logs with dates.</summary>
     public static Dictionary<string, string> Common(string prefix, DevPki pki) => new()
     {
+        // The development PKI on this machine's local servers: development mode.
+        [ServerSettings.DevelopmentVariable] = "1",
         ["Exchange:Prefix"] = prefix,
         ["Trust:TrustAnchorFiles:0"] = pki.RootCertificatePath,
         ["Trust:CrlFiles:0"] = pki.CrlPath,

@@ -88,7 +88,7 @@ public sealed class BrokerProvisioner : IDisposable
         _pipeline = Resilience.CreateHttpPipeline(_logger, retry);
         _http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: handler is null)
         {
-            BaseAddress = settings.AmqpManagementUri,
+            BaseAddress = settings.ManagementApiUri(),
             Timeout = Timeout.InfiniteTimeSpan, // each attempt is bounded by the pipeline's timeout
         };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
