@@ -182,12 +182,16 @@ public sealed class PackageStore : IAsyncDisposable
     /// </summary>
     public async Task DeleteAsync(Guid packageId, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"""
-            delete from {_table} where package_id = $1;
-            update {_claims} set bytes = 0 where package_id = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // A batch, not one command text: Npgsql takes positional parameters in one statement per command only.
+        await using var batch = _dataSource.CreateBatch();
+        foreach (var sql in new[] { $"delete from {_table} where package_id = $1", $"update {_claims} set bytes = 0 where package_id = $1" })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
