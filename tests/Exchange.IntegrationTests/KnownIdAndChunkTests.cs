@@ -76,6 +76,16 @@ public sealed class KnownIdAndChunkTests : ProvinceFixture
         }
     }
 
+    /// <summary>Each test reads its own traffic: whatever an earlier test left in the queues is taken off first.</summary>
+    [SetUp]
+    public async Task EmptyQueues()
+    {
+        foreach (var agency in new[] { Sender, Recipient, Other })
+        {
+            await TrafficAsync(agency);
+        }
+    }
+
     [Test]
     public async Task A_known_envelope_id_from_another_agency_re_sends_nothing_and_is_refused_with_evidence()
     {
