@@ -289,6 +289,7 @@ public sealed class LocalDeployment : IAsyncDisposable
         settings["Gateway:AgencyName"] = agency.Name;
         settings["Gateway:Pkcs12Path"] = Pki.AgencyPkcs12Path(agency.Code);
         settings["Gateway:Pkcs12Password"] = Pki.Password;
+        settings["Gateway:HubCertificatePath"] = Pki.HubSealCertificatePath;
         if (_brokerUsers.SingleOrDefault(u => u.AgencyCode == agency.Code) is { } agencyUser)
         {
             settings["Gateway:AmqpUser"] = agencyUser.User;

@@ -200,5 +200,7 @@ public sealed record RequestDirectory(string RequesterCode, long? KnownVersion);
 /// One directory version, from the hub. Sent to an agency's queue, in answer to <see cref="RequestDirectory"/> or when
 /// the hub's directory changed. <see cref="Content"/> is the version's JSON document (UTF-8) as the hub stores it
 /// (Exchange.Core.DirectoryDocument); <see cref="CreatedAt"/> is when that version was imported at the hub.
+/// <see cref="Signature"/> is the hub's detached CMS over the version and the content (Exchange.Signing.DirectorySeal),
+/// by its sealing certificate: a gateway believes no directory without it.
 /// </summary>
-public sealed record DirectorySnapshot(long Version, DateTimeOffset CreatedAt, byte[] Content);
+public sealed record DirectorySnapshot(long Version, DateTimeOffset CreatedAt, byte[] Content, byte[] Signature);

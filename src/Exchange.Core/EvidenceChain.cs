@@ -10,6 +10,9 @@ namespace Exchange.Core;
 /// </summary>
 /// <param name="Kind">The <see cref="EvidenceKind"/> name; a string so that a verifier built before a kind was added
 /// still verifies records of that kind.</param>
+/// <param name="EnvelopePrevHash">The record_hash of the same envelope's record before this one in the chain (64 zeros
+/// for its first): the envelope's own chain, which shows a record of the envelope missing from between two others
+/// (<see cref="EvidenceChain.RecordFormatV2"/>). Null in records sealed before it existed (format 1).</param>
 public sealed record EvidenceRecord(
     Guid EvidenceId,
     string Kind,
@@ -21,7 +24,8 @@ public sealed record EvidenceRecord(
     string Issuer,
     DateTimeOffset IssuedAt,
     long ChainIndex,
-    string PrevHash);
+    string PrevHash,
+    string? EnvelopePrevHash = null);
 
 /// <summary>A record with the hash stored beside it when it was sealed (which a verifier recomputes and compares).</summary>
 public sealed record SealedEvidence(EvidenceRecord Record, string RecordHash);
@@ -49,12 +53,19 @@ public sealed record ChainEntry(long ChainIndex, SealedEvidence? Record, SignedC
 ///  "issued_at":"2027-03-01T08:15:00.123456Z","issuer":"exchange-hub","kind":"SubmissionAcceptance",
 ///  "package_sha256":"…"|null,"prev_hash":"…","reason":"ok","recipient":"…"|null}
 /// record_hash = lowercase hex SHA-256 of those bytes; prev_hash of record 1 = 64 zeros.
+/// Format 2 (every record sealed since) adds one member, the envelope's own link:
+/// {"chain_index":43,"detail":"…","envelope_id":"…","envelope_prev_hash":"…","evidence_id":"…","format":"exchange-evidence-record/2",…}
+/// envelope_prev_hash = the record_hash of the same envelope's previous record (64 zeros for its first).
 /// {"chain_index":42,"format":"exchange-evidence-checkpoint/1","record_hash":"…","sealed_at":"…"}
 /// </code>
 /// </summary>
 public static class EvidenceChain
 {
     public const string RecordFormat = "exchange-evidence-record/1";
+
+    /// <summary>Records that also link to their envelope's previous record (issue #16, item 1: a bundle that leaves out one
+    /// of an envelope's records between two others no longer verifies).</summary>
+    public const string RecordFormatV2 = "exchange-evidence-record/2";
     public const string CheckpointFormat = "exchange-evidence-checkpoint/1";
 
     /// <summary>The prev_hash of the first record (chain_index 1).</summary>
@@ -91,10 +102,16 @@ public static class EvidenceChain
     public static bool IsHash(string? text) =>
         text is { Length: 64 } && text.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
-    /// <summary>The record with its place in the chain: what the sealer stores and hashes.</summary>
-    public static SealedEvidence Seal(EvidenceRecord unsealed, long chainIndex, string prevHash)
+    /// <summary>The record with its place in the chain and in its envelope's chain: what the sealer stores and hashes.</summary>
+    /// <param name="envelopePrevHash">The envelope's previous record_hash (format 2); null keeps the record's own (format 1 when it has none).</param>
+    public static SealedEvidence Seal(EvidenceRecord unsealed, long chainIndex, string prevHash, string? envelopePrevHash = null)
     {
-        var record = unsealed with { ChainIndex = chainIndex, PrevHash = prevHash, IssuedAt = Normalize(unsealed.IssuedAt) };
+        ArgumentNullException.ThrowIfNull(unsealed);
+        var record = unsealed with
+        {
+            ChainIndex = chainIndex, PrevHash = prevHash, EnvelopePrevHash = envelopePrevHash ?? unsealed.EnvelopePrevHash,
+            IssuedAt = Normalize(unsealed.IssuedAt),
+        };
         return new SealedEvidence(record, Hash(record));
     }
 
@@ -109,12 +126,22 @@ public static class EvidenceChain
             throw new ArgumentException($"prev_hash '{record.PrevHash}' is not 64 lowercase hex digits.", nameof(record));
         }
 
+        if (record.EnvelopePrevHash is not null && !IsHash(record.EnvelopePrevHash))
+        {
+            throw new ArgumentException($"envelope_prev_hash '{record.EnvelopePrevHash}' is not 64 lowercase hex digits.", nameof(record));
+        }
+
         var json = new CanonicalJson();
         json.Number("chain_index", record.ChainIndex);
         json.String("detail", record.Detail);
         json.String("envelope_id", record.EnvelopeId.ToString("D"));
+        if (record.EnvelopePrevHash is not null)
+        {
+            json.String("envelope_prev_hash", record.EnvelopePrevHash);
+        }
+
         json.String("evidence_id", record.EvidenceId.ToString("D"));
-        json.String("format", RecordFormat);
+        json.String("format", record.EnvelopePrevHash is null ? RecordFormat : RecordFormatV2);
         json.String("issued_at", FormatTime(record.IssuedAt));
         json.String("issuer", record.Issuer);
         json.String("kind", record.Kind);
@@ -147,14 +174,22 @@ public static class EvidenceChain
     public static bool TryParseRecord(ReadOnlySpan<byte> bytes, out EvidenceRecord? record, out string error)
     {
         record = null;
-        if (!TryReadObject(bytes, RecordKeys, out var values, out error))
+        var v2 = bytes.IndexOf("\"envelope_prev_hash\":"u8) >= 0;
+        if (!TryReadObject(bytes, v2 ? RecordKeysV2 : RecordKeys, out var values, out error))
         {
             return false;
         }
 
-        if (Text(values, "format") != RecordFormat)
+        if (Text(values, "format") != (v2 ? RecordFormatV2 : RecordFormat))
         {
-            error = $"format is not \"{RecordFormat}\"";
+            error = $"format is not \"{(v2 ? RecordFormatV2 : RecordFormat)}\"";
+            return false;
+        }
+
+        var envelopePrev = v2 ? Text(values, "envelope_prev_hash") : null;
+        if (v2 && !IsHash(envelopePrev))
+        {
+            error = "envelope_prev_hash is not 64 lowercase hex digits";
             return false;
         }
 
@@ -195,7 +230,7 @@ public static class EvidenceChain
         }
 
         var parsed = new EvidenceRecord(
-            evidenceId, kind, envelopeId, Text(values, "recipient"), reason, detail, Text(values, "package_sha256"), issuer, issuedAt, index, prev!);
+            evidenceId, kind, envelopeId, Text(values, "recipient"), reason, detail, Text(values, "package_sha256"), issuer, issuedAt, index, prev!, envelopePrev);
         if (!Canonical(parsed).AsSpan().SequenceEqual(bytes))
         {
             error = "not in canonical form (RFC 8785: sorted keys, no whitespace, minimal escaping, times as yyyy-MM-ddTHH:mm:ss.ffffffZ, lowercase GUIDs)";
@@ -253,6 +288,8 @@ public static class EvidenceChain
 
     private static readonly string[] RecordKeys =
         ["chain_index", "detail", "envelope_id", "evidence_id", "format", "issued_at", "issuer", "kind", "package_sha256", "prev_hash", "reason", "recipient"];
+
+    private static readonly string[] RecordKeysV2 = [.. RecordKeys, "envelope_prev_hash"];
 
     private static readonly string[] CheckpointKeys = ["chain_index", "format", "record_hash", "sealed_at"];
 

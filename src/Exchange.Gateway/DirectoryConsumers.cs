@@ -6,6 +6,7 @@ using Exchange.Persistence.Gateway;
 using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Broker;
 using Exchange.ServiceDefaults.Messaging;
+using Exchange.Signing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,12 +21,15 @@ namespace Exchange.Gateway;
 /// <summary>
 /// Stores a directory version from the hub when it is newer than every version stored here, and drops the older ones:
 /// answers and pushes may cross (an answer to an old request arriving after a push), and the highest version wins. The
-/// same version twice is stored once. A snapshot that is not a sound directory document is refused (logged and counted):
-/// the hub checks a directory on import, so it did not make it.
+/// same version twice is stored once. A snapshot is believed only signed by the hub's sealing certificate this gateway
+/// pins (<see cref="DirectorySeal"/>, docs/directory.md, "Signed snapshots"); the signature is stored with it. One that is
+/// not so signed, or not a sound directory document, is refused (logged and counted): the hub did not make it.
 /// </summary>
 public sealed class DirectorySnapshotConsumer(
     GatewayDbContext db,
     GatewayDirectory directory,
+    SignatureVerifier verifier,
+    HubSealPin pin,
     TimeProvider clock,
     ILogger<DirectorySnapshotConsumer> logger) : IConsumer<DirectorySnapshot>
 {
@@ -35,7 +39,7 @@ public sealed class DirectorySnapshotConsumer(
     {
         var message = context.Message;
         var ct = context.CancellationToken;
-        if (Read(message) is not { } json)
+        if (Read(message, out var signerSha256) is not { } json)
         {
             return;
         }
@@ -43,9 +47,10 @@ public sealed class DirectorySnapshotConsumer(
         var version = message.Version;
         var createdAt = message.CreatedAt.ToUniversalTime();
         var receivedAt = clock.GetUtcNow().ToUniversalTime();
+        var signature = message.Signature;
         var stored = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            insert into gateway.directory_snapshots (version, created_at, received_at, content)
-            select {version}, {createdAt}, {receivedAt}, {json}::jsonb
+            insert into gateway.directory_snapshots (version, created_at, received_at, content, signature, signer_sha256)
+            select {version}, {createdAt}, {receivedAt}, {json}, {signature}, {signerSha256}
             where not exists (select 1 from gateway.directory_snapshots where version >= {version})
             on conflict (version) do nothing
             """, ct);
@@ -60,13 +65,20 @@ public sealed class DirectorySnapshotConsumer(
         logger.LogInformation("Stored directory version {Version} from the hub (imported there at {CreatedAt})", version, createdAt);
     }
 
-    private string? Read(DirectorySnapshot message)
+    private string? Read(DirectorySnapshot message, out string? signerSha256)
     {
         string? problem;
         string? json = null;
+        var reason = ReasonCode.Malformed;
+        signerSha256 = null;
         if (message.Version <= 0 || message.Content is not { Length: > 0 })
         {
             problem = "it has no version or no content";
+        }
+        else if (DirectorySeal.Check(verifier, [pin.Sha256], message.Version, message.Content, message.Signature, out signerSha256) is { } unsigned)
+        {
+            problem = unsigned;
+            reason = ReasonCode.SignatureInvalid;
         }
         else
         {
@@ -87,7 +99,7 @@ public sealed class DirectorySnapshotConsumer(
             return json;
         }
 
-        ExchangeTelemetry.RecordMessageRefused(nameof(DirectorySnapshot), ReasonCode.Malformed.ToCode());
+        ExchangeTelemetry.RecordMessageRefused(nameof(DirectorySnapshot), reason.ToCode());
         logger.LogWarning("Refused directory version {Version} from the hub: {Problem}", message.Version, problem);
         return null;
     }
@@ -97,7 +109,8 @@ public sealed class DirectorySnapshotConsumer(
 /// Asks the hub for its directory at start and then every <see cref="GatewayOptions.DirectoryRefresh"/>, naming the
 /// version stored here, so the hub answers only with a newer one. The hub also pushes a new version as soon as it is
 /// imported; the periodic request is what brings this gateway back on the hub's list after the hub restarts, and what
-/// catches a push that expired while the gateway was down. While the bus or the hub is unavailable the request is
+/// catches a push that expired while the gateway was down. It asks at once when a delivery was routed by a newer version
+/// than the one stored (<see cref="GatewayDirectory.Want"/>). While the bus or the hub is unavailable the request is
 /// retried every <see cref="GatewayOptions.OutboxRetry"/>, as queued documents are.
 /// </summary>
 public sealed class DirectoryRequester(
@@ -107,6 +120,8 @@ public sealed class DirectoryRequester(
     IOptions<GatewayOptions> options,
     ILogger<DirectoryRequester> logger) : BackgroundService
 {
+    private static readonly TimeSpan MinimumGap = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var code = AgencyCode.Parse(options.Value.AgencyCode).Value;
@@ -135,7 +150,9 @@ public sealed class DirectoryRequester(
 
             try
             {
-                await Task.Delay(wait, stoppingToken);
+                // Not more than once a second however many deliveries want a newer version.
+                await Task.Delay(MinimumGap, stoppingToken);
+                await directory.WaitUntilWantedAsync(wait > MinimumGap ? wait - MinimumGap : TimeSpan.Zero, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -143,4 +160,10 @@ public sealed class DirectoryRequester(
             }
         }
     }
+}
+
+/// <summary>The SHA-256 of the hub's sealing certificate (<see cref="GatewayOptions.HubCertificatePath"/>), read once.</summary>
+public sealed class HubSealPin(IOptions<GatewayOptions> options)
+{
+    public string Sha256 { get; } = DirectorySeal.CertificateSha256(options.Value.HubCertificatePath);
 }

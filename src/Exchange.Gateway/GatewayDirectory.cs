@@ -8,7 +8,8 @@ namespace Exchange.Gateway;
 /// <summary>
 /// This gateway's copy of the hub's directory (docs/directory.md, "Gateways' copy of the directory"): the newest version
 /// the hub sent (<see cref="DirectorySnapshotConsumer"/>), as its document systems read it through the national axis's
-/// protocol (getAgenciesList, getAgenciesListQD20, getSynchronizeUnit). A gateway routes nothing by it; the hub does.
+/// protocol (getAgenciesList, getAgenciesListQD20, getSynchronizeUnit), and as <see cref="DeliverEnvelopeConsumer"/>
+/// checks each delivery's signer and addressing against it. A gateway routes nothing by it; the hub does.
 /// </summary>
 public sealed class GatewayDirectory(IServiceScopeFactory scopes, TimeProvider clock)
 {
@@ -16,6 +17,7 @@ public sealed class GatewayDirectory(IServiceScopeFactory scopes, TimeProvider c
     private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(1);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _wanted = new(0, 1);
 
     // One field, so that a reader never sees one check's time with another's directory.
     private Loaded _loaded = new(null, DateTimeOffset.MinValue);
@@ -68,6 +70,22 @@ public sealed class GatewayDirectory(IServiceScopeFactory scopes, TimeProvider c
         await using var scope = scopes.CreateAsyncScope();
         return await LatestVersionAsync(scope.ServiceProvider.GetRequiredService<GatewayDbContext>(), cancellationToken);
     }
+
+    /// <summary>Something here needs a newer version than the one stored: <see cref="DirectoryRequester"/> asks the hub now.</summary>
+    internal void Want()
+    {
+        try
+        {
+            _wanted.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already asked for.
+        }
+    }
+
+    /// <summary>Waits until <see cref="Want"/> is called or <paramref name="timeout"/> passes.</summary>
+    internal Task WaitUntilWantedAsync(TimeSpan timeout, CancellationToken cancellationToken) => _wanted.WaitAsync(timeout, cancellationToken);
 
     /// <summary>A newer version was stored here: the next call reads it instead of waiting for the recheck.</summary>
     internal void Changed() => _loaded = _loaded with { CheckedAt = DateTimeOffset.MinValue };

@@ -46,6 +46,12 @@ public static class GatewayExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<GatewayOptions>(configuration.GetSection(GatewayOptions.Section));
         services.PostConfigure<GatewayOptions>(o => o.AgencyCode = agency);
+        services.AddOptions<GatewayOptions>()
+            .Validate(o => File.Exists(o.HubCertificatePath),
+                "Gateway:HubCertificatePath must name the hub's sealing certificate (PEM or DER): the gateway believes only the directory "
+                + "that certificate signed, and checks each delivery's signer and addressing against it (docs/directory.md, \"Signed snapshots\").")
+            .ValidateOnStart();
+        services.AddSingleton<HubSealPin>();
         // Request limits from the gateway's settings, so an oversize upload is refused while it is read
         // (Problems.FromRequestException answers too-large), not after it was buffered.
         services.AddOptions<FormOptions>().Configure<IOptions<GatewayOptions>>((form, gateway) =>
@@ -91,6 +97,9 @@ public static class GatewayExtensions
             x.UsingRabbitMq((context, bus) =>
             {
                 bus.Host(servers);
+                // Every message carries the login it was sent with (AMQP user_id, validated by RabbitMQ): what the
+                // hub trusts as this agency's, whichever way it arrives (docs/broker.md, "Who sent it").
+                bus.StampBrokerUser(servers.AmqpUser);
                 // One durable queue per agency: the hub sends deliveries and answers to it, and it keeps them
                 // while the gateway is down.
                 bus.ReceiveEndpoint(names.AgencyQueue(agency), e =>

@@ -16,6 +16,12 @@ public sealed class GatewayOptions
 
     public string Pkcs12Password { get; set; } = string.Empty;
 
+    /// <summary>
+    /// The hub's sealing certificate (PEM or DER), pinned: the directory this gateway believes, and checks every delivery's
+    /// signer and addressing against, is the one this certificate signed (docs/directory.md, "Signed snapshots"). Required.
+    /// </summary>
+    public string HubCertificatePath { get; set; } = string.Empty;
+
     /// <summary>The largest package (bytes) the HTTP API accepts or builds; also the sum of a document's files.</summary>
     public long MaxPackageBytes { get; set; } = 512L * 1024 * 1024;
 

@@ -25,7 +25,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
     HubDbContext db,
     SignatureVerifier verifier,
     DirectoryCache directory,
-    ExchangeNames names,
+    BusOrigin origin,
     Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,
@@ -56,7 +56,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
         foreach (var (messageContext, message) in receipts)
         {
             envelopes.TryGetValue(message.EnvelopeId, out var envelope);
-            if (!BusOrigin.Agrees(messageContext, names, message.RecipientCode, out var originDetail))
+            if (!origin.Agrees(messageContext, message.RecipientCode, OriginProof.Signed, out var originDetail))
             {
                 refusals.Add((message, null, ReasonCode.SenderMismatch, originDetail));
             }
@@ -173,7 +173,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
 public sealed class ReportDeliveryFailureConsumer(
     HubDbContext db,
     Forwarding forwarding,
-    ExchangeNames names,
+    BusOrigin origin,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<ReportDeliveryFailureConsumer> logger) : IConsumer<ReportDeliveryFailure>
@@ -182,7 +182,7 @@ public sealed class ReportDeliveryFailureConsumer(
     {
         var message = context.Message.Filled();
         db.ChangeTracker.Clear();
-        if (!BusOrigin.Agrees(context, names, message.RecipientCode, out var originDetail))
+        if (!origin.Agrees(context, message.RecipientCode, OriginProof.LoginOnly, out var originDetail))
         {
             ExchangeTelemetry.RecordMessageRefused(nameof(ReportDeliveryFailure), ReasonCode.SenderMismatch.ToCode());
             logger.LogWarning("Refused a delivery failure report for {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, ReasonCode.SenderMismatch.ToCode(), originDetail);
@@ -222,6 +222,7 @@ public sealed class ReportDeliveryFailureConsumer(
 public sealed class ReportHandoverConsumer(
     HubDbContext db,
     ExchangeNames names,
+    BusOrigin origin,
     IOptions<RouterOptions> options,
     TimeProvider clock,
     ILogger<ReportHandoverConsumer> logger) : IConsumer<ReportHandover>
@@ -231,7 +232,7 @@ public sealed class ReportHandoverConsumer(
         var message = context.Message.Filled();
         var ct = context.CancellationToken;
         db.ChangeTracker.Clear();
-        if (!BusOrigin.Agrees(context, names, message.RecipientCode, out var originDetail))
+        if (!origin.Agrees(context, message.RecipientCode, OriginProof.LoginOnly, out var originDetail))
         {
             ExchangeTelemetry.RecordMessageRefused(nameof(ReportHandover), ReasonCode.SenderMismatch.ToCode());
             logger.LogWarning("Refused a handover report for {EnvelopeId}: {Reason} {Detail}", message.EnvelopeId, ReasonCode.SenderMismatch.ToCode(), originDetail);

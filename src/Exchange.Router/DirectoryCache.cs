@@ -2,6 +2,8 @@ using System.Text;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Hub;
+using Exchange.Router.Evidence;
+using Exchange.Signing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -12,7 +14,7 @@ namespace Exchange.Router;
 /// The newest directory version, reloaded when a newer one is imported. Each envelope is routed under
 /// one immutable version, which its evidence records.
 /// </summary>
-public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterOptions> options, TimeProvider clock)
+public sealed class DirectoryCache(IServiceScopeFactory scopes, HubSeal seal, IOptions<RouterOptions> options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     // One field, so that a reader never sees one version's directory with another's snapshot.
@@ -26,7 +28,7 @@ public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterO
 
     /// <summary>
     /// The newest version as gateways get it (docs/directory.md, "Gateways' copy of the directory"): the document as the
-    /// hub stores it, and when it was imported. Made once per version.
+    /// hub stores it, when it was imported, and the hub's seal over both (<see cref="DirectorySeal"/>). Made once per version.
     /// </summary>
     public async Task<DirectorySnapshot> SnapshotAsync(CancellationToken cancellationToken) => (await LoadAsync(cancellationToken)).Snapshot;
 
@@ -53,9 +55,11 @@ public sealed class DirectoryCache(IServiceScopeFactory scopes, IOptions<RouterO
             if (_loaded?.Directory.Version != latest)
             {
                 var row = await db.DirectoryVersions.AsNoTracking().SingleAsync(v => v.Version == latest, cancellationToken);
+                var content = Encoding.UTF8.GetBytes(row.Content);
+                var signature = seal.Signer is { } signer ? DirectorySeal.Sign(signer, row.Version, content) : [];
                 _loaded = new Loaded(
                     new AgencyDirectory(row.Version, DirectoryDocument.Parse(row.Content)),
-                    new DirectorySnapshot(row.Version, row.ImportedAt, Encoding.UTF8.GetBytes(row.Content)));
+                    new DirectorySnapshot(row.Version, row.ImportedAt, content, signature));
             }
 
             _checkedAt = clock.GetUtcNow();

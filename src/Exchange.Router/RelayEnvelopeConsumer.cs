@@ -82,7 +82,8 @@ public sealed class RelayEnvelopeConsumer(
             RelayedBy = message.FromHub,
             Trace = forwarding.TraceWith(message.Trace, now, "relayed"),
         };
-        foreach (var recipient in message.Recipients)
+        // Accepted: the recipients as this hub resolved them from the signed To list; refused: the relay's, to report back.
+        foreach (var recipient in verdict.Recipients ?? message.Recipients.DistinctBy(r => r.Code).ToList())
         {
             envelope.Deliveries.Add(new DeliveryRow
             {

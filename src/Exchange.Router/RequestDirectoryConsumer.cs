@@ -23,13 +23,14 @@ public sealed class RequestDirectoryConsumer(
     DirectorySubscribers subscribers,
     Forwarding forwarding,
     ExchangeNames names,
+    BusOrigin origin,
     IOptions<RouterOptions> options,
     ILogger<RequestDirectoryConsumer> logger) : IConsumer<RequestDirectory>
 {
     public async Task Consume(ConsumeContext<RequestDirectory> context)
     {
         var message = context.Message;
-        if (!BusOrigin.Agrees(context, names, message.RequesterCode, out var originDetail))
+        if (!origin.Agrees(context, message.RequesterCode, OriginProof.LoginOnly, out var originDetail))
         {
             Refuse(ReasonCode.SenderMismatch, originDetail);
             return;

@@ -25,8 +25,10 @@ public static class RouterExtensions
     {
         var services = builder.Services;
         var servers = ServerSettings.FromConfiguration(builder.Configuration);
+        var operatorUser = servers.AmqpUser;
         // The hub's own broker user (exchange broker provision, docs/broker.md) when set; else the shared one.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["Router:AmqpUser"]))
+        var perAgencyUsers = !string.IsNullOrWhiteSpace(builder.Configuration["Router:AmqpUser"]);
+        if (perAgencyUsers)
         {
             servers = servers with { AmqpUser = builder.Configuration["Router:AmqpUser"]!, AmqpPassword = builder.Configuration["Router:AmqpPassword"] ?? string.Empty };
         }
@@ -35,6 +37,9 @@ public static class RouterExtensions
         var connectionString = servers.PostgresConnectionString(database);
 
         services.AddSingleton(names);
+        // Whose broker login may speak for which agency (BusOrigin). The hub's own user marks the per-agency mode; the
+        // shared user (EXCHANGE_AMQP_USER) is the operators' login (exchange dlq resend stamps it on what it re-sends).
+        services.AddSingleton(new BusOrigin(names, perAgencyUsers, [servers.AmqpUser, operatorUser]));
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<RouterOptions>(builder.Configuration.GetSection(RouterOptions.Section));
         services.Configure<DeadlineOptions>(builder.Configuration.GetSection(DeadlineOptions.Section));

@@ -44,14 +44,35 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             (header, sender) => ResolveRecipients(header, sender, message.RecipientCodes, directory, at));
 
     /// <summary>
-    /// An envelope another hub relays: verified again in full (signature, sender's binding), but its recipients were
-    /// resolved by the first hub, so they need only be agencies this hub's directory knows.
+    /// An envelope another hub relays: verified again in full (signature, sender's binding), and its recipients resolved
+    /// again from the signed To list by this hub's directory. The relay names which of them this hub now answers for;
+    /// one the signed To list does not resolve to is refused (<c>recipient-mismatch</c>): a hub takes no recipient on
+    /// another hub's word, and the address each was resolved from is this hub's own resolution.
     /// </summary>
     public SubmissionVerdict CheckRelay(RelayEnvelope message, PackageBody package, AgencyDirectory directory, DateTimeOffset at) =>
-        Check(package, message.Signature, message.SenderCode, directory, at, (_, _) =>
-            message.Recipients.FirstOrDefault(r => directory.Find(r.Code) is null) is { } unknown
-                ? new(ReasonCode.UnknownRecipient, $"Relayed recipient '{unknown.Code}' is not in directory version {directory.Version}.")
-                : new(ReasonCode.Ok, string.Empty, Recipients: message.Recipients));
+        Check(package, message.Signature, message.SenderCode, directory, at, (header, sender) =>
+        {
+            var resolved = ResolveRecipients(header, sender, claimedAddresses: null, directory, at);
+            if (!resolved.Accepted)
+            {
+                return resolved;
+            }
+
+            var signed = resolved.Recipients!.ToDictionary(r => r.Code, StringComparer.Ordinal);
+            var relayed = new List<RoutedRecipient>();
+            foreach (var code in message.Recipients.Select(r => r.Code).Distinct(StringComparer.Ordinal))
+            {
+                if (!signed.TryGetValue(code, out var recipient))
+                {
+                    return new(ReasonCode.RecipientMismatch,
+                        $"Relayed recipient '{Untrusted.Quote(code)}' is not one the signed To list resolves to in directory version {directory.Version}.");
+                }
+
+                relayed.Add(recipient);
+            }
+
+            return new(ReasonCode.Ok, string.Empty, Recipients: relayed);
+        });
 
     private SubmissionVerdict Check(
         PackageBody package, byte[] signatureBytes, string claimedSender, AgencyDirectory directory, DateTimeOffset at,
@@ -140,9 +161,12 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
         return new(ReasonCode.Ok, $"Signed by {bound.Subject}; {signature.Signers.Count} signer(s) reported.", header, routed.Recipients, bound.CertificateSha256);
     }
 
-    /// <summary>The package's To list as agencies: codes, aliases and merged agencies' old codes resolved, groups expanded.</summary>
+    /// <summary>
+    /// The package's To list as agencies: codes, aliases and merged agencies' old codes resolved, groups expanded. With
+    /// <paramref name="claimedAddresses"/> (a submission's bus message), they must be the To list's addresses.
+    /// </summary>
     private SubmissionVerdict ResolveRecipients(
-        EdxmlHeader header, Agency sender, IReadOnlyList<string> claimedAddresses, AgencyDirectory directory, DateTimeOffset at)
+        EdxmlHeader header, Agency sender, IReadOnlyList<string>? claimedAddresses, AgencyDirectory directory, DateTimeOffset at)
     {
         if (header.To.Count == 0)
         {
@@ -219,8 +243,7 @@ public sealed class SubmissionCheck(SignatureVerifier verifier, IOptions<RouterO
             return new(ReasonCode.TooLarge, $"The package's To list names {recipients.Count} agencies; the limit is {options.Value.MaxRecipients}.");
         }
 
-        var claimed = claimedAddresses.Select(RecipientAddress.NormaliseOrKeep).ToHashSet(StringComparer.Ordinal);
-        if (!claimed.SetEquals(addresses))
+        if (claimedAddresses is not null && !claimedAddresses.Select(RecipientAddress.NormaliseOrKeep).ToHashSet(StringComparer.Ordinal).SetEquals(addresses))
         {
             return new(ReasonCode.RecipientMismatch, "The bus message's recipients differ from the signed package's To list.");
         }

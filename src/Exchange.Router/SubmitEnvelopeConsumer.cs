@@ -32,6 +32,7 @@ public sealed class SubmitEnvelopeConsumer(
     SubmissionCheck check,
     DirectoryCache directory,
     ExchangeNames names,
+    BusOrigin origin,
     Forwarding forwarding,
     PackageStore store,
     IOptions<RouterOptions> options,
@@ -49,7 +50,7 @@ public sealed class SubmitEnvelopeConsumer(
 
         // Normalised (a 3-group alias becomes its 4-group code) so every later message reaches the right queue.
         var sender = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Untrusted.Quote(message.SenderCode, 64);
-        var originAgrees = BusOrigin.Agrees(context, names, message.SenderCode, out var originDetail);
+        var originAgrees = origin.Agrees(context, message.SenderCode, OriginProof.Signed, out var originDetail);
         var existing = await FindAsync(message.EnvelopeId, cancellationToken);
         if (existing is not null)
         {

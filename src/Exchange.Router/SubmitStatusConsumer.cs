@@ -26,6 +26,7 @@ public sealed class SubmitStatusConsumer(
     SignatureVerifier verifier,
     DirectoryCache directory,
     ExchangeNames names,
+    BusOrigin origin,
     Forwarding forwarding,
     IOptions<RouterOptions> options,
     TimeProvider clock,
@@ -47,7 +48,7 @@ public sealed class SubmitStatusConsumer(
 
         var envelope = await db.Envelopes.AsNoTracking().Include(e => e.Deliveries)
             .FirstOrDefaultAsync(e => e.EnvelopeId == message.EnvelopeId && e.State == EnvelopeStates.Accepted, cancellationToken);
-        var (reason, detail, status, signatureValues) = BusOrigin.Agrees(context, names, message.ReporterCode, out var originDetail)
+        var (reason, detail, status, signatureValues) = origin.Agrees(context, message.ReporterCode, OriginProof.Signed, out var originDetail)
             ? Check(message, envelope, current)
             : (ReasonCode.SenderMismatch, originDetail, null, []);
         if (reason == ReasonCode.Ok

@@ -35,9 +35,14 @@ public sealed class BundleTests
         var envelope = report.Envelopes.Single();
         Assert.That(envelope.EnvelopeId, Is.EqualTo(_factory.EnvelopeId));
         Assert.That(envelope.PackageSignature, Is.EqualTo("valid"));
-        Assert.That(envelope.Evidence.Select(e => e.Kind), Is.EqualTo(new[] { nameof(EvidenceKind.SubmissionAcceptance), nameof(EvidenceKind.ContentConsignment) }));
-        Assert.That(envelope.Evidence.Select(e => e.CheckpointIndex), Is.EqualTo(new long?[] { 6, 11 }));
+        Assert.That(envelope.Evidence.Select(e => e.Kind), Is.EqualTo(new[]
+        {
+            nameof(EvidenceKind.SubmissionAcceptance), nameof(EvidenceKind.ContentConsignment), nameof(EvidenceKind.ContentHandover),
+        }));
+        Assert.That(envelope.Evidence.Select(e => e.CheckpointIndex), Is.EqualTo(new long?[] { 6, 11, 18 }));
         Assert.That(envelope.Receipts.Single().RecipientCode, Is.EqualTo(TestPki.Recipient));
+        Assert.That((envelope.SenderCode, envelope.Subject), Is.EqualTo((TestPki.Sender, "Công văn về việc rà soát biên chế")), "read from the signed package");
+        Assert.That(envelope.EvidenceThrough, Does.StartWith("checkpoint 18 sealed at "));
     }
 
     [Test]
@@ -55,9 +60,12 @@ public sealed class BundleTests
         var files = BundleFactory.Unzip(_zip);
 
         var records = files.Keys.Where(k => k.StartsWith("chain/", StringComparison.Ordinal) && k.EndsWith(".jcs", StringComparison.Ordinal)).ToList();
-        Assert.That(records, Is.EqualTo(new long[] { 3, 4, 5, 6, 9, 10, 11 }.Select(EvidenceBundleLayout.Record)));
-        Assert.That(files.Keys.Where(k => k.StartsWith("checkpoints/", StringComparison.Ordinal)),
-            Is.EqualTo(new[] { EvidenceBundleLayout.Checkpoint(6), EvidenceBundleLayout.CheckpointSignature(6), EvidenceBundleLayout.Checkpoint(11), EvidenceBundleLayout.CheckpointSignature(11) }));
+        Assert.That(records, Is.EqualTo(new long[] { 3, 4, 5, 6, 9, 10, 11, 17, 18 }.Select(EvidenceBundleLayout.Record)));
+        Assert.That(files.Keys.Where(k => k.StartsWith("checkpoints/", StringComparison.Ordinal)), Is.EqualTo(new[]
+        {
+            EvidenceBundleLayout.Checkpoint(6), EvidenceBundleLayout.CheckpointSignature(6), EvidenceBundleLayout.Checkpoint(11), EvidenceBundleLayout.CheckpointSignature(11),
+            EvidenceBundleLayout.Checkpoint(18), EvidenceBundleLayout.CheckpointSignature(18),
+        }));
     }
 
     [Test]
@@ -216,6 +224,89 @@ public sealed class BundleTests
         var report = Forge(files);
 
         Assert.That(report.Valid, Is.False);
+    }
+
+    // Issue #16, item 1: the offline verifier trusted the bundle's own summary (envelope.json). Each attack below verified
+    // as VALID before: envelope.json edited and the manifest recomputed in the writer's own format.
+
+    private static string EnvelopeJson(SortedDictionary<string, byte[]> files, Guid envelopeId) =>
+        Encoding.UTF8.GetString(files[EvidenceBundleLayout.Envelope(envelopeId)]);
+
+    private static void SetEnvelopeJson(SortedDictionary<string, byte[]> files, Guid envelopeId, string json) =>
+        files[EvidenceBundleLayout.Envelope(envelopeId)] = Encoding.UTF8.GetBytes(json);
+
+    [Test]
+    public void A_summary_naming_another_sender_and_subject_is_refused()
+    {
+        // 1. It works: the untouched bundle names the sender and subject the signed package does (Untouched_bundle_is_valid).
+        // 2. The attack: envelope.json says Finance sent a letter about something else.
+        var files = BundleFactory.Unzip(_zip);
+        var json = EnvelopeJson(files, _factory.EnvelopeId)
+            .Replace($"\"sender_code\": \"{TestPki.Sender}\"", "\"sender_code\": \"000.00.02.H29\"", StringComparison.Ordinal)
+            .Replace("rà soát biên chế", "cấp kinh phí", StringComparison.Ordinal);
+        SetEnvelopeJson(files, _factory.EnvelopeId, json);
+
+        var report = Forge(files);
+
+        // 3. Refused, and what it reports still comes from the package.
+        Assert.That(report.Valid, Is.False);
+        Assert.That(report.Problems.Where(p => p.Kind == EvidenceProblemKind.EnvelopeMismatch).Select(p => p.Reason),
+            Has.Some.Contains("the signed package is from '000.00.01.H29'").And.Some.Contains("subject"));
+        Assert.That(report.Envelopes.Single().SenderCode, Is.EqualTo(TestPki.Sender));
+    }
+
+    [Test]
+    public void A_delivery_hidden_with_its_consignment_run_and_receipt_is_refused()
+    {
+        // 1. It works: the delivery's consignment is record 9, in the run 9–11 up to checkpoint 11, with its receipt.
+        // 2. The attack: the run, its checkpoint and the receipt are removed, and envelope.json shows the delivery as never made.
+        var files = BundleFactory.Unzip(_zip);
+        foreach (var index in new long[] { 9, 10, 11 })
+        {
+            files.Remove(EvidenceBundleLayout.Record(index));
+            files.Remove(EvidenceBundleLayout.RecordView(index));
+        }
+
+        files.Remove(EvidenceBundleLayout.Checkpoint(11));
+        files.Remove(EvidenceBundleLayout.CheckpointSignature(11));
+        foreach (var receipt in files.Keys.Where(k => k.Contains("/receipts/", StringComparison.Ordinal)).ToList())
+        {
+            files.Remove(receipt);
+        }
+
+        var json = EnvelopeJson(files, _factory.EnvelopeId);
+        json = System.Text.RegularExpressions.Regex.Replace(json, "\"state\": \"delivered\"", "\"state\": \"forwarded\"");
+        json = System.Text.RegularExpressions.Regex.Replace(json, "\"delivered_at\": \"[^\"]+\"", "\"delivered_at\": null");
+        json = System.Text.RegularExpressions.Regex.Replace(json, "\"receipt_id\": \"[^\"]+\"", "\"receipt_id\": null");
+        json = System.Text.RegularExpressions.Regex.Replace(json, "\\{\\s*\"chain_index\": 9,[^}]*\\},\\s*", string.Empty);
+        SetEnvelopeJson(files, _factory.EnvelopeId, json);
+
+        var report = Forge(files);
+
+        // 3. The handover (record 17) links to the envelope's record before it, the consignment, which is not there.
+        Assert.That(report.Valid, Is.False);
+        var problem = report.Problems.Single(p => p.Kind == EvidenceProblemKind.EvidenceIncomplete);
+        Assert.That((problem.ChainIndex, problem.Reason), Is.EqualTo((17L, problem.Reason)));
+        Assert.That(problem.Reason, Does.Contain("a record between them was left out"));
+    }
+
+    [Test]
+    public void A_moved_delivery_time_is_refused()
+    {
+        // 1. It works: envelope.json's delivered_at is the signed receipt's time.
+        // 2. The attack: the delivery is shown a day later (a deadline missed that was met).
+        var files = BundleFactory.Unzip(_zip);
+        var json = EnvelopeJson(files, _factory.EnvelopeId);
+        var deliveredAt = System.Text.RegularExpressions.Regex.Match(json, "\"delivered_at\": \"([^\"]+)\"").Groups[1].Value;
+        Assert.That(EvidenceChain.TryParseTime(deliveredAt, out var time), Is.True, deliveredAt);
+        SetEnvelopeJson(files, _factory.EnvelopeId, json.Replace(deliveredAt, EvidenceChain.FormatTime(time.AddDays(1)), StringComparison.Ordinal));
+
+        var report = Forge(files);
+
+        // 3. Refused: the signed receipt says otherwise.
+        Assert.That(report.Valid, Is.False);
+        Assert.That(report.Problems.Single().Kind, Is.EqualTo(EvidenceProblemKind.EnvelopeMismatch));
+        Assert.That(report.Problems.Single().Reason, Does.Contain("its signed receipt says"));
     }
 
     [Test]

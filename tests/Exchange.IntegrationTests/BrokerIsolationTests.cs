@@ -102,9 +102,13 @@ public sealed class BrokerIsolationTests
         using var provisioner = new BrokerProvisioner(Servers.Settings);
         foreach (var (user, expected) in new[] { (_layout.HubUser, _layout.HubPermissions), (A.User, A.Permissions), (B.User, B.Permissions) })
         {
-            Assert.That(await provisioner.GetUserTagsAsync(user), Is.Empty, $"{user} has no tags: no management API, no administration");
             Assert.That(await provisioner.GetPermissionsAsync(user), Is.EqualTo(expected));
         }
+
+        // No management API and no administration for anyone; the hub may publish a user_id not its own (BrokerNames.HubTags).
+        Assert.That(await provisioner.GetUserTagsAsync(A.User), Is.Empty);
+        Assert.That(await provisioner.GetUserTagsAsync(B.User), Is.Empty);
+        Assert.That(await provisioner.GetUserTagsAsync(_layout.HubUser), Is.EqualTo(new[] { "impersonator" }));
     }
 
     [Test]
@@ -227,6 +231,83 @@ public sealed class BrokerIsolationTests
         await AssertRefusedAsync(_a, channel => Publish(channel, B.OutboundExchange));
     }
 
+    // ---- Who sent it: the AMQP user_id, which RabbitMQ validates (issue #16, item 3; docs/broker.md) ------------------
+
+    [Test]
+    public async Task Broker_refuses_an_agency_message_whose_user_id_is_another_agencys()
+    {
+        // 1. A message stamped with A's own login reaches the hub with that user_id.
+        var body = await PublishAsync(_a, A.OutboundExchange, userId: A.User);
+        Assert.That(await GetUserIdAsync(_hub, _layout.HubQueue, body), Is.EqualTo(A.User));
+
+        // 2. The attack: A stamps B's login. 3. The broker refuses the publish (406 PRECONDITION_FAILED), so a user_id
+        //    that reaches the hub was the publisher's own.
+        await AssertRefusedAsync(_a, channel => Publish(channel, A.OutboundExchange, userId: B.User), Constants.PreconditionFailed);
+        await AssertRefusedAsync(_a, channel => Publish(channel, A.OutboundExchange, userId: _layout.HubUser), Constants.PreconditionFailed);
+        Assert.That(await GetAsync(_hub, _layout.HubQueue, body: null, TimeSpan.FromSeconds(1)), Is.False, "nothing reached the hub");
+    }
+
+    [Test]
+    public async Task What_an_agency_routes_around_its_outbound_exchange_still_carries_its_own_login()
+    {
+        // 1. The permissions allow it: A binds its own _skipped exchange (read: its queue's companion) to its .to-hub
+        //    exchange (write: where it sends). Names, not routes, are what RabbitMQ's permissions match, and A needs both.
+        var skipped = A.Queue + BrokerNames.SkippedSuffix;
+        await AssertAllowedAsync(_a, async channel =>
+        {
+            await channel.ExchangeDeclareAsync(skipped, ExchangeType.Fanout, durable: true);
+            await channel.ExchangeBindAsync(A.OutboundExchange, skipped, string.Empty);
+        });
+        try
+        {
+            // 2. What A publishes there reaches the hub through an exchange that is not .to-hub: the basic.deliver
+            //    exchange proves nothing. 3. Its user_id does: without one, the hub knows it for an agency's exchange
+            //    with no login (BusOrigin refuses it); with one, it is A's, or the broker refused it.
+            var bare = await PublishAsync(_a, skipped);
+            Assert.That(await GetDeliveryAsync(_hub, _layout.HubQueue, bare), Is.EqualTo((skipped, (string?)null)));
+            var stamped = await PublishAsync(_a, skipped, userId: A.User);
+            Assert.That(await GetDeliveryAsync(_hub, _layout.HubQueue, stamped), Is.EqualTo((skipped, (string?)A.User)));
+            await AssertRefusedAsync(_a, channel => Publish(channel, skipped, userId: B.User), Constants.PreconditionFailed);
+        }
+        finally
+        {
+            await using var channel = await _a.CreateChannelAsync();
+            await channel.ExchangeUnbindAsync(A.OutboundExchange, skipped, string.Empty);
+        }
+    }
+
+    [Test]
+    public async Task Agency_is_refused_routing_anything_straight_into_the_hubs_exchange()
+    {
+        // Every way to route into a name needs write on it, and the hub's exchange is not an agency's to write: an
+        // exchange-to-exchange binding, an alternate exchange, a dead-letter exchange.
+        await AssertRefusedAsync(_a, channel => channel.ExchangeBindAsync(_layout.HubQueue, A.Queue, string.Empty));
+        await AssertRefusedAsync(_a, async channel =>
+        {
+            await channel.ExchangeDeleteAsync(A.Queue + BrokerNames.ErrorSuffix);
+            await channel.ExchangeDeclareAsync(A.Queue + BrokerNames.ErrorSuffix, ExchangeType.Fanout, durable: true,
+                arguments: new Dictionary<string, object?> { ["alternate-exchange"] = _layout.HubQueue });
+        });
+        await AssertRefusedAsync(_a, async channel => await channel.QueueDeclareAsync(A.Queue + BrokerNames.ErrorSuffix, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-dead-letter-exchange"] = _layout.HubQueue }));
+    }
+
+    [Test]
+    public async Task Hub_may_move_an_agency_stamped_message_to_its_error_queue()
+    {
+        // MassTransit moves a message the hub cannot take to {queue}_error (or _skipped) by publishing it again with its
+        // properties, user_id included. 1. As the hub's user (impersonator tag) that publish is allowed; 2. an agency's
+        // user may not do the same (3. PRECONDITION_FAILED): the tag is the hub's only.
+        await using (var channel = await _hub.CreateChannelAsync(Confirmed))
+        {
+            await Publish(channel, _layout.HubQueue, userId: A.User);
+            await channel.BasicQosAsync(0, 1, global: false);
+            Assert.That(channel.IsOpen, Is.True, channel.CloseReason?.ToString());
+        }
+
+        await AssertRefusedAsync(_b, channel => Publish(channel, B.OutboundExchange, userId: A.User), Constants.PreconditionFailed);
+    }
+
     [Test]
     public async Task Gateway_bus_with_agency_credentials_starts_and_exchanges_messages_with_the_hub_bus()
     {
@@ -300,17 +381,50 @@ public sealed class BrokerIsolationTests
     }
 
     /// <summary>Publishes a fresh body to <paramref name="exchange"/>, mandatory and confirmed: it reached a queue or this throws.</summary>
-    private static async Task<string> PublishAsync(IConnection connection, string exchange)
+    private static async Task<string> PublishAsync(IConnection connection, string exchange, string? userId = null)
     {
         await using var channel = await connection.CreateChannelAsync(Confirmed);
-        return await Publish(channel, exchange);
+        return await Publish(channel, exchange, userId);
     }
 
-    private static async Task<string> Publish(IChannel channel, string exchange)
+    private static async Task<string> Publish(IChannel channel, string exchange, string? userId = null)
     {
         var body = $"{nameof(BrokerIsolationTests)} {Guid.NewGuid():N}";
-        await channel.BasicPublishAsync(exchange, routingKey: string.Empty, mandatory: true, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes(body));
+        var properties = new BasicProperties { Persistent = true };
+        if (userId is not null)
+        {
+            properties.UserId = userId;
+        }
+
+        await channel.BasicPublishAsync(exchange, routingKey: string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
         return body;
+    }
+
+    /// <summary>The user_id that <paramref name="body"/> carries when taken from <paramref name="queue"/>.</summary>
+    private static async Task<string?> GetUserIdAsync(IConnection connection, string queue, string body) =>
+        (await GetDeliveryAsync(connection, queue, body))?.UserId;
+
+    /// <summary>The exchange <paramref name="body"/> was published to and its user_id, once taken from <paramref name="queue"/>; null if it never came.</summary>
+    private static async Task<(string Exchange, string? UserId)?> GetDeliveryAsync(IConnection connection, string queue, string body)
+    {
+        await using var channel = await connection.CreateChannelAsync();
+        var deadline = DateTimeOffset.UtcNow + Patience;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            if (await channel.BasicGetAsync(queue, autoAck: true) is { } result)
+            {
+                if (Encoding.UTF8.GetString(result.Body.Span) == body)
+                {
+                    return (result.Exchange, result.BasicProperties.IsUserIdPresent() ? result.BasicProperties.UserId : null);
+                }
+
+                continue;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return null;
     }
 
     /// <summary>True once <paramref name="body"/> (or, when null, anything) is taken from <paramref name="queue"/>.</summary>
@@ -349,7 +463,7 @@ public sealed class BrokerIsolationTests
     /// 403 ACCESS_REFUSED. A publish is answered asynchronously, so a confirmed channel is used and a round
     /// trip follows the action: by its end the refusal has arrived.
     /// </summary>
-    private static async Task AssertRefusedAsync(IConnection connection, Func<IChannel, Task> action)
+    private static async Task AssertRefusedAsync(IConnection connection, Func<IChannel, Task> action, ushort replyCode = Constants.AccessRefused)
     {
         var channel = await connection.CreateChannelAsync(Confirmed);
         try
@@ -366,8 +480,8 @@ public sealed class BrokerIsolationTests
             }
 
             Assert.That(thrown, Is.Not.Null, "the broker allowed it");
-            Assert.That(channel.CloseReason?.ReplyCode, Is.EqualTo(Constants.AccessRefused), thrown?.Message);
-            Assert.That(channel.CloseReason?.ReplyText, Does.StartWith("ACCESS_REFUSED"));
+            Assert.That(channel.CloseReason?.ReplyCode, Is.EqualTo(replyCode), thrown?.Message);
+            Assert.That(channel.CloseReason?.ReplyText, Does.StartWith(replyCode == Constants.AccessRefused ? "ACCESS_REFUSED" : "PRECONDITION_FAILED"));
             Assert.That(connection.IsOpen, Is.True, "a refusal closes the channel, not the connection");
         }
         finally

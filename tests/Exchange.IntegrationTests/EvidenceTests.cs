@@ -162,9 +162,9 @@ public sealed class EvidenceTests : ProvinceFixture
         await using var connection = Connect();
         await connection.OpenAsync();
         await using var insert = new NpgsqlCommand("""
-            insert into hub.evidence (seq, evidence_id, kind, envelope_id, recipient_code, reason, detail, package_sha256, issuer, issued_at, chain_index, prev_hash, record_hash)
+            insert into hub.evidence (seq, evidence_id, kind, envelope_id, recipient_code, reason, detail, package_sha256, issuer, issued_at, chain_index, prev_hash, record_hash, envelope_prev_hash)
             overriding system value
-            values ((select coalesce(max(seq), 0) + 1000000 from hub.evidence), @id, @kind, @envelope, @recipient, @reason, @detail, @sha, @issuer, @at, @index, @prev, @hash)
+            values ((select coalesce(max(seq), 0) + 1000000 from hub.evidence), @id, @kind, @envelope, @recipient, @reason, @detail, @sha, @issuer, @at, @index, @prev, @hash, @envelopePrev)
             """, connection);
         insert.Parameters.AddWithValue("id", record.EvidenceId);
         insert.Parameters.AddWithValue("kind", record.Kind);
@@ -173,6 +173,7 @@ public sealed class EvidenceTests : ProvinceFixture
         insert.Parameters.AddWithValue("reason", record.Reason);
         insert.Parameters.AddWithValue("detail", record.Detail);
         insert.Parameters.AddWithValue("sha", (object?)record.PackageSha256 ?? DBNull.Value);
+        insert.Parameters.AddWithValue("envelopePrev", (object?)record.EnvelopePrevHash ?? DBNull.Value);
         insert.Parameters.AddWithValue("issuer", record.Issuer);
         insert.Parameters.AddWithValue("at", record.IssuedAt);
         insert.Parameters.AddWithValue("index", record.ChainIndex);

@@ -215,6 +215,28 @@ public sealed class FederationTests : ProvinceFixture
         Assert.That(await Client(PhucXa).GetInboxItemAsync(forged.EnvelopeId), Is.Null);
     }
 
+    [Test]
+    public async Task A_district_hub_takes_a_relays_recipients_from_the_signed_to_list_not_from_the_relay()
+    {
+        // 1. It works: a letter from the department to Phúc Xá goes down through Ba Đình's hub.
+        var genuine = await Client(Department).SendDocumentAsync(Letter(PhucXa), File());
+        await DeliveredAsync(Department, PhucXa, genuine.EnvelopeId);
+        await using var hub = Province.CreateHubDb();
+        var envelope = await hub.Envelopes.AsNoTracking().SingleAsync(e => e.EnvelopeId == genuine.EnvelopeId);
+
+        // 2. The attack: the same signed package relayed again under a new id, for Trúc Bạch "resolved from" Phúc Xá, as
+        // a compromised upper hub or broker account could: the relay message alone names the recipient.
+        var misrouted = new RelayEnvelope(Guid.NewGuid(), envelope.SenderCode, [PhucXa], envelope.Package, envelope.Signature, envelope.SubmittedAt,
+            City, [new RoutedRecipient(TrucBach, PhucXa)], [new TraceEntry(City, DateTimeOffset.UtcNow, "accepted")]);
+        await SendAsync(Province.Names.HubVirtualHost(Servers.Settings.AmqpVirtualHost, BaDinh), Province.Names.RelayInQueue, misrouted);
+
+        // 3. Ba Đình's hub resolves the signed To list itself, finds no Trúc Bạch in it, and refuses the relay.
+        await Eventually(async () => (await EvidenceAsync(BaDinh, misrouted.EnvelopeId)).Count > 0, "the district hub's verdict");
+        var verdict = (await EvidenceAsync(BaDinh, misrouted.EnvelopeId)).Single();
+        Assert.That((verdict.Kind, verdict.Reason), Is.EqualTo((nameof(EvidenceKind.RelayRejection), ReasonCode.RecipientMismatch.ToCode())));
+        Assert.That(await Client(TrucBach).GetInboxItemAsync(misrouted.EnvelopeId), Is.Null);
+    }
+
     private static async Task SendAsync<T>(string virtualHost, string queue, T message)
         where T : class
     {

@@ -104,7 +104,7 @@ public sealed class KnownIdAndChunkTests : ProvinceFixture
         // 3. Both are refused as duplicate-envelope-id with evidence, and nothing went anywhere: no delivery or chunk
         //    to the recipient, no answer to either agency.
         var refused = await DuplicateEvidenceAsync(envelope.EnvelopeId, 2);
-        Assert.That(refused.Select(e => e.Detail), Has.Some.Contains("came through the broker exchange"));
+        Assert.That(refused.Select(e => e.Detail), Has.Some.Contains($"was published by the broker user '{Province.Names.AgencyQueue(Other)}'"));
         Assert.That(refused.Select(e => e.Detail), Has.Some.Contains($"this submission names sender '{Other}'"));
         Assert.That(await SettledTrafficAsync(Recipient), Is.Empty, "the package is not re-sent to its recipient");
         Assert.That(await SettledTrafficAsync(Sender), Is.Empty, "the envelope's sender is told nothing");
@@ -234,14 +234,18 @@ public sealed class KnownIdAndChunkTests : ProvinceFixture
         return new SubmitEnvelope(id, Sender, [Recipient], package, Province.Pki.AgencySigner(Sender).SignDetached(package), DateTimeOffset.UtcNow);
     }
 
-    /// <summary>Sends as <paramref name="agency"/>: its own broker login, through its own outbound exchange, as its gateway does.</summary>
+    /// <summary>Sends as <paramref name="agency"/>: its own broker login (stamped as the message's user_id), through its own outbound exchange, as its gateway does.</summary>
     private async Task SendAsAgencyAsync<T>(string agency, params T[] messages)
         where T : class
     {
         if (!_buses.TryGetValue(agency, out var bus))
         {
             var user = Province.BrokerUsers.Single(u => u.AgencyCode == agency);
-            bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings with { AmqpUser = user.User, AmqpPassword = user.Password! }));
+            bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+            {
+                cfg.Host(Servers.Settings with { AmqpUser = user.User, AmqpPassword = user.Password! });
+                cfg.StampBrokerUser(user.User);
+            });
             await bus.StartAsync();
             _buses[agency] = bus;
         }

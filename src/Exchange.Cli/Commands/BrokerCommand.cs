@@ -236,7 +236,7 @@ public static class BrokerCommand
         }
 
         var secret = SecretPath(names, new BrokerUserResult(user, code, BrokerUserChange.Unchanged, expected, null));
-        var ok = tags is { Count: 0 } && actual == expected;
+        var ok = tags is not null && BrokerNames.SameTags(tags, code is null ? BrokerNames.HubTags : BrokerNames.AgencyTags) && actual == expected;
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

@@ -252,6 +252,7 @@ public static class EvidenceCommand
                 checkpoint = r.CheckpointIndex,
             }),
             receipts = e.Receipts.Select(r => new { receiptId = r.ReceiptId, recipient = r.RecipientCode, receivedAt = r.ReceivedAt, signer = r.Signer, valid = r.Valid }),
+            evidenceThrough = e.EvidenceThrough,
         }),
     }, Json);
 
@@ -276,6 +277,7 @@ public static class EvidenceCommand
             }
 
             AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"  every record of this envelope up to {envelope.EvidenceThrough ?? "no checkpoint"} is in the bundle; it shows nothing later");
             foreach (var receipt in envelope.Receipts)
             {
                 AnsiConsole.MarkupLineInterpolated($"  receipt {receipt.ReceiptId} from {receipt.RecipientCode} at {receipt.ReceivedAt}, signed by {receipt.Signer}: {(receipt.Valid ? "valid" : "INVALID")}");

@@ -125,7 +125,7 @@ public sealed class ErrorQueues(ServerSettings servers, ExchangeNames names) : I
                     var letter = Parse(queue, got);
                     if (letter.Id == id)
                     {
-                        found = new HeldMessage(channel, got.DeliveryTag, letter, got.BasicProperties, got.Body.ToArray());
+                        found = new HeldMessage(channel, got.DeliveryTag, letter, got.BasicProperties, got.Body.ToArray(), servers.AmqpUser);
                     }
                     else
                     {
@@ -190,7 +190,7 @@ public sealed class ErrorQueues(ServerSettings servers, ExchangeNames names) : I
 /// (<see cref="RemoveAsync"/>) or returned to its place (<see cref="ReturnAsync"/>, or disposing it unsettled; so is
 /// a message whose connection drops).
 /// </summary>
-public sealed class HeldMessage(IChannel channel, ulong deliveryTag, DeadLetter letter, IReadOnlyBasicProperties properties, byte[] body) : IAsyncDisposable
+public sealed class HeldMessage(IChannel channel, ulong deliveryTag, DeadLetter letter, IReadOnlyBasicProperties properties, byte[] body, string resender) : IAsyncDisposable
 {
     private bool _settled;
 
@@ -203,6 +203,9 @@ public sealed class HeldMessage(IChannel channel, ulong deliveryTag, DeadLetter 
     /// routes to the queue of that name and nowhere else), persistent, mandatory, and waits for the broker's
     /// confirm. MassTransit's fault headers are left out, so a new failure writes fresh ones; the number of re-sends
     /// and the first failure's time go along (<see cref="DeadLetter.ResendsHeader"/>, <see cref="DeadLetter.FirstFailedAtHeader"/>).
+    /// The AMQP <c>user_id</c> becomes the resender's own login: RabbitMQ refuses a publish whose <c>user_id</c> is not
+    /// the connection's user (https://www.rabbitmq.com/docs/validated-user-id), and the hub then knows the operator,
+    /// not the original sender, vouches for the copy (BusOrigin, docs/broker.md "Who sent it").
     /// </summary>
     /// <exception cref="PublishException">The broker refused it, or no queue of that name exists (returned).</exception>
     public async Task RepublishAsync(string queue, CancellationToken cancellationToken)
@@ -211,6 +214,7 @@ public sealed class HeldMessage(IChannel channel, ulong deliveryTag, DeadLetter 
         {
             Headers = ResendHeaders(properties.Headers, Letter),
             Persistent = true,
+            UserId = resender,
         };
         await channel.BasicPublishAsync(string.Empty, queue, mandatory: true, copy, Body, cancellationToken);
     }

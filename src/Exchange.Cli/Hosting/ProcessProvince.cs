@@ -72,6 +72,7 @@ internal static class ProcessProvince
             ["Gateway:AgencyName"] = agency.Name,
             ["Gateway:Pkcs12Path"] = pki.AgencyPkcs12Path(agency.Code),
             ["Gateway:Pkcs12Password"] = pki.Password,
+            ["Gateway:HubCertificatePath"] = pki.HubSealCertificatePath,
             ["Gateway:AmqpUser"] = user.User,
             ["Gateway:AmqpPassword"] = user.Password!,
         };

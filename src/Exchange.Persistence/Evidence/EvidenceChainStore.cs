@@ -36,7 +36,7 @@ public static class EvidenceChainStore
     public const string LockName = "hub.evidence_chain";
 
     private const string RecordColumns =
-        "seq, evidence_id, kind, envelope_id, recipient_code, reason, detail, package_sha256, issuer, issued_at, chain_index, prev_hash, record_hash";
+        "seq, evidence_id, kind, envelope_id, recipient_code, reason, detail, package_sha256, issuer, issued_at, chain_index, prev_hash, record_hash, envelope_prev_hash";
 
     /// <summary>
     /// Seals up to <paramref name="batchSize"/> unsealed records in seq order and writes a checkpoint when the
@@ -82,26 +82,34 @@ public static class EvidenceChainStore
 
         if (unsealed.Count > 0)
         {
+            var envelopeHeads = await EnvelopeHeadsAsync(connection, transaction, unsealed.Select(u => u.Record.EnvelopeId).Distinct().ToArray(), cancellationToken);
             var seqs = new long[unsealed.Count];
             var indexes = new long[unsealed.Count];
             var prevs = new string[unsealed.Count];
             var hashes = new string[unsealed.Count];
+            var envelopePrevs = new string[unsealed.Count];
             for (var i = 0; i < unsealed.Count; i++)
             {
-                var sealedRecord = EvidenceChain.Seal(unsealed[i].Record, head + 1, headHash);
+                var envelopeId = unsealed[i].Record.EnvelopeId;
+                var envelopePrev = envelopeHeads.GetValueOrDefault(envelopeId, EvidenceChain.GenesisHash);
+                var sealedRecord = EvidenceChain.Seal(unsealed[i].Record, head + 1, headHash, envelopePrev);
                 seqs[i] = unsealed[i].Seq;
                 indexes[i] = head + 1;
                 prevs[i] = headHash;
                 hashes[i] = sealedRecord.RecordHash;
+                envelopePrevs[i] = envelopePrev;
+                envelopeHeads[envelopeId] = sealedRecord.RecordHash;
                 head++;
                 headHash = sealedRecord.RecordHash;
             }
 
             await using var update = new NpgsqlCommand("""
-                update hub.evidence e set chain_index = u.chain_index, prev_hash = u.prev_hash, record_hash = u.record_hash
-                from unnest(@seqs, @indexes, @prevs, @hashes) as u(seq, chain_index, prev_hash, record_hash)
+                update hub.evidence e set chain_index = u.chain_index, prev_hash = u.prev_hash, record_hash = u.record_hash,
+                    envelope_prev_hash = u.envelope_prev_hash
+                from unnest(@seqs, @indexes, @prevs, @hashes, @envelopePrevs) as u(seq, chain_index, prev_hash, record_hash, envelope_prev_hash)
                 where e.seq = u.seq and e.chain_index is null
                 """, connection, transaction);
+            update.Parameters.Add(new NpgsqlParameter<string[]>("envelopePrevs", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = envelopePrevs });
             update.Parameters.Add(new NpgsqlParameter<long[]>("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
             update.Parameters.Add(new NpgsqlParameter<long[]>("indexes", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = indexes });
             update.Parameters.Add(new NpgsqlParameter<string[]>("prevs", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = prevs });
@@ -448,6 +456,26 @@ public static class EvidenceChainStore
         }
     }
 
+    /// <summary>The record_hash of each envelope's newest sealed record: where its own chain continues.</summary>
+    private static async Task<Dictionary<Guid, string>> EnvelopeHeadsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid[] envelopeIds, CancellationToken cancellationToken)
+    {
+        var heads = new Dictionary<Guid, string>();
+        await using var select = new NpgsqlCommand("""
+            select distinct on (envelope_id) envelope_id, record_hash from hub.evidence
+            where envelope_id = any(@ids) and chain_index is not null
+            order by envelope_id, chain_index desc
+            """, connection, transaction);
+        select.Parameters.AddWithValue("ids", envelopeIds);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            heads[reader.GetGuid(0)] = reader.GetString(1);
+        }
+
+        return heads;
+    }
+
     /// <summary>A sealed row (chain_index not null) as a chain entry; a row whose hashes are missing is reported as malformed.</summary>
     private static ChainEntry ReadEntry(NpgsqlDataReader reader)
     {
@@ -487,7 +515,8 @@ public static class EvidenceChainStore
         Issuer: reader.GetString(8),
         IssuedAt: reader.GetFieldValue<DateTimeOffset>(9),
         ChainIndex: chainIndex,
-        PrevHash: prevHash);
+        PrevHash: prevHash,
+        EnvelopePrevHash: NullableString(reader, 13));
 
     private static ChainEntry ReadCheckpointEntry(NpgsqlDataReader reader)
     {

@@ -115,6 +115,5 @@ internal sealed class DirectorySnapshotConfiguration : IEntityTypeConfiguration<
         b.ToTable("directory_snapshots");
         b.HasKey(x => x.Version);
         b.Property(x => x.Version).ValueGeneratedNever();
-        b.Property(x => x.Content).HasColumnType("jsonb");
     }
 }

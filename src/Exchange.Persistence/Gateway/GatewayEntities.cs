@@ -207,5 +207,13 @@ public sealed class DirectorySnapshotRow
     public long Version { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
+
+    /// <summary>The directory document exactly as the hub signed it.</summary>
     public required string Content { get; set; }
+
+    /// <summary>The hub's detached CMS over the version and the content (Exchange.Signing.DirectorySeal).</summary>
+    public required byte[] Signature { get; set; }
+
+    /// <summary>SHA-256 of the hub's sealing certificate that signed it.</summary>
+    public required string SignerSha256 { get; set; }
 }

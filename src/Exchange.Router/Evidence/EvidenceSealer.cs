@@ -23,6 +23,7 @@ namespace Exchange.Router.Evidence;
 /// </summary>
 public sealed class EvidenceSealer(
     IServiceScopeFactory scopes,
+    HubSeal seal,
     IOptions<EvidenceSealerOptions> options,
     TimeProvider clock,
     ILogger<EvidenceSealer> logger) : BackgroundService
@@ -33,7 +34,7 @@ public sealed class EvidenceSealer(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        using var signer = LoadSigner(settings);
+        var signer = seal.Signer;
         string connectionString;
         await using (var scope = scopes.CreateAsyncScope())
         {
@@ -123,19 +124,6 @@ public sealed class EvidenceSealer(
         return await EvidenceChainStore.SealAsync(connection, batchSize, policy, sign, now, cancellationToken);
     }
 
-    private CmsSigner? LoadSigner(EvidenceSealerOptions settings)
-    {
-        if (string.IsNullOrWhiteSpace(settings.SealPkcs12Path))
-        {
-            logger.LogWarning("Router:SealPkcs12Path is not set: evidence is hash-chained but no checkpoint is signed, so a rewrite of the whole chain would go unnoticed");
-            return null;
-        }
-
-        var signer = CmsSigner.FromPkcs12(settings.SealPkcs12Path, settings.SealPkcs12Password ?? string.Empty);
-        logger.LogInformation("Sealing evidence checkpoints with {Subject} (sha256 {Sha256})", signer.Certificate.Subject, signer.CertificateSha256);
-        return signer;
-    }
-
     private async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
     {
         try
@@ -168,6 +156,7 @@ public static class EvidenceSealerExtensions
             o.SealPkcs12Password ??= configuration["Router:SealPkcs12Password"];
         }).Validate(o => o.CheckpointEvery >= 1 && o.BatchSize >= 1 && o.PollInterval > TimeSpan.Zero && o.CheckpointInterval > TimeSpan.Zero,
             "Router:Evidence: CheckpointEvery and BatchSize must be at least 1, PollInterval and CheckpointInterval positive.");
+        services.AddSingleton<HubSeal>();
         services.AddHostedService<EvidenceSealer>();
         return services;
     }

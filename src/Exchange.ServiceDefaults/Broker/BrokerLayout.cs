@@ -99,6 +99,23 @@ public static class BrokerNames
 
     public static string OutboundExchange(string agencyQueue) => agencyQueue + OutboundSuffix;
 
+    /// <summary>An agency's user has no tags: no management API or UI, no administration; AMQP only.</summary>
+    public static IReadOnlyList<string> AgencyTags { get; } = [];
+
+    /// <summary>
+    /// The hub's user has one tag, <c>impersonator</c>, and no management access. Gateways stamp their messages with
+    /// their login (AMQP <c>user_id</c>), and MassTransit moves a message the hub cannot take to the hub's
+    /// <c>_error</c> or <c>_skipped</c> queue by publishing it again with its properties unchanged; RabbitMQ refuses
+    /// a publish whose <c>user_id</c> is not the publisher's own unless the publisher has this tag
+    /// (https://www.rabbitmq.com/docs/validated-user-id). Without it, any agency could make a message the hub can
+    /// never move out of its queue. The hub does not stamp what it sends itself, so it claims no one else's login.
+    /// </summary>
+    public static IReadOnlyList<string> HubTags { get; } = ["impersonator"];
+
+    /// <summary>The same tags, in any order.</summary>
+    public static bool SameTags(IEnumerable<string> actual, IEnumerable<string> wanted) =>
+        actual.Order(StringComparer.Ordinal).SequenceEqual(wanted.Order(StringComparer.Ordinal), StringComparer.Ordinal);
+
     /// <summary>
     /// An agency configures (declares) its own queue and exchange, their <c>_error</c> and <c>_skipped</c>
     /// companions and its outbound exchange; writes to the same (a queue binding needs write on the queue,

@@ -121,7 +121,7 @@ public sealed class BrokerProvisioner : IDisposable
 
         var done = 0;
         var users = new BrokerUserResult[layout.Agencies.Count + 1];
-        users[0] = await EnsureUserAsync(layout.HubUser, null, layout.HubPermissions, options.RotatePasswords, cancellationToken);
+        users[0] = await EnsureUserAsync(layout.HubUser, null, layout.HubPermissions, BrokerNames.HubTags, options.RotatePasswords, cancellationToken);
         progress?.Report(Interlocked.Increment(ref done));
 
         var perAgency = new List<string>[layout.Agencies.Count];
@@ -137,7 +137,7 @@ public sealed class BrokerProvisioner : IDisposable
                 await BindAsync(agency.Queue, "q", agency.Queue, mine, ct);
                 await DeclareExchangeAsync(agency.OutboundExchange, mine, ct);
                 await BindAsync(agency.OutboundExchange, "e", layout.HubQueue, mine, ct);
-                users[i + 1] = await EnsureUserAsync(agency.User, agency.Code, agency.Permissions, options.RotatePasswords, ct);
+                users[i + 1] = await EnsureUserAsync(agency.User, agency.Code, agency.Permissions, BrokerNames.AgencyTags, options.RotatePasswords, ct);
                 progress?.Report(Interlocked.Increment(ref done));
             });
         declared.AddRange(perAgency.SelectMany(d => d));
@@ -249,8 +249,9 @@ public sealed class BrokerProvisioner : IDisposable
         return connections.Select(c => c.User).ToHashSet(StringComparer.Ordinal);
     }
 
-    async Task<BrokerUserResult> EnsureUserAsync(string user, string? agencyCode, BrokerPermissions wanted, bool rotate, CancellationToken ct)
+    async Task<BrokerUserResult> EnsureUserAsync(string user, string? agencyCode, BrokerPermissions wanted, IReadOnlyList<string> wantedTags, bool rotate, CancellationToken ct)
     {
+        var tags = string.Join(',', wantedTags);
         var path = $"api/users/{Escape(user)}";
         var existing = await GetJsonAsync<UserBody>(path, ct);
         string? password = null;
@@ -258,14 +259,14 @@ public sealed class BrokerProvisioner : IDisposable
         if (existing is null || rotate)
         {
             password = NewPassword();
-            await PutAsync(path, new { password, tags = "" }, ct);
+            await PutAsync(path, new { password, tags }, ct);
             change = existing is null ? BrokerUserChange.Created : BrokerUserChange.Rotated;
         }
-        else if (Tags(existing.Tags).Count > 0)
+        else if (!BrokerNames.SameTags(Tags(existing.Tags), wantedTags))
         {
-            // No management UI, no policies, no administration: a gateway only needs AMQP. The stored hash is
-            // sent back so the password stays what the gateway was given.
-            await PutAsync(path, new { password_hash = existing.PasswordHash, hashing_algorithm = existing.HashingAlgorithm, tags = "" }, ct);
+            // No management UI, no policies, no administration: a gateway only needs AMQP, the hub AMQP and
+            // impersonator (BrokerNames.HubTags). The stored hash is sent back so the password stays what it was.
+            await PutAsync(path, new { password_hash = existing.PasswordHash, hashing_algorithm = existing.HashingAlgorithm, tags }, ct);
             change = BrokerUserChange.Updated;
         }
 

@@ -48,10 +48,16 @@ public sealed record BundleRecordReport(long ChainIndex, Guid EvidenceId, string
 /// <summary>A receipt as the verifier read it.</summary>
 public sealed record BundleReceiptReport(Guid ReceiptId, string RecipientCode, string ReceivedAt, string Signer, bool Valid);
 
-/// <summary>One envelope of the bundle: what was sent, by whom, and its evidence.</summary>
+/// <summary>
+/// One envelope of the bundle: what was sent, by whom, and its evidence. Sender, DocumentId and subject are read from the
+/// package itself (its signature's verdict is <see cref="PackageSignature"/>), never from envelope.json.
+/// <see cref="EvidenceThrough"/> is the checkpoint that covers the envelope's newest record in the bundle: the bundle
+/// shows every record of the envelope up to it, and nothing after it.
+/// </summary>
 public sealed record BundleEnvelopeReport(
     Guid EnvelopeId, string? SenderCode, string? DocumentId, string? Subject, string? PackageSha256, string PackageSignature,
-    IReadOnlyList<string> PackageSigners, IReadOnlyList<BundleRecordReport> Evidence, IReadOnlyList<BundleReceiptReport> Receipts);
+    IReadOnlyList<string> PackageSigners, IReadOnlyList<BundleRecordReport> Evidence, IReadOnlyList<BundleReceiptReport> Receipts,
+    string? EvidenceThrough = null);
 
 /// <summary>The verdict on a bundle. <see cref="Valid"/> only when there is no problem at all.</summary>
 public sealed record BundleReport(
@@ -644,8 +650,119 @@ public sealed partial class EvidenceBundleVerifier
                 CheckEnvelopeView(id, view, records, packageSha, envelopePath);
             }
 
-            var receipts = CheckReceipts(id, view, records, packageSha);
-            return new BundleEnvelopeReport(id, view?.SenderCode, view?.DocumentId, view?.Subject, packageSha, packageVerdict, signers, evidence, receipts);
+            CheckEnvelopeLinks(id, records);
+            var header = hasPackage ? ReadHeader(package!) : null;
+            var receipts = CheckReceipts(id, view, records, packageSha, out var receiptTimes);
+            if (view is not null)
+            {
+                CheckViewAgainstSignedFacts(view, header, records, receiptTimes, envelopePath);
+            }
+
+            var through = records.Count > 0 && _coveredBy.TryGetValue(records[^1].ChainIndex, out var last) && _checkpoints.TryGetValue(last, out var checkpoint)
+                ? $"checkpoint {last} sealed at {EvidenceChain.FormatTime(checkpoint.SealedAt)}"
+                : null;
+            return new BundleEnvelopeReport(
+                id, header?.From.OrganId, header?.DocumentId, header?.Subject, packageSha, packageVerdict, signers, evidence, receipts, through);
+        }
+
+        /// <summary>
+        /// Each format 2 record names the record_hash of its envelope's record before it (64 zeros for the first): the
+        /// records of the envelope in the bundle must form that chain with nothing left out (a consignment cut from
+        /// between the submission and a later record, say, with the run of the chain around it).
+        /// </summary>
+        private void CheckEnvelopeLinks(Guid id, List<EvidenceRecord> records)
+        {
+            var expected = EvidenceChain.GenesisHash;
+            EvidenceRecord? previous = null;
+            foreach (var record in records)
+            {
+                if (record.EnvelopePrevHash is { } named && named != expected)
+                {
+                    Problem(EvidenceProblemKind.EvidenceIncomplete, previous is null
+                        ? $"record {record.ChainIndex} of envelope {id} follows an earlier record of the envelope (record_hash {named}) that the bundle does not hold: a record was left out"
+                        : $"record {record.ChainIndex} of envelope {id} follows a record of the envelope hashing to {named}, not record {previous.ChainIndex} ({expected}): a record between them was left out",
+                        EvidenceBundleLayout.Record(record.ChainIndex), record.ChainIndex, record.EvidenceId);
+                }
+
+                expected = EvidenceChain.Hash(EvidenceChain.Canonical(record));
+                previous = record;
+            }
+        }
+
+        /// <summary>The package's own header (From, DocumentId, Subject), or null when it cannot be read as edXML.</summary>
+        private static Edxml.EdxmlHeader? ReadHeader(byte[] package)
+        {
+            if (package.Length == 0)
+            {
+                return null;
+            }
+
+            try
+            {
+                return Edxml.EdxmlReader.ReadHeader(package);
+            }
+            catch (Edxml.EdxmlException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>
+        /// envelope.json is a summary for people, written by the hub and signed by nobody: every fact in it must agree with
+        /// signed or sealed material, or the bundle is not valid. The sender of an accepted envelope is the package's From;
+        /// the DocumentId and subject, when the hub recorded them, are the package's; the state agrees with the sealed
+        /// submission record; a delivery shown delivered has its sealed consignment and its signed receipt, with the
+        /// receipt's time; one with a sealed consignment is shown delivered.
+        /// </summary>
+        private void CheckViewAgainstSignedFacts(
+            EnvelopeView view, Edxml.EdxmlHeader? header, List<EvidenceRecord> records, Dictionary<string, DateTimeOffset> receiptTimes, string path)
+        {
+            var accepted = records.Any(r => r.Kind == nameof(EvidenceKind.SubmissionAcceptance));
+            if (accepted)
+            {
+                var from = header is null ? null : AgencyCode.TryParse(header.From.OrganId, out var code, out _) ? code.Value : header.From.OrganId;
+                if (from != view.SenderCode)
+                {
+                    Problem(EvidenceProblemKind.EnvelopeMismatch, $"envelope.json names sender '{view.SenderCode}', but the signed package is from '{from ?? "(unreadable)"}'", path);
+                }
+            }
+
+            if (view.DocumentId is not null && view.DocumentId != header?.DocumentId)
+            {
+                Problem(EvidenceProblemKind.EnvelopeMismatch, $"envelope.json names DocumentId '{view.DocumentId}', but the package's is '{header?.DocumentId ?? "(unreadable)"}'", path);
+            }
+
+            if (view.Subject is not null && view.Subject != header?.Subject)
+            {
+                Problem(EvidenceProblemKind.EnvelopeMismatch, "envelope.json's subject is not the package's", path);
+            }
+
+            if (accepted == (view.State == "rejected"))
+            {
+                Problem(EvidenceProblemKind.EnvelopeMismatch, $"envelope.json says the envelope was {view.State}, but the sealed evidence says it was {(accepted ? "accepted" : "not accepted")}", path);
+            }
+
+            var consigned = records.Where(r => r.Kind == nameof(EvidenceKind.ContentConsignment) && r.Reason == ReasonCode.Ok.ToCode() && r.RecipientCode is not null)
+                .Select(r => r.RecipientCode!).ToHashSet(StringComparer.Ordinal);
+            foreach (var delivery in view.Deliveries)
+            {
+                var shownDelivered = delivery.State == "delivered";
+                if (consigned.Contains(delivery.RecipientCode) && !shownDelivered)
+                {
+                    Problem(EvidenceProblemKind.EnvelopeMismatch, $"envelope.json shows the delivery to {delivery.RecipientCode} as {delivery.State}, but a sealed ContentConsignment records it delivered", path);
+                }
+                else if (shownDelivered && !consigned.Contains(delivery.RecipientCode))
+                {
+                    Problem(EvidenceProblemKind.EnvelopeMismatch, $"envelope.json shows the delivery to {delivery.RecipientCode} as delivered, but no sealed ContentConsignment records it", path);
+                }
+
+                if (delivery.DeliveredAt is { } deliveredAt
+                    && (!receiptTimes.TryGetValue(delivery.RecipientCode, out var signed) || deliveredAt != EvidenceChain.FormatTime(signed)))
+                {
+                    Problem(EvidenceProblemKind.EnvelopeMismatch,
+                        $"envelope.json says {delivery.RecipientCode} got the document at {deliveredAt}, but its signed receipt says {(receiptTimes.TryGetValue(delivery.RecipientCode, out var t) ? EvidenceChain.FormatTime(t) : "nothing (no receipt)")}", path);
+                }
+            }
         }
 
         private void CheckEnvelopeView(Guid id, EnvelopeView view, List<EvidenceRecord> records, string? packageSha, string path)
@@ -673,8 +790,10 @@ public sealed partial class EvidenceBundleVerifier
             }
         }
 
-        private List<BundleReceiptReport> CheckReceipts(Guid id, EnvelopeView? view, List<EvidenceRecord> records, string? packageSha)
+        private List<BundleReceiptReport> CheckReceipts(
+            Guid id, EnvelopeView? view, List<EvidenceRecord> records, string? packageSha, out Dictionary<string, DateTimeOffset> receivedAt)
         {
+            receivedAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
             var reports = new List<BundleReceiptReport>();
             var receiptIds = _files.Keys.Select(k => ReceiptFile().Match(k)).Where(m => m.Success && Guid.Parse(m.Groups[1].Value) == id)
                 .Select(m => Guid.Parse(m.Groups[2].Value))
@@ -724,6 +843,11 @@ public sealed partial class EvidenceBundleVerifier
                 }
 
                 confirmed.Add(receipt.RecipientCode);
+                if (result.Valid)
+                {
+                    receivedAt[receipt.RecipientCode] = receipt.ReceivedAt;
+                }
+
                 reports.Add(new BundleReceiptReport(receiptId, receipt.RecipientCode, EvidenceChain.FormatTime(receipt.ReceivedAt), signer, result.Valid));
             }
 

@@ -8,8 +8,8 @@ namespace Exchange.Audit.Tests.Support;
 
 /// <summary>
 /// An evidence bundle built from in-memory data as the hub would store it: Sở Nội vụ signs a letter to UBND phường
-/// Phúc Xá, the hub accepts it (record 3), the ward's gateway stores it and signs a receipt (record 9), other
-/// envelopes' records sit in between, and the hub signs checkpoints at 6 and 11.
+/// Phúc Xá, the hub accepts it (record 3), the ward's gateway stores it and signs a receipt (record 9), its document
+/// system takes it (record 17), other envelopes' records sit in between, and the hub signs checkpoints at 6, 11 and 18.
 /// </summary>
 internal sealed class BundleFactory
 {
@@ -58,11 +58,20 @@ internal sealed class BundleFactory
         chain.AppendOthers(2);
         chain.Checkpoint(hub);
         chain.AppendOthers(5);
+        if (accepted)
+        {
+            // Later, the ward's document system takes the document (record 17, checkpoint 18).
+            chain.Append(ChainBuilder.Unsealed(EvidenceKind.ContentHandover, EnvelopeId, TestPki.Recipient, sha, detail: "Handed over to the document system."));
+            chain.AppendOthers(1);
+            chain.Checkpoint(hub);
+        }
+
         Chain = chain;
 
         var now = EvidenceChain.Normalize(DateTimeOffset.UtcNow);
         var envelope = new BundleEnvelope(
-            EnvelopeId, TestPki.Sender, "000.00.01.H29,2027/03/01,12/SNV-TCBC", "Công văn về việc rà soát biên chế", accepted ? "accepted" : "rejected",
+            // The hub reads the header only of a package whose signature verified: a rejected one has no DocumentId or subject.
+            EnvelopeId, TestPki.Sender, accepted ? "000.00.01.H29,2027/03/01,12/SNV-TCBC" : null, accepted ? "Công văn về việc rà soát biên chế" : null, accepted ? "accepted" : "rejected",
             accepted ? "ok" : "signature-invalid", "", Package, Signature, sha, accepted ? senderCertificate : null,
             1, now.AddSeconds(-2), now.AddSeconds(-1), deliveries);
         var (links, checkpoints) = Links(chain);

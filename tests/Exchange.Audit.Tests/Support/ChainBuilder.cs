@@ -29,7 +29,9 @@ internal sealed class ChainBuilder
     public SealedEvidence Append(EvidenceRecord unsealed)
     {
         var record = unsealed.IssuedAt == Start ? unsealed with { IssuedAt = Start.AddMilliseconds(Head) } : unsealed;
-        var sealedRecord = EvidenceChain.Seal(record, Head + 1, HeadHash);
+        // As the sealer does: each record also links to its envelope's previous one (format 2).
+        var envelopePrev = Records.LastOrDefault(r => r.Record.EnvelopeId == record.EnvelopeId)?.RecordHash ?? EvidenceChain.GenesisHash;
+        var sealedRecord = EvidenceChain.Seal(record, Head + 1, HeadHash, envelopePrev);
         Records.Add(sealedRecord);
         return sealedRecord;
     }

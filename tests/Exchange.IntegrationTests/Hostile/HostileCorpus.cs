@@ -6,6 +6,8 @@ using System.Text.Json;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Edxml;
+using Exchange.ServiceDefaults.Broker;
+using RabbitMQ.Client;
 using static Exchange.IntegrationTests.Hostile.HostileWorld;
 
 namespace Exchange.IntegrationTests.Hostile;
@@ -260,6 +262,54 @@ public static class HostileCorpus
         {
             var outcome = await w.UnsignedReportAsync(new ReportHandover(w.Waiting.EnvelopeId, Silent, DateTimeOffset.UtcNow), Stranger);
             Assert.That((await w.EvidenceAsync(w.Waiting.EnvelopeId)).Select(e => e.Kind), Has.None.EqualTo(nameof(EvidenceKind.ContentHandover)));
+            return outcome;
+        }),
+
+        // ---- Around the way to the hub: the broker's permissions name resources, not routes (issue #16, item 3) ----
+        Agency("A handover for another agency's delivery, sent through an exchange the agency bound to its way to the hub", "sender-mismatch", async w =>
+        {
+            // 1. Sent the way a gateway sends (its .to-hub exchange, its login stamped as user_id), it is refused: the row above.
+            // 2. The attack: the agency binds its own _skipped exchange (read is allowed: its queue's companion) to its
+            //    .to-hub exchange (write is allowed: it sends there), and publishes to _skipped without a user_id. The
+            //    hub, which trusted the exchange a message was published to, saw one that "came another way" and
+            //    recorded Silent's document as handed over.
+            // 3. Refused as sender-mismatch: published to an agency's exchange without that agency's user_id.
+            var own = w.Province.Names.AgencyQueue(Stranger);
+            var source = own + BrokerNames.SkippedSuffix;
+            var outcome = await w.AroundReportAsync(new ReportHandover(w.Waiting.EnvelopeId, Silent, DateTimeOffset.UtcNow), Stranger,
+                async c =>
+                {
+                    await c.ExchangeDeclareAsync(source, ExchangeType.Fanout, durable: true);
+                    await c.ExchangeBindAsync(BrokerNames.OutboundExchange(own), source, string.Empty);
+                },
+                new Uri($"exchange:{source}"),
+                c => c.ExchangeUnbindAsync(BrokerNames.OutboundExchange(own), source, string.Empty));
+            Assert.That((await w.EvidenceAsync(w.Waiting.EnvelopeId)).Select(e => e.Kind), Has.None.EqualTo(nameof(EvidenceKind.ContentHandover)));
+            return outcome;
+        }),
+        Agency("A delivery failure for another agency's delivery, sent to an exchange whose alternate exchange is the agency's way to the hub", "sender-mismatch", async w =>
+        {
+            // 1. As above, the way a gateway sends is refused.
+            // 2. The attack: the agency declares its own _error exchange again (configure is allowed) with its .to-hub
+            //    exchange as alternate exchange (write is allowed), and publishes to it without a user_id: unroutable
+            //    there, the broker hands it to .to-hub and on to the hub, which marked Silent's delivery failed.
+            // 3. Refused as sender-mismatch, and the delivery is untouched.
+            var own = w.Province.Names.AgencyQueue(Stranger);
+            var error = own + BrokerNames.ErrorSuffix;
+            var outcome = await w.AroundReportAsync(new ReportDeliveryFailure(w.Waiting.EnvelopeId, Silent, "package-invalid", "giả mạo"), Stranger,
+                async c => await c.ExchangeDeleteAsync(error),
+                new Uri($"exchange:{error}?alternateexchange={Uri.EscapeDataString(BrokerNames.OutboundExchange(own))}"),
+                async c =>
+                {
+                    // Put the exchange back as MassTransit declares it, bound to the _error queue if there is one.
+                    await c.ExchangeDeleteAsync(error);
+                    await c.ExchangeDeclareAsync(error, ExchangeType.Fanout, durable: true);
+                    if (await w.QueueExistsAsync(error))
+                    {
+                        await c.QueueBindAsync(error, error, string.Empty);
+                    }
+                });
+            Assert.That(await w.HubDeliveryStateAsync(w.Waiting.EnvelopeId, Silent), Is.EqualTo("forwarded"), "the delivery is untouched");
             return outcome;
         }),
 

@@ -252,6 +252,47 @@ public sealed class HostileWorld : IAsyncDisposable
     }
 
     /// <summary>
+    /// An agency's broker login goes around its way to the hub: on a plain channel as that agency it first sets up
+    /// topology of its own (<paramref name="prepare"/>, which the broker's permissions allow), then sends
+    /// <paramref name="report"/> to <paramref name="address"/> from a MassTransit bus logged in as the agency that does
+    /// not stamp its login (AMQP user_id), as an attacker's would not; the report's refusal is awaited as in
+    /// <see cref="UnsignedReportAsync{T}"/>, and <paramref name="undo"/> then removes the topology again.
+    /// </summary>
+    public async Task<Outcome> AroundReportAsync<T>(T report, string asAgency, Func<IChannel, Task> prepare, Uri address, Func<IChannel, Task> undo)
+        where T : class
+    {
+        var s = Servers.Settings;
+        var user = _province.BrokerUsers.Single(u => u.AgencyCode == asAgency);
+        var factory = new ConnectionFactory { HostName = s.AmqpHost, Port = s.AmqpPort, VirtualHost = s.AmqpVirtualHost, UserName = user.User, Password = user.Password! };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            await prepare(channel);
+        }
+
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(s with { AmqpUser = user.User, AmqpPassword = user.Password! }));
+        await bus.StartAsync();
+        try
+        {
+            var seen = _refusals.Count;
+            await (await bus.GetSendEndpoint(address)).Send(report);
+            string? reason = null;
+            await Eventually(() =>
+            {
+                reason = _refusals.Skip(seen).Where(r => r.Message == typeof(T).Name).Select(r => r.Reason).FirstOrDefault();
+                return Task.FromResult(reason is not null);
+            }, $"the hub to refuse the {typeof(T).Name} sent around the agency's way to it");
+            return new Outcome(reason, null, $"exchange.messages.refused {{message={typeof(T).Name}, reason={reason}}}");
+        }
+        finally
+        {
+            await bus.StopAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            await undo(channel);
+        }
+    }
+
+    /// <summary>
     /// Sends <paramref name="message"/> again and proves the hub handled it without recording anything: a marker sent
     /// right after it (a receipt for no delivery) must be refused first, then no new evidence may name the envelope.
     /// </summary>
@@ -431,6 +472,14 @@ public sealed class HostileWorld : IAsyncDisposable
         return await hub.Evidence.AsNoTracking().Where(e => e.EnvelopeId == envelopeId).OrderBy(e => e.Seq).ToListAsync();
     }
 
+    /// <summary>True when the broker has a queue of that name (management API).</summary>
+    public async Task<bool> QueueExistsAsync(string queue)
+    {
+        using var http = ManagementHttp();
+        using var response = await http.GetAsync($"api/queues/{Uri.EscapeDataString(Servers.Settings.AmqpVirtualHost)}/{Uri.EscapeDataString(queue)}?columns=name");
+        return response.IsSuccessStatusCode;
+    }
+
     /// <summary>Queues and exchanges of this province's prefix, from the RabbitMQ management API.</summary>
     public async Task<(List<string> Queues, List<string> Exchanges)> BrokerNamesAsync()
     {
@@ -506,7 +555,15 @@ public sealed class HostileWorld : IAsyncDisposable
                     servers = servers with { AmqpUser = user.User, AmqpPassword = user.Password! };
                 }
 
-                bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(servers));
+                // An agency's bus stamps its login on what it sends (AMQP user_id), as a gateway's does.
+                bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+                {
+                    cfg.Host(servers);
+                    if (agency is not null)
+                    {
+                        cfg.StampBrokerUser(servers.AmqpUser);
+                    }
+                });
                 await bus.StartAsync();
                 _buses[key] = bus;
             }
