@@ -26,8 +26,11 @@ public sealed record StoredPackage(long Length, int Chunks, string Sha256);
 /// <summary>
 /// One chunk (0-based <see cref="Index"/> of <see cref="Count"/>) of the package of envelope <see cref="PackageId"/>.
 /// Sent to the same queue as the message that names the package, before it; storing a chunk twice stores it once.
+/// <see cref="SenderCode"/> is the agency that sent the envelope: the first chunk binds the package id to it and to
+/// <see cref="Count"/>, and a receiver stores no chunk for that id from anyone else, nor past that count
+/// (docs/security.md, "Chunks belong to the sender that announced them"). A chunk without it is refused.
 /// </summary>
-public sealed record PackageChunk(Guid PackageId, int Index, int Count, byte[] Bytes);
+public sealed record PackageChunk(Guid PackageId, int Index, int Count, byte[] Bytes, string? SenderCode = null);
 
 /// <summary>
 /// The hub hands a verified package to a recipient's gateway. Sent to the recipient's queue. <see cref="ResolvedFrom"/>

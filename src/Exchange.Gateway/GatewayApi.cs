@@ -207,7 +207,7 @@ public static class GatewayApi
             if (!inline)
             {
                 var sources = form.Files.Select(f => new EdxmlAttachmentSource(f.FileName, ContentTypeOf(f), f.Length, f.OpenReadStream)).ToList();
-                await using var writer = store.OpenWrite(envelopeId);
+                await using var writer = store.OpenWrite(envelopeId, gateway.AgencyCode);
                 EdxmlWriter.Write(writer, header, sources, gateway.ToEdxmlLimits(), ct);
                 storedPackage = await writer.CompleteAsync(ct);
             }
@@ -312,7 +312,7 @@ public static class GatewayApi
         if (!inline)
         {
             await using var stream = packageFile.OpenReadStream();
-            stored = await store.WriteAsync(envelopeId, stream, ct);
+            stored = await store.WriteAsync(envelopeId, gateway.AgencyCode, stream, ct);
         }
 
         var signature = signatureFile is not null ? await ReadAllAsync(signatureFile, ct)

@@ -55,7 +55,7 @@ public sealed class DeliverEnvelopeConsumer(
         }
 
         var package = PackageBody.Of(message.Package, store, message.EnvelopeId, message.Stored);
-        var (reason, detail, header) = message.Stored is { } announced && await store.CheckStoredAsync(message.EnvelopeId, announced, cancellationToken) is { } incomplete
+        var (reason, detail, header) = message.Stored is { } announced && await store.CheckStoredAsync(message.EnvelopeId, announced, message.SenderCode, cancellationToken) is { } incomplete
             ? (ReasonCode.PackageIncomplete, incomplete, (EdxmlHeader?)null)
             : Check(message, package, signed);
         if (reason != ReasonCode.Ok)

@@ -106,7 +106,7 @@ public sealed class OutboxDispatcher(
             var stored = row.Stored();
             if (stored is not null)
             {
-                await hub.SendChunksAsync(store, row.EnvelopeId, stored, cancellationToken);
+                await hub.SendChunksAsync(store, row.EnvelopeId, stored, agencyCode, cancellationToken);
             }
 
             await hub.SendConfirmedAsync(new SubmitEnvelope(row.EnvelopeId, agencyCode, row.Recipients, row.Package, row.Signature, row.CreatedAt, stored), cancellationToken);

@@ -13,6 +13,13 @@ namespace Exchange.Persistence;
 /// each gateway's schema) and read back as a stream, so that no process holds a whole package in memory whatever its
 /// size (docs/performance.md, "Large documents"). A package is keyed by its envelope's id. Storing a chunk that is
 /// already there stores nothing: chunks that travel twice (a redelivery, a resend) are harmless.
+/// <para>
+/// Each package id is claimed (<c>package_claims</c>) by the agency that sent its envelope, with the number of chunks
+/// announced, by the first chunk that arrives or by this host's own writer. Chunks for an id claimed by another
+/// agency, past the claimed count, or over <see cref="MaxPackageBytes"/> are not stored, and nothing reads a chunk at
+/// or past the count: before claims, anyone on the bus could add chunks to another agency's package, and the evidence
+/// bundle joined every stored chunk (issue #16, item 6; docs/security.md).
+/// </para>
 /// </summary>
 public sealed class PackageStore : IAsyncDisposable
 {
@@ -29,38 +36,131 @@ public sealed class PackageStore : IAsyncDisposable
     /// <summary>The most chunks of one package: with this side's chunks, 768 MiB.</summary>
     public const int MaxChunks = 16384;
 
+    /// <summary>The most bytes stored for one package, whatever its chunks' sizes: <see cref="MaxChunks"/> of this side's chunks.</summary>
+    public const long MaxPackageBytes = (long)MaxChunks * ChunkBytes;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _table;
+    private readonly string _claims;
 
     public PackageStore(string connectionString, string schema)
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
         _table = $"{schema}.package_chunks";
+        _claims = $"{schema}.package_claims";
     }
 
-    /// <summary>A stream whose bytes are stored as the package's chunks as they are written; <see cref="PackageWriter.CompleteAsync"/> ends it.</summary>
-    public PackageWriter OpenWrite(Guid packageId) => new(this, packageId);
+    /// <summary>
+    /// A stream whose bytes are stored as the package's chunks as they are written; <see cref="PackageWriter.CompleteAsync"/>
+    /// ends it. The package is claimed for <paramref name="owner"/> (this host's agency) before its first chunk is stored.
+    /// </summary>
+    public PackageWriter OpenWrite(Guid packageId, string owner) => new(this, packageId, owner);
 
-    /// <summary>Stores a whole stream as the package's chunks.</summary>
-    public async Task<StoredPackage> WriteAsync(Guid packageId, Stream content, CancellationToken cancellationToken)
+    /// <summary>Stores a whole stream as the package's chunks, claimed for <paramref name="owner"/>.</summary>
+    public async Task<StoredPackage> WriteAsync(Guid packageId, string owner, Stream content, CancellationToken cancellationToken)
     {
-        await using var writer = OpenWrite(packageId);
+        await using var writer = OpenWrite(packageId, owner);
         await content.CopyToAsync(writer, ChunkBytes, cancellationToken);
         return await writer.CompleteAsync(cancellationToken);
     }
 
-    /// <summary>Stores one chunk (a no-op when it is already stored).</summary>
-    public async Task AddChunkAsync(Guid packageId, int seq, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores one chunk that another host sent for <paramref name="owner"/>'s package of <paramref name="count"/> chunks.
+    /// The first chunk of a package claims its id for that owner and count. Null when the chunk is stored, or was already
+    /// (a chunk sent twice); else why it was not stored, with the reason code to count it under. Nothing is stored for an
+    /// id another owner claimed, with another count, at or past the count, or over <see cref="MaxPackageBytes"/>.
+    /// </summary>
+    public async Task<(ReasonCode Reason, string Detail)?> AddChunkAsync(
+        Guid packageId, string owner, int seq, int count, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
-        await using var command = InsertCommand(packageId, seq, bytes);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (count is < 1 or > MaxChunks || seq < 0 || seq >= count || bytes.Length > MaxChunkBytes)
+        {
+            return (ReasonCode.TooLarge, $"Chunk {seq} of {count} ({bytes.Length} bytes) breaks the limits: at most {MaxChunks} chunks of at most {MaxChunkBytes} bytes, indexes below the count.");
+        }
+
+        await using (var claim = _dataSource.CreateCommand($"insert into {_claims} (package_id, owner, chunks) values ($1, $2, $3) on conflict (package_id) do nothing"))
+        {
+            claim.Parameters.Add(new NpgsqlParameter { Value = packageId });
+            claim.Parameters.Add(new NpgsqlParameter { Value = owner });
+            claim.Parameters.Add(new NpgsqlParameter { Value = count });
+            await claim.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // One statement: the claim row is locked while its byte count is checked and raised, so chunks stored at once
+        // cannot pass the limit together; a chunk already stored (on conflict) adds nothing. A new statement sees the
+        // claim whoever made it (READ COMMITTED takes a snapshot per statement).
+        await using (var insert = _dataSource.CreateCommand($"""
+            with claim as (
+                select package_id from {_claims}
+                where package_id = $1 and owner = $2 and chunks = $3 and $4 < chunks and bytes + octet_length($5) <= $6
+                for update),
+            stored as (
+                insert into {_table} (package_id, seq, bytes) select package_id, $4, $5 from claim
+                on conflict do nothing returning seq)
+            update {_claims} set bytes = bytes + octet_length($5) where package_id = $1 and exists (select 1 from stored)
+            """))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = packageId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = owner });
+            insert.Parameters.Add(new NpgsqlParameter { Value = count });
+            insert.Parameters.Add(new NpgsqlParameter { Value = seq });
+            insert.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = bytes, NpgsqlDbType = NpgsqlDbType.Bytea });
+            insert.Parameters.Add(new NpgsqlParameter { Value = MaxPackageBytes });
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) > 0)
+            {
+                return null;
+            }
+        }
+
+        // Not stored: say why (the rare path, so a second look costs nothing that matters).
+        var held = await ClaimAsync(packageId, cancellationToken);
+        return held switch
+        {
+            null => (ReasonCode.PackageIncomplete, $"Package {packageId} has no claim; it was removed meanwhile."),
+            { Owner: var other } when other != owner => (ReasonCode.DuplicateEnvelopeId,
+                $"Package {packageId} belongs to '{other}'; a chunk sent for '{owner}' is not added to it."),
+            { Chunks: var chunks } when chunks != count => (ReasonCode.PackageIncomplete,
+                $"Package {packageId} was announced as {(chunks is null ? "a package this host is writing" : $"{chunks} chunk(s)")}; a chunk says {count}."),
+            _ when await ChunkStoredAsync(packageId, seq, cancellationToken) => null,
+            { Bytes: var stored } => (ReasonCode.TooLarge,
+                $"Package {packageId} holds {stored} bytes; {bytes.Length} more would pass the limit of {MaxPackageBytes}."),
+        };
     }
 
+    /// <summary>Who claimed a package id, and for how many chunks (null while this host's own writer is still writing it).</summary>
+    public async Task<PackageClaim?> ClaimAsync(Guid packageId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"select owner, chunks, bytes from {_claims} where package_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new PackageClaim(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.GetInt64(2))
+            : null;
+    }
+
+    /// <summary>All chunks stored under the id, whoever sent them (a test's and an operator's view).</summary>
     public async Task<int> CountChunksAsync(Guid packageId, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"select count(*) from {_table} where package_id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = packageId });
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The chunks stored with an index below <paramref name="chunks"/>: the ones a package of that many is made of.</summary>
+    public async Task<int> CountChunksAsync(Guid packageId, int chunks, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"select count(*) from {_table} where package_id = $1 and seq < $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = chunks });
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task<bool> ChunkStoredAsync(Guid packageId, int seq, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"select exists (select 1 from {_table} where package_id = $1 and seq = $2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = seq });
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
     /// <summary>Reads the package back, chunk by chunk, hashing it as it goes (<see cref="PackageReader.Sha256Hex"/>).</summary>
@@ -76,11 +176,22 @@ public sealed class PackageStore : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes the package's chunks. Its claim stays (with no bytes counted): the id remains its owner's, so a resend of
+    /// the same package by the same owner is stored again and nobody else's chunks are.
+    /// </summary>
     public async Task DeleteAsync(Guid packageId, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"delete from {_table} where package_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // A batch, not one command text: Npgsql takes positional parameters in one statement per command only.
+        await using var batch = _dataSource.CreateBatch();
+        foreach (var sql in new[] { $"delete from {_table} where package_id = $1", $"update {_claims} set bytes = 0 where package_id = $1" })
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
@@ -94,7 +205,16 @@ public sealed class PackageStore : IAsyncDisposable
             where c.received_at < now() - $1 and not exists (select 1 from ({owners}) o(id) where o.id = c.package_id)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = age });
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+        // Claims no envelope took up go too, once they have no chunk left.
+        await using var claims = _dataSource.CreateCommand($"""
+            delete from {_claims} k
+            where k.claimed_at < now() - $1 and not exists (select 1 from ({owners}) o(id) where o.id = k.package_id)
+              and not exists (select 1 from {_table} c where c.package_id = k.package_id)
+            """);
+        claims.Parameters.Add(new NpgsqlParameter { Value = age });
+        await claims.ExecuteNonQueryAsync(cancellationToken);
+        return deleted;
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
@@ -108,13 +228,49 @@ public sealed class PackageStore : IAsyncDisposable
         return command;
     }
 
-    /// <summary>One query for every chunk in order; the rows are read one at a time as the caller asks for them.</summary>
-    internal NpgsqlCommand SelectChunksCommand(NpgsqlConnection connection, Guid packageId)
+    /// <summary>
+    /// One query for the package's chunks in order, the first <paramref name="chunks"/> only (never a row past the count
+    /// announced); the rows are read one at a time as the caller asks for them.
+    /// </summary>
+    internal NpgsqlCommand SelectChunksCommand(NpgsqlConnection connection, Guid packageId, int chunks)
     {
-        var command = new NpgsqlCommand($"select seq, bytes from {_table} where package_id = $1 order by seq", connection);
+        var command = new NpgsqlCommand($"select seq, bytes from {_table} where package_id = $1 and seq < $2 order by seq", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = chunks });
         return command;
     }
+
+    /// <summary>
+    /// Claims an id for this host's own writer (chunks unknown until it completes); throws when the id is someone
+    /// else's, or already a complete package. Ids a writer uses are new envelope ids, so this fails only on a bug.
+    /// </summary>
+    internal NpgsqlCommand ClaimForWritingCommand(Guid packageId, string owner)
+    {
+        // The select does not see the row its own insert makes (one snapshot per statement), hence both halves.
+        var command = _dataSource.CreateCommand($"""
+            with claimed as (
+                insert into {_claims} (package_id, owner, chunks) values ($1, $2, null) on conflict (package_id) do nothing returning package_id)
+            select exists (select 1 from claimed)
+                or exists (select 1 from {_claims} where package_id = $1 and owner = $2 and chunks is null)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = owner });
+        return command;
+    }
+
+    /// <summary>Records the count and size of a package this host wrote, which ends its claim's writing state.</summary>
+    internal NpgsqlCommand CompleteClaimCommand(Guid packageId, string owner, int chunks, long bytes)
+    {
+        var command = _dataSource.CreateCommand($"update {_claims} set chunks = $3, bytes = $4 where package_id = $1 and owner = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = packageId });
+        command.Parameters.Add(new NpgsqlParameter { Value = owner });
+        command.Parameters.Add(new NpgsqlParameter { Value = chunks });
+        command.Parameters.Add(new NpgsqlParameter { Value = bytes });
+        return command;
+    }
+
+    internal static InvalidOperationException Claimed(Guid packageId) =>
+        new($"Package {packageId} is already claimed by another sender or already complete; this host does not write into it.");
 
     internal NpgsqlConnection OpenConnection() => _dataSource.OpenConnection();
 
@@ -124,21 +280,27 @@ public sealed class PackageStore : IAsyncDisposable
         new($"Chunk {seq} of package {packageId} is not stored.");
 }
 
+/// <summary>Who a stored package id belongs to (<see cref="PackageStore"/>), how many chunks make it (null while this host writes it), and the bytes stored.</summary>
+public sealed record PackageClaim(string Owner, int? Chunks, long Bytes);
+
 /// <summary>Writes a package into the store one chunk at a time, hashing it; nothing of it is kept in memory beyond one chunk.</summary>
 public sealed class PackageWriter : Stream
 {
     private readonly PackageStore _store;
     private readonly Guid _packageId;
+    private readonly string _owner;
+    private bool _claimed;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _buffer = new byte[PackageStore.ChunkBytes];
     private int _filled;
     private int _chunks;
     private long _length;
 
-    internal PackageWriter(PackageStore store, Guid packageId)
+    internal PackageWriter(PackageStore store, Guid packageId, string owner)
     {
         _store = store;
         _packageId = packageId;
+        _owner = owner;
     }
 
     public override bool CanRead => false;
@@ -155,6 +317,11 @@ public sealed class PackageWriter : Stream
             await FlushChunkAsync(cancellationToken);
         }
 
+        await using (var complete = _store.CompleteClaimCommand(_packageId, _owner, _chunks, _length))
+        {
+            await complete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         return new StoredPackage(_length, _chunks, Convert.ToHexStringLower(_sha256.GetHashAndReset()));
     }
 
@@ -168,6 +335,12 @@ public sealed class PackageWriter : Stream
             buffer = buffer[take..];
             if (_filled == _buffer.Length)
             {
+                if (!_claimed)
+                {
+                    using var claim = _store.ClaimForWritingCommand(_packageId, _owner);
+                    _claimed = claim.ExecuteScalar() is true ? true : throw PackageStore.Claimed(_packageId);
+                }
+
                 using var command = _store.InsertCommand(_packageId, _chunks, _buffer);
                 command.ExecuteNonQuery();
                 Next();
@@ -221,6 +394,12 @@ public sealed class PackageWriter : Stream
 
     private async Task FlushChunkAsync(CancellationToken cancellationToken)
     {
+        if (!_claimed)
+        {
+            await using var claim = _store.ClaimForWritingCommand(_packageId, _owner);
+            _claimed = await claim.ExecuteScalarAsync(cancellationToken) is true ? true : throw PackageStore.Claimed(_packageId);
+        }
+
         await using var command = _store.InsertCommand(_packageId, _chunks, _buffer.AsMemory(0, _filled));
         await command.ExecuteNonQueryAsync(cancellationToken);
         Next();
@@ -295,7 +474,7 @@ public sealed class PackageReader : Stream
             }
 
             _connection ??= _store.OpenConnection();
-            _command ??= _store.SelectChunksCommand(_connection, _packageId);
+            _command ??= _store.SelectChunksCommand(_connection, _packageId, _chunks);
             _rows ??= _command.ExecuteReader(CommandBehavior.SequentialAccess);
             Take(_rows.Read() && _rows.GetInt32(0) == _next ? _rows.GetFieldValue<byte[]>(1) : throw PackageStore.Missing(_packageId, _next));
         }
@@ -381,7 +560,7 @@ public sealed class PackageReader : Stream
     private async Task<byte[]> FetchAsync(CancellationToken cancellationToken)
     {
         _connection ??= await _store.OpenConnectionAsync(cancellationToken);
-        _command ??= _store.SelectChunksCommand(_connection, _packageId);
+        _command ??= _store.SelectChunksCommand(_connection, _packageId, _chunks);
         _rows ??= await _command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         return await _rows.ReadAsync(cancellationToken) && _rows.GetInt32(0) == _next
             ? await _rows.GetFieldValueAsync<byte[]>(1, cancellationToken)

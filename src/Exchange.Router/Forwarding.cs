@@ -88,7 +88,7 @@ public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus dir
         if (stored is not null)
         {
             var endpoint = await directBus.GetSendEndpoint(new Uri($"queue:{queue}"));
-            await endpoint.SendChunksAsync(store, envelope.EnvelopeId, stored, cancellationToken);
+            await endpoint.SendChunksAsync(store, envelope.EnvelopeId, stored, envelope.SenderCode, cancellationToken);
         }
     }
 

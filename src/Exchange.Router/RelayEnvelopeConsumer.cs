@@ -2,6 +2,7 @@ using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,9 @@ namespace Exchange.Router;
 /// signature), stores it in its own database with the trace so far plus its own entry, records RelayAcceptance or
 /// RelayRejection evidence, and sends it on: to the recipients' gateways it serves, or to the next hub. Deadlines are
 /// chased by the hub that accepted the envelope from its sender, which relays again when a receipt is late; a repeated
-/// relay re-sends what is still outstanding and records nothing twice.
+/// relay re-sends what is still outstanding and records nothing twice. Only the hub the envelope came from may chase it
+/// so, with the same sender and the same package: any other repeat of a known envelope id re-sends nothing (issue #16,
+/// item 4; docs/security.md, "A known envelope id re-sends nothing").
 /// </summary>
 public sealed class RelayEnvelopeConsumer(
     HubDbContext db,
@@ -38,13 +41,13 @@ public sealed class RelayEnvelopeConsumer(
 
         if (await FindAsync(message.EnvelopeId, cancellationToken) is { } existing)
         {
-            await ResendAsync(context, existing, codes, packageSha256);
+            await ResendAsync(context, existing, message, codes, packageSha256);
             return;
         }
 
         var current = await directory.CurrentAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var verdict = message.Stored is { } stored && await store.CheckStoredAsync(message.EnvelopeId, stored, cancellationToken) is { } incomplete
+        var verdict = message.Stored is { } stored && await store.CheckStoredAsync(message.EnvelopeId, stored, message.SenderCode, cancellationToken) is { } incomplete
             ? new SubmissionVerdict(ReasonCode.PackageIncomplete, incomplete)
             : check.CheckRelay(message, package, current, now);
         var hub = options.Value.HubName;
@@ -103,7 +106,7 @@ public sealed class RelayEnvelopeConsumer(
         catch (Exception e) when (e.IsUniqueViolation())
         {
             db.ChangeTracker.Clear();
-            await ResendAsync(context, (await FindAsync(message.EnvelopeId, cancellationToken))!, codes, packageSha256);
+            await ResendAsync(context, (await FindAsync(message.EnvelopeId, cancellationToken))!, message, codes, packageSha256);
             return;
         }
 
@@ -115,11 +118,18 @@ public sealed class RelayEnvelopeConsumer(
     private Task<EnvelopeRow?> FindAsync(Guid envelopeId, CancellationToken cancellationToken) =>
         db.Envelopes.AsNoTracking().Include(e => e.Deliveries).FirstOrDefaultAsync(e => e.EnvelopeId == envelopeId, cancellationToken);
 
-    private async Task ResendAsync(ConsumeContext context, EnvelopeRow existing, List<string> codes, string packageSha256)
+    /// <summary>A relay of an envelope this hub holds: the relaying hub chasing a late delivery, or a repeat to ignore.</summary>
+    private async Task ResendAsync(ConsumeContext context, EnvelopeRow existing, RelayEnvelope message, List<string> codes, string packageSha256)
     {
-        if (existing.PackageSha256 != packageSha256)
+        var ignored = existing.RelayedBy != message.FromHub
+            ? $"it holds the envelope from {(existing.RelayedBy is { } hub ? $"hub '{hub}'" : "its sender's gateway")}, not from hub '{Untrusted.Quote(message.FromHub)}'"
+            : existing.SenderCode != message.SenderCode || existing.PackageSha256 != packageSha256
+                ? $"the relay names sender '{Untrusted.Quote(message.SenderCode)}' and SHA-256 {packageSha256}; it holds '{existing.SenderCode}' and {existing.PackageSha256}"
+                : null;
+        if (ignored is not null)
         {
-            logger.LogWarning("Hub relayed envelope {EnvelopeId} with other content than this hub holds; ignored", existing.EnvelopeId);
+            ExchangeTelemetry.RecordMessageRefused(nameof(RelayEnvelope), ReasonCode.DuplicateEnvelopeId.ToCode());
+            logger.LogWarning("Relay of known envelope {EnvelopeId} re-sends nothing: {Detail}", existing.EnvelopeId, ignored);
             return;
         }
 

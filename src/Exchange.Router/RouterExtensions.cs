@@ -53,6 +53,8 @@ public static class RouterExtensions
         services.AddOptions<RoutingPolicy>().ValidateOnStart();
         services.AddSingleton<IValidateOptions<RoutingPolicy>, RoutingPolicyValidation>();
         services.AddSingleton<SubmissionCheck>();
+        // Chunks are bound to the agency they were sent for, and that agency must be the one whose way in they came by.
+        services.AddSingleton<IMessageOrigin, BusMessageOrigin>();
         services.AddSingleton<Forwarding>();
         services.AddSingleton<DirectoryCache>();
         services.AddSingleton<DirectorySubscribers>();

@@ -14,8 +14,18 @@ namespace Exchange.Router;
 
 /// <summary>
 /// Verifies a submission, stores the envelope with one delivery per recipient and its evidence in one
-/// transaction, then forwards. Idempotent: a redelivered or resubmitted envelope id re-sends what the first
-/// one sent and records nothing twice. A valid signature already seen on another envelope is a replay.
+/// transaction, then forwards. A valid signature already seen on another envelope is a replay.
+/// <para>
+/// Idempotent, and cheap to repeat (issue #16, item 4; docs/security.md, "A known envelope id re-sends nothing"): a
+/// submission whose envelope id the hub already holds is checked first for who sent it (the same agency, by the
+/// message and by the way it came, <see cref="BusOrigin"/>) and what it carries (the same package SHA-256). A genuine
+/// repeat (a gateway that lost the answer) gets the first outcome again, to its own sender only; anything else is
+/// refused as <c>duplicate-envelope-id</c> with evidence and answers nobody. Neither forwards the package again: a
+/// repeated id used to re-send the whole package to every pending recipient and neighbouring hub, whoever sent it.
+/// Pending deliveries are the <see cref="DeadlineChaser"/>'s to forward again. The one exception is the hub's own
+/// second attempt at the same message (a retry after a fault, or the broker's redelivery after a crash), which may
+/// have stored the envelope and then failed before its messages left: it finishes what the first attempt began.
+/// </para>
 /// </summary>
 public sealed class SubmitEnvelopeConsumer(
     HubDbContext db,
@@ -38,34 +48,40 @@ public sealed class SubmitEnvelopeConsumer(
         var package = PackageBody.Of(message.Package, store, message.EnvelopeId, message.Stored);
         var packageSha256 = package.Sha256Hex;
 
+        // Normalised (a 3-group alias becomes its 4-group code) so every later message reaches the right queue.
+        var sender = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Untrusted.Quote(message.SenderCode, 64);
+        var originAgrees = origin.Agrees(context, message.SenderCode, OriginProof.Signed, out var originDetail);
         var existing = await FindAsync(message.EnvelopeId, cancellationToken);
         if (existing is not null)
         {
-            await AnswerDuplicateAsync(context, existing, packageSha256);
+            await AnswerDuplicateAsync(context, existing, sender, originAgrees ? null : originDetail, packageSha256);
             return;
         }
 
         var current = await directory.CurrentAsync(cancellationToken);
         var now = clock.GetUtcNow();
-        var verdict = !origin.Agrees(context, message.SenderCode, OriginProof.Signed, out var originDetail)
+        // A stored package is the sender's only if its own chunks make it up (PackageStore binds each chunk to the
+        // agency it was sent for); a submission that came another way than its sender's is not read that far.
+        var incomplete = originAgrees && message.Stored is { } stored ? await store.CheckStoredAsync(message.EnvelopeId, stored, sender, cancellationToken) : null;
+        var verdict = !originAgrees
             ? new SubmissionVerdict(ReasonCode.SenderMismatch, originDetail)
-            : message.Stored is { } stored && await store.CheckStoredAsync(message.EnvelopeId, stored, cancellationToken) is { } incomplete
+            : incomplete is not null
                 ? new SubmissionVerdict(ReasonCode.PackageIncomplete, incomplete)
                 : await RefuseReplayAsync(check.Check(message, package, current, now), cancellationToken);
         var hub = options.Value.HubName;
         // Bytes over a limit are not stored: their digest is the evidence, and a refused 500 MB "package" must
-        // not cost the hub 500 MB of database.
+        // not cost the hub 500 MB of database. Nor are chunks that were not checked to be this sender's package.
         var keepBytes = package.Length <= options.Value.MaxPackageBytes && message.Signature.Length <= options.Value.MaxSignatureBytes
-            && verdict.Reason != ReasonCode.PackageIncomplete;
-        if (!keepBytes && message.Stored is not null)
+            && (message.Stored is null || (originAgrees && incomplete is null));
+        // Only the sender's own chunks are removed: a submission cannot delete another agency's package by naming its id.
+        if (!keepBytes && message.Stored is not null && originAgrees && (await store.ClaimAsync(message.EnvelopeId, cancellationToken))?.Owner == sender)
         {
             await store.DeleteAsync(message.EnvelopeId, cancellationToken);
         }
         var envelope = new EnvelopeRow
         {
             EnvelopeId = message.EnvelopeId,
-            // Normalised (a 3-group alias becomes its 4-group code) so every later message reaches the right queue.
-            SenderCode = AgencyCode.TryParse(message.SenderCode, out var senderCode, out _) ? senderCode.Value : Untrusted.Quote(message.SenderCode, 64),
+            SenderCode = sender,
             DocumentId = verdict.Header?.DocumentId,
             Subject = verdict.Header?.Subject,
             Package = keepBytes ? package.InlineBytes : [],
@@ -118,7 +134,7 @@ public sealed class SubmitEnvelopeConsumer(
             db.ChangeTracker.Clear();
             if (await FindAsync(message.EnvelopeId, cancellationToken) is { } winner)
             {
-                await AnswerDuplicateAsync(context, winner, packageSha256);
+                await AnswerDuplicateAsync(context, winner, sender, originAgrees ? null : originDetail, packageSha256);
             }
             else
             {
@@ -139,7 +155,8 @@ public sealed class SubmitEnvelopeConsumer(
             logger.LogWarning("Rejected envelope {EnvelopeId} from {Sender}: {Reason} {Detail}", message.EnvelopeId, envelope.SenderCode, envelope.Reason, envelope.Detail);
         }
 
-        await AnnounceAsync(context, envelope);
+        await ForwardAsync(context, envelope);
+        await AnswerSenderAsync(context, envelope);
     }
 
     /// <summary>
@@ -167,28 +184,57 @@ public sealed class SubmitEnvelopeConsumer(
     private Task<EnvelopeRow?> FindAsync(Guid envelopeId, CancellationToken cancellationToken) =>
         db.Envelopes.AsNoTracking().Include(e => e.Deliveries).FirstOrDefaultAsync(e => e.EnvelopeId == envelopeId, cancellationToken);
 
-    private async Task AnswerDuplicateAsync(ConsumeContext<SubmitEnvelope> context, EnvelopeRow existing, string packageSha256)
+    /// <summary>
+    /// A submission with an envelope id the hub already holds. From the same agency (by the message and by the way it
+    /// came) with the same package: the first outcome again, to that sender only. Anything else: refused with
+    /// <c>duplicate-envelope-id</c> evidence; the stored envelope is untouched and nobody is told (its sender was not
+    /// refused; the other party may be anyone). Neither re-sends the package (see the class comment).
+    /// </summary>
+    /// <param name="originDetail">Why the way the message came disagrees with its sender, or null when it agrees.</param>
+    private async Task AnswerDuplicateAsync(ConsumeContext<SubmitEnvelope> context, EnvelopeRow existing, string sender, string? originDetail, string packageSha256)
     {
-        if (existing.PackageSha256 == packageSha256)
+        var refusal = originDetail is not null
+            ? $"Envelope id already used by '{existing.SenderCode}'. {originDetail}"
+            : sender != existing.SenderCode
+                ? $"Envelope id already used by '{existing.SenderCode}'; this submission names sender '{sender}'."
+                : existing.PackageSha256 != packageSha256
+                    ? $"Envelope id already used for a package with SHA-256 {existing.PackageSha256}; this submission's package has SHA-256 {packageSha256}."
+                    : null;
+        if (refusal is null)
         {
-            logger.LogInformation("Envelope {EnvelopeId} seen before; re-sending its outcome", existing.EnvelopeId);
-            await AnnounceAsync(context, existing);
+            // The hub's own second attempt at this message (retried after a fault, or redelivered by the broker after a
+            // crash) may follow a first that stored the envelope but sent nothing: it sends what the first would have.
+            if (context.GetRetryAttempt() > 0 || context.ReceiveContext.Redelivered)
+            {
+                logger.LogInformation("Envelope {EnvelopeId} stored by an earlier attempt at this message; sending its outcome", existing.EnvelopeId);
+                await ForwardAsync(context, existing);
+            }
+            else
+            {
+                logger.LogInformation("Envelope {EnvelopeId} submitted again by its sender; answering with its outcome, forwarding nothing", existing.EnvelopeId);
+            }
+
+            await AnswerSenderAsync(context, existing);
             return;
         }
 
-        // Same id, other bytes: a replay or a broken sender. The stored envelope is untouched and its sender
-        // is not told it was rejected (it was not); the attempt is evidence.
         var now = clock.GetUtcNow();
         db.AddEvidence(
             EvidenceKind.SubmissionRejection, existing.EnvelopeId, null, ReasonCode.DuplicateEnvelopeId,
-            $"Envelope id already used for a package with SHA-256 {existing.PackageSha256}; this submission's package has SHA-256 {packageSha256}.",
-            packageSha256, options.Value.HubName, now);
+            Untrusted.Clip(refusal, EvidenceLog.MaxDetail), packageSha256, options.Value.HubName, now);
         await db.SaveChangesAsync(context.CancellationToken);
-        logger.LogWarning("Refused reuse of envelope id {EnvelopeId} for different content", existing.EnvelopeId);
+        ExchangeTelemetry.RecordMessageRefused(nameof(SubmitEnvelope), ReasonCode.DuplicateEnvelopeId.ToCode());
+        logger.LogWarning("Refused reuse of envelope id {EnvelopeId} (sender {Sender}): {Detail}", existing.EnvelopeId, sender, refusal);
     }
 
-    /// <summary>Sends what the outcome calls for: deliveries still outstanding and the answer to the sender.</summary>
-    private async Task AnnounceAsync(ConsumeContext context, EnvelopeRow envelope)
+    /// <summary>Sends an accepted envelope's outstanding deliveries on.</summary>
+    private Task ForwardAsync(ConsumeContext context, EnvelopeRow envelope) =>
+        envelope.State == EnvelopeStates.Rejected
+            ? Task.CompletedTask
+            : forwarding.SendAsync(context, envelope, envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded), context.CancellationToken);
+
+    /// <summary>Tells the envelope's sender the outcome: accepted, or rejected and why.</summary>
+    private async Task AnswerSenderAsync(ConsumeContext context, EnvelopeRow envelope)
     {
         if (envelope.State == EnvelopeStates.Rejected)
         {
@@ -204,8 +250,6 @@ public sealed class SubmitEnvelopeConsumer(
             return;
         }
 
-        await forwarding.SendAsync(context, envelope, envelope.Deliveries.Where(d => d.State == DeliveryStates.Forwarded), context.CancellationToken);
-
         // Accepted means the sender is a known agency with a valid code.
         var sender = AgencyCode.Parse(envelope.SenderCode);
         await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeAccepted(
@@ -213,4 +257,3 @@ public sealed class SubmitEnvelopeConsumer(
             envelope.DirectoryVersion ?? 0, envelope.ReceivedAt), context.CancellationToken);
     }
 }
-

@@ -112,7 +112,7 @@ public sealed class LargePackageTests : ProvinceFixture
     {
         var envelopeId = Guid.CreateVersion7();
         var bytes = RandomBytes(100_000);
-        await SendToHubAsync(new PackageChunk(envelopeId, 0, 2, bytes[..60_000]), new PackageChunk(envelopeId, 1, 2, bytes[60_000..]));
+        await SendToHubAsync(new PackageChunk(envelopeId, 0, 2, bytes[..60_000], Sender), new PackageChunk(envelopeId, 1, 2, bytes[60_000..], Sender));
         await SendToHubAsync(new SubmitEnvelope(envelopeId, Sender, [Recipient], [], [0x30, 0x00], DateTimeOffset.UtcNow,
             new StoredPackage(bytes.Length, 2, Convert.ToHexStringLower(SHA256.HashData("other bytes"u8)))));
 
@@ -141,7 +141,7 @@ public sealed class LargePackageTests : ProvinceFixture
         var id = Guid.NewGuid();
         var bytes = RandomBytes(PackageStore.ChunkBytes * 2 + 123);
 
-        var stored = await store.WriteAsync(id, new MemoryStream(bytes), CancellationToken.None);
+        var stored = await store.WriteAsync(id, Sender, new MemoryStream(bytes), CancellationToken.None);
 
         Assert.That(stored, Is.EqualTo(new StoredPackage(bytes.Length, 3, Digests.Sha256Hex(bytes))));
         using (var reader = store.OpenRead(id, stored.Chunks))
@@ -152,7 +152,7 @@ public sealed class LargePackageTests : ProvinceFixture
             Assert.That(reader.Sha256Hex, Is.EqualTo(stored.Sha256));
         }
 
-        await store.AddChunkAsync(id, 0, new byte[] { 1, 2, 3 }, CancellationToken.None);
+        Assert.That(await store.AddChunkAsync(id, Sender, 0, 3, new byte[] { 1, 2, 3 }, CancellationToken.None), Is.Null, "a chunk already stored");
         Assert.That(await store.CountChunksAsync(id, CancellationToken.None), Is.EqualTo(3));
         using (var again = store.OpenRead(id, stored.Chunks))
         {
@@ -167,7 +167,7 @@ public sealed class LargePackageTests : ProvinceFixture
         var (orphan, young, claimed) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         foreach (var id in new[] { orphan, young, claimed })
         {
-            await store.AddChunkAsync(id, 0, new byte[] { 1, 2, 3 }, CancellationToken.None);
+            Assert.That(await store.AddChunkAsync(id, Sender, 0, 1, new byte[] { 1, 2, 3 }, CancellationToken.None), Is.Null);
         }
 
         await using (var hub = Province.CreateHubDb())

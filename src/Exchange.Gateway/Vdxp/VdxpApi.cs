@@ -235,7 +235,7 @@ public sealed class VdxpOperations(
         if (!inline)
         {
             body.Position = 0;
-            await using var writer = store.OpenWrite(envelopeId);
+            await using var writer = store.OpenWrite(envelopeId, Gateway.AgencyCode);
             await CopyAsync(body, writer, length, ct);
             stored = await writer.CompleteAsync(ct);
         }

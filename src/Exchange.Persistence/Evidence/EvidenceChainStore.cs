@@ -244,9 +244,11 @@ public static class EvidenceChainStore
         var deliveries = await ReadDeliveriesAsync(connection, transaction, ids, cancellationToken);
         await using (var select = new NpgsqlCommand("""
             select envelope_id, sender_code, document_id, subject, state, reason, detail,
-                   -- A package stored in chunks (large documents) is joined back whole: a bundle carries the exact signed bytes.
+                   -- A package stored in chunks (large documents) is joined back whole: a bundle carries the exact signed bytes,
+                   -- its announced chunks and nothing past them (issue #16, item 6: extras are refused, and never read).
                    case when e.package_chunks is null then e.package
-                        else (select string_agg(c.bytes, ''::bytea order by c.seq) from hub.package_chunks c where c.package_id = e.envelope_id) end,
+                        else (select string_agg(c.bytes, ''::bytea order by c.seq) from hub.package_chunks c
+                              where c.package_id = e.envelope_id and c.seq < e.package_chunks) end,
                    signature, package_sha256, signer_certificate_sha256, directory_version, submitted_at, received_at
             from hub.envelopes e where envelope_id = any(@ids) order by received_at, envelope_id
             """, connection, transaction))
