@@ -36,11 +36,16 @@ public static class AuditCommand
             Description = "Seconds a record may be dated before a record preceding it in the chain before it counts as inserted out of order.",
             DefaultValueFactory = _ => 300,
         };
+        var anchor = new Option<FileInfo[]>("--anchor")
+        {
+            Description = "A signed checkpoint kept outside the hub (`exchange gateway checkpoint export`, `exchange audit anchor`); repeatable. "
+                + "One for an index beyond the chain's end shows that the newest records were removed.",
+        };
         var verifyLog = new Command("verify-log", "Walk the hub's evidence chain and name the first record changed, removed or inserted out of order.")
         {
-            json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance,
+            json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance, anchor,
         };
-        verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), ct));
+        verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), p.GetValue(anchor) ?? [], ct));
         return new Command("audit", "Auditors' checks of the hub's evidence, and the audit host's API keys.") { verifyLog, KeyCommand() };
     }
 
@@ -104,12 +109,24 @@ public static class AuditCommand
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, CancellationToken ct)
+    private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, FileInfo[] anchorFiles, CancellationToken ct)
     {
         EvidenceTrust.Resolved trust;
+        var anchors = new List<ChainAnchor>();
         try
         {
             trust = choice.Resolve();
+            foreach (var file in anchorFiles)
+            {
+                try
+                {
+                    anchors.Add(ChainAnchor.Parse(await File.ReadAllTextAsync(file.FullName, ct), file.Name));
+                }
+                catch (FormatException e)
+                {
+                    return UsageError(json, $"--anchor {file.FullName}: not an evidence anchor ({e.Message}).");
+                }
+            }
         }
         catch (Exception e) when (EvidenceTrust.IsInputError(e))
         {
@@ -122,7 +139,7 @@ public static class AuditCommand
         ChainReport report;
         try
         {
-            var options = new ChainVerifierOptions { OutOfOrderTolerance = tolerance };
+            var options = new ChainVerifierOptions { OutOfOrderTolerance = tolerance, Anchors = anchors };
             if (!json && ConsoleProgress.Interactive)
             {
                 report = await AnsiConsole.Status().StartAsync("walking the evidence chain", async ctx =>
@@ -208,6 +225,7 @@ public static class AuditCommand
         problems = report.Problems.Select(ProblemJson),
         warnings = report.Warnings,
         checkpointSigners = report.CheckpointSigners,
+        anchors = report.AnchorsChecked,
     }, Json);
 
     internal static object ProblemJson(EvidenceProblem p) => new

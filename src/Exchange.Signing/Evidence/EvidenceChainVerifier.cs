@@ -16,6 +16,12 @@ public sealed record ChainVerifierOptions
     /// <summary>How far (in chain indexes) to look for the index a changed record was sealed at, to tell a moved
     /// record (insertion, removal with renumbering, reordering) from an edited one.</summary>
     public int MoveSearchDistance { get; init; } = 8;
+
+    /// <summary>Signed checkpoints kept outside the hub (a gateway's, an exported one with its RFC 3161 timestamp):
+    /// one for an index beyond the chain's end, or committing to another hash than the chain has at its index, shows
+    /// that the newest records were removed with their checkpoints, which the hub's own data cannot show (issue #16
+    /// item 12).</summary>
+    public IReadOnlyList<ChainAnchor> Anchors { get; init; } = [];
 }
 
 /// <summary>The result of walking a chain.</summary>
@@ -31,7 +37,8 @@ public sealed record ChainReport(
     IReadOnlyList<EvidenceProblem> Problems,
     long ProblemCount,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<string> CheckpointSigners)
+    IReadOnlyList<string> CheckpointSigners,
+    int AnchorsChecked = 0)
 {
     public bool Intact => ProblemCount == 0;
 
@@ -72,11 +79,57 @@ public sealed class EvidenceChainVerifier
     private (long Index, Guid Evidence, long SealedAs)? _pendingMove;
     private long? _moveOffset;
 
+    // Anchors whose signature verifies, by the chain index they commit to; a forged one proves nothing.
+    private readonly SortedDictionary<long, List<ChainAnchor>> _anchors = [];
+    private int _anchorsChecked;
+
     public EvidenceChainVerifier(CheckpointVerifier checkpoints, ChainVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
         _checkpoints = checkpoints;
         _options = options ?? new ChainVerifierOptions();
+        foreach (var anchor in _options.Anchors)
+        {
+            AddAnchor(anchor);
+        }
+    }
+
+    /// <summary>An anchor counts only when it is signed like the chain's own checkpoints (the pinned sealing
+    /// certificate, RFC 5652 over the canonical bytes): anyone can write a checkpoint file.</summary>
+    private void AddAnchor(ChainAnchor anchor)
+    {
+        var check = _checkpoints.Verify(anchor.Checkpoint);
+        if (check.Problem is { } problem)
+        {
+            Problem(problem with { Reason = $"the anchor kept by {anchor.Source}: {problem.Reason}", File = anchor.Source });
+            return;
+        }
+
+        _anchorsChecked++;
+        var index = anchor.Checkpoint.Checkpoint.ChainIndex;
+        if (!_anchors.TryGetValue(index, out var list))
+        {
+            _anchors[index] = list = [];
+        }
+
+        list.Add(anchor);
+    }
+
+    /// <summary>The chain's record at an anchor's index must be the one the anchor signed.</summary>
+    private void CheckAnchors(long index, string storedHash, Guid evidence)
+    {
+        if (!_anchors.TryGetValue(index, out var anchors))
+        {
+            return;
+        }
+
+        foreach (var anchor in anchors.Where(a => a.Checkpoint.Checkpoint.RecordHash != storedHash))
+        {
+            var checkpoint = anchor.Checkpoint.Checkpoint;
+            Problem(EvidenceProblemKind.CheckpointMismatch,
+                $"the checkpoint {index} kept by {anchor.Source} (sealed at {EvidenceChain.FormatTime(checkpoint.SealedAt)}) commits to record_hash {checkpoint.RecordHash}, but record {index} now has {storedHash}: the chain up to index {index} was rewritten after that checkpoint was shown outside the hub",
+                index, evidence);
+        }
     }
 
     /// <summary>Walks <paramref name="entries"/> (in chain_index order) and reports; progress counts entries.</summary>
@@ -190,6 +243,7 @@ public sealed class EvidenceChainVerifier
 
         _skipNextLink = moved;
         Advance(index, EvidenceChain.IsHash(sealedRecord.RecordHash) ? sealedRecord.RecordHash : recomputed, record.EvidenceId);
+        CheckAnchors(index, sealedRecord.RecordHash, record.EvidenceId);
         if (entry.Checkpoint is not null)
         {
             // A record sealed at another index is not the one this checkpoint signed: that is already the problem.
@@ -201,6 +255,18 @@ public sealed class EvidenceChainVerifier
     public ChainReport Complete(long unsealed = 0)
     {
         FlushPendingMove();
+
+        // Anchors beyond the chain's end: the records they sign existed and are gone, with their checkpoints.
+        foreach (var (index, anchors) in _anchors.Where(a => a.Key > _lastIndex))
+        {
+            var anchor = anchors.OrderBy(a => a.Checkpoint.Checkpoint.SealedAt).First();
+            var range = index == _lastIndex + 1 ? $"record {index} is" : $"records {_lastIndex + 1}..{index} are";
+            Problem(EvidenceProblemKind.ChainTruncated,
+                $"{range} missing: the chain ends at index {_lastIndex}, but {anchor.Source} holds checkpoint {index} signed by the hub at {EvidenceChain.FormatTime(anchor.Checkpoint.Checkpoint.SealedAt)}: the newest records were removed together with their checkpoints",
+                _lastIndex + 1);
+            break;
+        }
+
         var warnings = new List<string>(_warnings);
         if (_records > 0 && _checkpointCount == 0)
         {
@@ -216,7 +282,7 @@ public sealed class EvidenceChainVerifier
             warnings.Add($"checkpoint signers not pinned (pass --hub-certificate to require the hub's sealing certificate): {string.Join("; ", _signers)}");
         }
 
-        return new ChainReport(_records, _checkpointCount, _lastIndex, _lastCheckpointIndex, unsealed, _problems.ToList(), _problemCount, warnings, _signers.ToList());
+        return new ChainReport(_records, _checkpointCount, _lastIndex, _lastCheckpointIndex, unsealed, _problems.ToList(), _problemCount, warnings, _signers.ToList(), _anchorsChecked);
     }
 
     /// <summary>A record whose fields do not hash to its stored hash: edited, or sealed at another index (then

@@ -1,0 +1,144 @@
+using System.Data;
+using System.Security.Cryptography.X509Certificates;
+using Exchange.Cli;
+using Exchange.Core;
+using Exchange.Gateway;
+using Exchange.Persistence.Evidence;
+using Exchange.Signing;
+using Exchange.Signing.Evidence;
+using Npgsql;
+
+namespace Exchange.IntegrationTests;
+
+/// <summary>
+/// Anchors of the evidence chain outside the hub (issue #16 item 12): the hub shows its newest signed checkpoint to
+/// each sending gateway, which keeps it; deleting the hub's newest records together with their checkpoints leaves
+/// the hub's own data consistent, and only what a gateway holds shows the truncation. Its own province, because the
+/// test truncates the hub's chain for good.
+/// </summary>
+[TestFixture]
+public sealed class EvidenceAnchorTests : ProvinceFixture
+{
+    private const string Sender = SampleDirectory.HomeAffairs;
+    private const string Recipient = SampleDirectory.PhucXaWard;
+
+    private async Task<Guid> SendDeliveredAsync(string subject)
+    {
+        var metadata = new DocumentMetadata([Recipient], $"{subject} {Guid.NewGuid():N}", CodeNotation: "SNV-TEST", PromulgationPlace: "Hà Nội");
+        var answer = await Client(Sender).SendDocumentAsync(metadata, [("van-ban.txt", "text/plain; charset=utf-8", "Nội dung văn bản"u8.ToArray())]);
+        Assert.That((await WaitForOutcomeAsync(Sender, answer.EnvelopeId)).State, Is.EqualTo("delivered"));
+        return answer.EnvelopeId;
+    }
+
+    private NpgsqlConnection Connect() => new(Province.HubConnectionString);
+
+    private async Task WaitForSealingAsync(params Guid[] envelopes) =>
+        await Eventually(async () =>
+        {
+            await using var connection = Connect();
+            await connection.OpenAsync();
+            return (await EvidenceChainStore.LoadBundleAsync(connection, envelopes)).Ready;
+        }, "the evidence to be sealed and covered by a signed checkpoint", TimeSpan.FromSeconds(30));
+
+    private async Task<long> NewestHubCheckpointAsync()
+    {
+        await using var connection = Connect();
+        await connection.OpenAsync();
+        return (await EvidenceChainStore.NewestCheckpointAsync(connection))?.Checkpoint.ChainIndex ?? 0;
+    }
+
+    private async Task<ChainAnchor?> GatewayAnchorAsync()
+    {
+        await using var db = Province.CreateGatewayDb(Sender);
+        return await HubCheckpoints.NewestAsync(db, Sender, CancellationToken.None);
+    }
+
+    private string HubSealSha256
+    {
+        get
+        {
+            using var certificate = X509CertificateLoader.LoadCertificateFromFile(Province.Pki.HubSealCertificatePath);
+            return Digests.Sha256Hex(certificate.RawData);
+        }
+    }
+
+    /// <summary>What `exchange audit verify-log [--anchor FILE]` does, against this province's hub database.</summary>
+    private async Task<ChainReport> VerifyLogAsync(params ChainAnchor[] anchors)
+    {
+        await using var connection = Connect();
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead);
+        var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction);
+        var checkpoints = new CheckpointVerifier(new SignatureVerifier(Province.Pki.CreateTrustStore()), [HubSealSha256]);
+        return await EvidenceChainVerifier.VerifyAsync(EvidenceChainStore.ReadChainAsync(connection, transaction), checkpoints,
+            new ChainVerifierOptions { Anchors = anchors }, unsealed);
+    }
+
+    private static string Describe(ChainReport report) => string.Join("\n", report.Problems.Select(p => p.ToString()).Concat(report.Warnings));
+
+    [Test]
+    public async Task Deleting_the_newest_records_with_their_checkpoints_is_caught_by_the_checkpoint_a_gateway_kept()
+    {
+        // 1. It works: letters are sealed; the next acceptance shows the gateway the newest checkpoint, which it keeps
+        //    (a few letters, since the checkpoint covering one is signed a moment after its acceptance).
+        var envelopes = new List<Guid> { await SendDeliveredAsync("Công văn neo chuỗi") };
+        await WaitForSealingAsync([.. envelopes]);
+        var covering = await NewestHubCheckpointAsync();
+        for (var i = 0; i < 5 && ((await GatewayAnchorAsync())?.Checkpoint.Checkpoint.ChainIndex ?? 0) < covering; i++)
+        {
+            envelopes.Add(await SendDeliveredAsync("Công văn tiếp theo"));
+            await Task.Delay(500);
+        }
+
+        await WaitForSealingAsync([.. envelopes]);
+        var kept = await GatewayAnchorAsync();
+        Assert.That(kept, Is.Not.Null, "the sending gateway keeps the hub's newest checkpoint it was shown");
+        Assert.That(kept!.Checkpoint.Checkpoint.ChainIndex, Is.GreaterThanOrEqualTo(covering));
+
+        // What `exchange gateway checkpoint export` writes and `verify-log --anchor` reads.
+        var anchor = ChainAnchor.Parse(kept.ToJson(), "gateway.json");
+        Assert.That(anchor.Checkpoint.Checkpoint, Is.EqualTo(kept.Checkpoint.Checkpoint));
+        var intact = await VerifyLogAsync(anchor);
+        Assert.That(intact.Intact, Is.True, Describe(intact));
+        Assert.That(intact.AnchorsChecked, Is.EqualTo(1));
+
+        // 2. The attack: the database's owner deletes the newest records and every checkpoint that signs them, from
+        //    the index the gateway's checkpoint signs on (the append-only triggers off, as an owner can).
+        //    The router stops first (sealing its last records), so that nothing appended afterwards blurs the picture.
+        await Province.StopRouterAsync();
+        var from = anchor.Checkpoint.Checkpoint.ChainIndex;
+        await using (var connection = Connect())
+        {
+            await connection.OpenAsync();
+            await using var truncate = new NpgsqlCommand("""
+                alter table hub.evidence disable trigger evidence_append_only;
+                alter table hub.evidence_checkpoints disable trigger evidence_checkpoints_append_only;
+                delete from hub.evidence where chain_index >= @from;
+                delete from hub.evidence_checkpoints where chain_index >= @from;
+                alter table hub.evidence enable trigger evidence_append_only;
+                alter table hub.evidence_checkpoints enable trigger evidence_checkpoints_append_only;
+                """, connection);
+            truncate.Parameters.AddWithValue("from", from);
+            await truncate.ExecuteNonQueryAsync();
+        }
+
+        // The hub's own data cannot tell: the shorter chain is still a valid chain.
+        var alone = await VerifyLogAsync();
+        Assert.That(alone.Intact, Is.True, Describe(alone));
+        Assert.That(alone.LastChainIndex, Is.EqualTo(from - 1));
+
+        // 3. With the gateway's checkpoint it fails for the right reason: the chain ends before an index the hub signed.
+        var truncated = await VerifyLogAsync(anchor);
+        Assert.That(truncated.Intact, Is.False);
+        var problem = truncated.Problems.Single(p => p.Kind == EvidenceProblemKind.ChainTruncated);
+        Assert.That(problem.Code, Is.EqualTo("chain-truncated"));
+        Assert.That(problem.ChainIndex, Is.EqualTo(from), Describe(truncated));
+        Assert.That(problem.Reason, Does.Contain("gateway.json"));
+
+        // 4. An anchor anyone could write (the signed hash changed) proves nothing: refused, not counted.
+        var forged = anchor with { Checkpoint = anchor.Checkpoint with { Checkpoint = anchor.Checkpoint.Checkpoint with { ChainIndex = from + 1000 } } };
+        var refused = await VerifyLogAsync(forged);
+        Assert.That(refused.AnchorsChecked, Is.Zero);
+        Assert.That(refused.Problems.Select(p => p.Kind), Is.EqualTo(new[] { EvidenceProblemKind.CheckpointSignature }), Describe(refused));
+    }
+}
