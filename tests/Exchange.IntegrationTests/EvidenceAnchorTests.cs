@@ -1,6 +1,7 @@
 using System.Data;
 using System.Security.Cryptography.X509Certificates;
 using Exchange.Cli;
+using Exchange.Cli.Commands;
 using Exchange.Core;
 using Exchange.Gateway;
 using Exchange.Persistence.Evidence;
@@ -62,16 +63,39 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         }
     }
 
-    /// <summary>What `exchange audit verify-log [--anchor FILE]` does, against this province's hub database.</summary>
-    private async Task<ChainReport> VerifyLogAsync(params ChainAnchor[] anchors)
+    /// <summary>What `exchange audit verify-log [--anchor FILE]` does, against this province's hub database (the hub's
+    /// newest RFC 3161 timestamp included).</summary>
+    private Task<ChainReport> VerifyLogAsync(params ChainAnchor[] anchors)
+    {
+        var trust = Province.Pki.CreateTrustStore();
+        var checkpoints = new CheckpointVerifier(new SignatureVerifier(trust), [HubSealSha256]);
+        return AuditCommand.VerifyChainAsync(Province.HubConnectionString, checkpoints,
+            new ChainVerifierOptions { Anchors = anchors, TimestampAnchors = trust.Anchors, TimestampIntermediates = trust.Intermediates }, null, CancellationToken.None);
+    }
+
+    private async Task<StoredTimestamp?> NewestTimestampAsync()
     {
         await using var connection = Connect();
         await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction);
-        var checkpoints = new CheckpointVerifier(new SignatureVerifier(Province.Pki.CreateTrustStore()), [HubSealSha256]);
-        return await EvidenceChainVerifier.VerifyAsync(EvidenceChainStore.ReadChainAsync(connection, transaction), checkpoints,
-            new ChainVerifierOptions { Anchors = anchors }, unsealed);
+        return await CheckpointTimestampStore.NewestAsync(connection);
+    }
+
+    /// <summary>Runs SQL as the database's owner could, with every append-only trigger of the evidence switched off.</summary>
+    private async Task AsOwnerAsync(string sql, long from)
+    {
+        await using var connection = Connect();
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"""
+            alter table hub.evidence disable trigger evidence_append_only;
+            alter table hub.evidence_checkpoints disable trigger evidence_checkpoints_append_only;
+            alter table hub.evidence_checkpoint_timestamps disable trigger evidence_checkpoint_timestamps_append_only;
+            {sql};
+            alter table hub.evidence enable trigger evidence_append_only;
+            alter table hub.evidence_checkpoints enable trigger evidence_checkpoints_append_only;
+            alter table hub.evidence_checkpoint_timestamps enable trigger evidence_checkpoint_timestamps_append_only;
+            """, connection);
+        command.Parameters.AddWithValue("from", from);
+        await command.ExecuteNonQueryAsync();
     }
 
     private static string Describe(ChainReport report) => string.Join("\n", report.Problems.Select(p => p.ToString()).Concat(report.Warnings));
@@ -91,6 +115,8 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         }
 
         await WaitForSealingAsync([.. envelopes]);
+        await Eventually(async () => (await NewestTimestampAsync())?.Checkpoint.Checkpoint.ChainIndex >= covering,
+            "the development timestamp authority to stamp the checkpoint (is Router:Evidence:TimestampUrl set by LocalDeployment?)", TimeSpan.FromSeconds(30));
         var kept = await GatewayAnchorAsync();
         Assert.That(kept, Is.Not.Null, "the sending gateway keeps the hub's newest checkpoint it was shown");
         Assert.That(kept!.Checkpoint.Checkpoint.ChainIndex, Is.GreaterThanOrEqualTo(covering));
@@ -100,29 +126,36 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         Assert.That(anchor.Checkpoint.Checkpoint, Is.EqualTo(kept.Checkpoint.Checkpoint));
         var intact = await VerifyLogAsync(anchor);
         Assert.That(intact.Intact, Is.True, Describe(intact));
-        Assert.That(intact.AnchorsChecked, Is.EqualTo(1));
+        Assert.That(intact.AnchorsChecked, Is.EqualTo(2), "the gateway's checkpoint and the hub's newest timestamp");
+        Assert.That(intact.NewestTimestamp, Is.Not.Null, Describe(intact));
+        Assert.That(intact.NewestTimestamp!.Authority, Does.Contain("Timestamp Authority"));
+        Assert.That(intact.NewestTimestamp.ChainIndex, Is.GreaterThanOrEqualTo(covering));
 
         // 2. The attack: the database's owner deletes the newest records and every checkpoint that signs them, from
         //    the index the gateway's checkpoint signs on (the append-only triggers off, as an owner can).
         //    The router stops first (sealing its last records), so that nothing appended afterwards blurs the picture.
         await Province.StopRouterAsync();
         var from = anchor.Checkpoint.Checkpoint.ChainIndex;
-        await using (var connection = Connect())
+        var stamp = (await NewestTimestampAsync())!.Checkpoint.Checkpoint.ChainIndex;
+        await AsOwnerAsync("delete from hub.evidence where chain_index >= @from; delete from hub.evidence_checkpoints where chain_index >= @from", Math.Min(from, stamp));
+        from = Math.Min(from, stamp);
+
+        // 3a. An owner who left the timestamps is caught by the newest one, with nothing from outside.
+        var byTimestamp = await VerifyLogAsync();
+        Assert.That(byTimestamp.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.ChainTruncated), Describe(byTimestamp));
+        Assert.That(byTimestamp.Problems.Single(p => p.Kind == EvidenceProblemKind.ChainTruncated).ChainIndex, Is.EqualTo(from));
+
+        // A timestamp token that is not over its checkpoint's signature is refused (timestamp-invalid).
+        var stored = (await NewestTimestampAsync())!;
+        var otherToken = new ChainAnchor(anchor.Checkpoint with { Signature = [.. anchor.Checkpoint.Signature] }, "swapped-token.json", stored.Token);
+        if (stored.Checkpoint.Checkpoint.ChainIndex != anchor.Checkpoint.Checkpoint.ChainIndex)
         {
-            await connection.OpenAsync();
-            await using var truncate = new NpgsqlCommand("""
-                alter table hub.evidence disable trigger evidence_append_only;
-                alter table hub.evidence_checkpoints disable trigger evidence_checkpoints_append_only;
-                delete from hub.evidence where chain_index >= @from;
-                delete from hub.evidence_checkpoints where chain_index >= @from;
-                alter table hub.evidence enable trigger evidence_append_only;
-                alter table hub.evidence_checkpoints enable trigger evidence_checkpoints_append_only;
-                """, connection);
-            truncate.Parameters.AddWithValue("from", from);
-            await truncate.ExecuteNonQueryAsync();
+            var swapped = await VerifyLogAsync(otherToken);
+            Assert.That(swapped.Problems.Select(p => p.Kind), Does.Contain(EvidenceProblemKind.TimestampInvalid), Describe(swapped));
         }
 
-        // The hub's own data cannot tell: the shorter chain is still a valid chain.
+        // The owner deletes the timestamps as well: now the hub's own data cannot tell; the shorter chain is valid.
+        await AsOwnerAsync("delete from hub.evidence_checkpoint_timestamps where chain_index >= @from", from);
         var alone = await VerifyLogAsync();
         Assert.That(alone.Intact, Is.True, Describe(alone));
         Assert.That(alone.LastChainIndex, Is.EqualTo(from - 1));
@@ -138,7 +171,7 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         // 4. An anchor anyone could write (the signed hash changed) proves nothing: refused, not counted.
         var forged = anchor with { Checkpoint = anchor.Checkpoint with { Checkpoint = anchor.Checkpoint.Checkpoint with { ChainIndex = from + 1000 } } };
         var refused = await VerifyLogAsync(forged);
-        Assert.That(refused.AnchorsChecked, Is.Zero);
+        Assert.That(refused.AnchorsChecked, Is.EqualTo(alone.AnchorsChecked), "the forged anchor adds nothing to the hub's own (older) timestamps");
         Assert.That(refused.Problems.Select(p => p.Kind), Is.EqualTo(new[] { EvidenceProblemKind.CheckpointSignature }), Describe(refused));
     }
 }

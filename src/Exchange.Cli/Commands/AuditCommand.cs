@@ -139,7 +139,10 @@ public static class AuditCommand
         ChainReport report;
         try
         {
-            var options = new ChainVerifierOptions { OutOfOrderTolerance = tolerance, Anchors = anchors };
+            var options = new ChainVerifierOptions
+            {
+                OutOfOrderTolerance = tolerance, Anchors = anchors, TimestampAnchors = trust.Store.Anchors, TimestampIntermediates = trust.Store.Intermediates,
+            };
             if (!json && ConsoleProgress.Interactive)
             {
                 report = await AnsiConsole.Status().StartAsync("walking the evidence chain", async ctx =>
@@ -206,6 +209,18 @@ public static class AuditCommand
         }
 
         var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction, ct);
+
+        // The hub's newest RFC 3161 timestamp is an anchor too, with a copy of the checkpoint it stamps: an owner who
+        // deletes the newest records and checkpoints but not it is caught; one who deletes it as well is caught only
+        // by anchors kept elsewhere (--anchor).
+        await using (var exists = new NpgsqlCommand("select to_regclass('hub.evidence_checkpoint_timestamps') is not null", connection, transaction))
+        {
+            if ((bool)(await exists.ExecuteScalarAsync(ct))! && await CheckpointTimestampStore.NewestAsync(connection, transaction, ct) is { } stamped)
+            {
+                options = options with { Anchors = [.. options.Anchors, new ChainAnchor(stamped.Checkpoint, "hub.evidence_checkpoint_timestamps", stamped.Token)] };
+            }
+        }
+
         var entries = EvidenceChainStore.ReadChainAsync(connection, transaction, cancellationToken: ct);
         return await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed, progress, ct);
     }
@@ -226,6 +241,9 @@ public static class AuditCommand
         warnings = report.Warnings,
         checkpointSigners = report.CheckpointSigners,
         anchors = report.AnchorsChecked,
+        newestTimestamp = report.NewestTimestamp is { } t
+            ? new { chainIndex = t.ChainIndex, genTime = EvidenceChain.FormatTime(t.GenTime), authority = t.Authority, source = t.Source }
+            : null,
     }, Json);
 
     internal static object ProblemJson(EvidenceProblem p) => new
@@ -241,6 +259,11 @@ public static class AuditCommand
     {
         AnsiConsole.MarkupLineInterpolated(
             $"[grey]{report.Records:N0} record(s), {report.Checkpoints:N0} checkpoint(s), chain index 1..{report.LastChainIndex}, newest checkpoint {report.LastCheckpointIndex}; {report.Unsealed:N0} record(s) not sealed yet; {took.TotalSeconds:0.0}s; {trustNote}[/]");
+        if (report.NewestTimestamp is { } stamp)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[grey]checkpoint {stamp.ChainIndex} timestamped at {EvidenceChain.FormatTime(stamp.GenTime)} by '{stamp.Authority}' (RFC 3161; {stamp.Source}); {report.AnchorsChecked} anchor(s) verified[/]");
+        }
+
         foreach (var warning in report.Warnings)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]warning[/] {warning}");

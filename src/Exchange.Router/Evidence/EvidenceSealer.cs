@@ -172,11 +172,14 @@ public static class EvidenceSealerExtensions
             configuration.GetSection(EvidenceSealerOptions.Section).Bind(o);
             o.SealPkcs12Path ??= configuration["Router:SealPkcs12Path"];
             o.SealPkcs12Password ??= configuration["Router:SealPkcs12Password"];
-        }).Validate(o => o.CheckpointEvery >= 1 && o.BatchSize >= 1 && o.PollInterval > TimeSpan.Zero && o.CheckpointInterval > TimeSpan.Zero,
-            "Router:Evidence: CheckpointEvery and BatchSize must be at least 1, PollInterval and CheckpointInterval positive.");
+        }).Validate(o => o.CheckpointEvery >= 1 && o.BatchSize >= 1 && o.PollInterval > TimeSpan.Zero && o.CheckpointInterval > TimeSpan.Zero
+                && o.TimestampInterval > TimeSpan.Zero && o.TimestampTimeout > TimeSpan.Zero
+                && (string.IsNullOrWhiteSpace(o.TimestampUrl) || Uri.TryCreate(o.TimestampUrl, UriKind.Absolute, out _)),
+            "Router:Evidence: CheckpointEvery and BatchSize must be at least 1, PollInterval, CheckpointInterval, TimestampInterval and TimestampTimeout positive, TimestampUrl an absolute URL.");
         services.AddSingleton<HubSeal>();
         services.TryAddSingleton<NewestCheckpoint>();
         services.AddHostedService<EvidenceSealer>();
+        services.AddHostedService<CheckpointTimestamper>();
         return services;
     }
 }

@@ -22,7 +22,16 @@ public sealed record ChainVerifierOptions
     /// that the newest records were removed with their checkpoints, which the hub's own data cannot show (issue #16
     /// item 12).</summary>
     public IReadOnlyList<ChainAnchor> Anchors { get; init; } = [];
+
+    /// <summary>Trust anchors (and intermediates) for the timestamp authorities of anchors' RFC 3161 tokens; empty:
+    /// tokens are not checked (a warning says so).</summary>
+    public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> TimestampAnchors { get; init; } = [];
+
+    public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> TimestampIntermediates { get; init; } = [];
 }
+
+/// <summary>The newest checkpoint with a valid RFC 3161 timestamp among the anchors: when the authority saw it.</summary>
+public sealed record TimestampReport(long ChainIndex, DateTimeOffset GenTime, string Authority, string Source);
 
 /// <summary>The result of walking a chain.</summary>
 /// <param name="LastCheckpointIndex">The newest checkpoint (0 when none).</param>
@@ -38,7 +47,8 @@ public sealed record ChainReport(
     long ProblemCount,
     IReadOnlyList<string> Warnings,
     IReadOnlyList<string> CheckpointSigners,
-    int AnchorsChecked = 0)
+    int AnchorsChecked = 0,
+    TimestampReport? NewestTimestamp = null)
 {
     public bool Intact => ProblemCount == 0;
 
@@ -82,6 +92,7 @@ public sealed class EvidenceChainVerifier
     // Anchors whose signature verifies, by the chain index they commit to; a forged one proves nothing.
     private readonly SortedDictionary<long, List<ChainAnchor>> _anchors = [];
     private int _anchorsChecked;
+    private TimestampReport? _newestTimestamp;
 
     public EvidenceChainVerifier(CheckpointVerifier checkpoints, ChainVerifierOptions? options = null)
     {
@@ -107,12 +118,42 @@ public sealed class EvidenceChainVerifier
 
         _anchorsChecked++;
         var index = anchor.Checkpoint.Checkpoint.ChainIndex;
+        if (anchor.TimestampToken is { } token)
+        {
+            CheckTimestamp(anchor, token, index);
+        }
+
         if (!_anchors.TryGetValue(index, out var list))
         {
             _anchors[index] = list = [];
         }
 
         list.Add(anchor);
+    }
+
+    /// <summary>An anchor's RFC 3161 token must stamp its checkpoint's signature, signed by a timestamp authority
+    /// that chains to the configured anchors (RFC 3161 §2.3, RFC 5816). The anchor's hub signature already counts
+    /// without it; a bad token is reported, never silently dropped.</summary>
+    private void CheckTimestamp(ChainAnchor anchor, byte[] token, long index)
+    {
+        if (_options.TimestampAnchors.Count == 0)
+        {
+            _warnings.Add($"the timestamp of checkpoint {index} kept by {anchor.Source} is not checked: no trust anchor for timestamp authorities");
+            return;
+        }
+
+        var check = CheckpointTimestamps.Verify(token, anchor.Checkpoint.Signature, _options.TimestampAnchors, _options.TimestampIntermediates);
+        if (!check.Valid)
+        {
+            Problem(new EvidenceProblem(EvidenceProblemKind.TimestampInvalid,
+                $"the RFC 3161 timestamp of checkpoint {index} kept by {anchor.Source}: {check.Problem}", null, null, anchor.Source));
+            return;
+        }
+
+        if (_newestTimestamp is null || index > _newestTimestamp.ChainIndex)
+        {
+            _newestTimestamp = new TimestampReport(index, check.GenTime!.Value, check.Authority!, anchor.Source);
+        }
     }
 
     /// <summary>The chain's record at an anchor's index must be the one the anchor signed.</summary>
@@ -282,7 +323,7 @@ public sealed class EvidenceChainVerifier
             warnings.Add($"checkpoint signers not pinned (pass --hub-certificate to require the hub's sealing certificate): {string.Join("; ", _signers)}");
         }
 
-        return new ChainReport(_records, _checkpointCount, _lastIndex, _lastCheckpointIndex, unsealed, _problems.ToList(), _problemCount, warnings, _signers.ToList(), _anchorsChecked);
+        return new ChainReport(_records, _checkpointCount, _lastIndex, _lastCheckpointIndex, unsealed, _problems.ToList(), _problemCount, warnings, _signers.ToList(), _anchorsChecked, _newestTimestamp);
     }
 
     /// <summary>A record whose fields do not hash to its stored hash: edited, or sealed at another index (then
