@@ -98,6 +98,28 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Runs `exchange gateway …` or `exchange audit …` in process against this province; returns the exit code.</summary>
+    private async Task<int> CliAsync(params string[] args)
+    {
+        var previous = Environment.GetEnvironmentVariable("EXCHANGE_PREFIX");
+        Environment.SetEnvironmentVariable("EXCHANGE_PREFIX", Province.Names.Prefix);
+        try
+        {
+            return await new System.CommandLine.RootCommand { GatewayCommand.Create(), AuditCommand.Create() }.Parse(args).InvokeAsync();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("EXCHANGE_PREFIX", previous);
+        }
+    }
+
+    /// <summary>`exchange audit verify-log --json` with this province's trust anchor, CRLs and sealing certificate.</summary>
+    private Task<int> VerifyLogCliAsync(params string[] anchorFiles) =>
+        CliAsync([
+            "audit", "verify-log", "--json", "--trust-anchor", Province.Pki.RootCertificatePath, "--crl", Province.Pki.CrlPath,
+            "--hub-certificate", Province.Pki.HubSealCertificatePath, .. anchorFiles.SelectMany(f => new[] { "--anchor", f }),
+        ]);
+
     private static string Describe(ChainReport report) => string.Join("\n", report.Problems.Select(p => p.ToString()).Concat(report.Warnings));
 
     [Test]
@@ -124,6 +146,14 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         // What `exchange gateway checkpoint export` writes and `verify-log --anchor` reads.
         var anchor = ChainAnchor.Parse(kept.ToJson(), "gateway.json");
         Assert.That(anchor.Checkpoint.Checkpoint, Is.EqualTo(kept.Checkpoint.Checkpoint));
+        // The same through the CLI: what an auditor runs with the files a gateway and the hub hand out.
+        var gatewayFile = Path.Combine(PkiFolder, "gateway-checkpoint.json");
+        var hubFile = Path.Combine(PkiFolder, "hub-anchor.json");
+        Assert.That(await CliAsync("gateway", "checkpoint", "export", "--agency", Sender, "--out", gatewayFile), Is.EqualTo(ExitCodes.Ok));
+        Assert.That(await CliAsync("audit", "anchor", "--out", hubFile), Is.EqualTo(ExitCodes.Ok));
+        Assert.That(ChainAnchor.Parse(await File.ReadAllTextAsync(gatewayFile), "gateway-checkpoint.json").Checkpoint.Checkpoint, Is.EqualTo(kept.Checkpoint.Checkpoint));
+        Assert.That(await VerifyLogCliAsync(gatewayFile, hubFile), Is.EqualTo(ExitCodes.Ok));
+
         var intact = await VerifyLogAsync(anchor);
         Assert.That(intact.Intact, Is.True, Describe(intact));
         Assert.That(intact.AnchorsChecked, Is.EqualTo(2), "the gateway's checkpoint and the hub's newest timestamp");
@@ -160,7 +190,10 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         Assert.That(alone.Intact, Is.True, Describe(alone));
         Assert.That(alone.LastChainIndex, Is.EqualTo(from - 1));
 
+        Assert.That(await VerifyLogCliAsync(), Is.EqualTo(ExitCodes.Ok), "verify-log alone sees a valid chain");
+
         // 3. With the gateway's checkpoint it fails for the right reason: the chain ends before an index the hub signed.
+        Assert.That(await VerifyLogCliAsync(gatewayFile), Is.EqualTo(ExitCodes.Refused));
         var truncated = await VerifyLogAsync(anchor);
         Assert.That(truncated.Intact, Is.False);
         var problem = truncated.Problems.Single(p => p.Kind == EvidenceProblemKind.ChainTruncated);

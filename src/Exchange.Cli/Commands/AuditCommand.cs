@@ -46,7 +46,69 @@ public static class AuditCommand
             json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance, anchor,
         };
         verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), p.GetValue(anchor) ?? [], ct));
-        return new Command("audit", "Auditors' checks of the hub's evidence, and the audit host's API keys.") { verifyLog, KeyCommand() };
+        var anchorOut = new Option<FileInfo?>("--out") { Description = "Write the anchor to this file (default: standard output)." };
+        var anchorCommand = new Command("anchor", "Export the hub's newest signed checkpoint, with its RFC 3161 timestamp when it has one, as an anchor to keep outside the hub.")
+        {
+            anchorOut,
+        };
+        anchorCommand.SetAction((p, ct) => ExportAnchorAsync(p.GetValue(anchorOut), ct));
+        return new Command("audit", "Auditors' checks of the hub's evidence, and the audit host's API keys.") { verifyLog, anchorCommand, KeyCommand() };
+    }
+
+    /// <summary>
+    /// `exchange audit anchor [--out FILE]`: the hub's newest timestamped checkpoint (else its newest checkpoint) as an
+    /// anchor file, for an auditor to keep and later pass to `verify-log --anchor` (issue #16 item 12, docs/evidence.md,
+    /// "Anchors"). Exit 0 written, 1 no checkpoint yet, 2 usage or I/O error.
+    /// </summary>
+    private static async Task<int> ExportAnchorAsync(FileInfo? output, CancellationToken ct)
+    {
+        ChainAnchor? anchor = null;
+        try
+        {
+            await using var connection = new NpgsqlConnection(EvidenceTrust.HubConnection());
+            await connection.OpenAsync(ct);
+            var exported = $"the hub, exported {EvidenceChain.FormatTime(DateTimeOffset.UtcNow)}";
+            await using (var exists = new NpgsqlCommand("select to_regclass('hub.evidence_checkpoint_timestamps') is not null", connection))
+            {
+                if ((bool)(await exists.ExecuteScalarAsync(ct))! && await CheckpointTimestampStore.NewestAsync(connection, cancellationToken: ct) is { } stamped)
+                {
+                    anchor = new ChainAnchor(stamped.Checkpoint, exported, stamped.Token);
+                }
+            }
+
+            // A checkpoint newer than the newest timestamp still anchors more of the chain (without a time).
+            if (await EvidenceChainStore.NewestCheckpointAsync(connection, ct) is { } newest
+                && (anchor is null || newest.Checkpoint.ChainIndex > anchor.Checkpoint.Checkpoint.ChainIndex))
+            {
+                anchor = new ChainAnchor(newest, exported);
+            }
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidCatalogName)
+        {
+            return UsageError(false, $"The hub's database has no evidence chain ({e.MessageText}): start the router once so that it applies its migrations.");
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidDataException)
+        {
+            return UsageError(false, $"Cannot read the hub's database ({e.Message}).");
+        }
+
+        if (anchor is null)
+        {
+            Console.Error.WriteLine("The hub has signed no checkpoint yet.");
+            return ExitCodes.Refused;
+        }
+
+        if (output is null)
+        {
+            Console.WriteLine(anchor.ToJson());
+        }
+        else
+        {
+            await File.WriteAllTextAsync(output.FullName, anchor.ToJson() + "\n", ct);
+            Console.Error.WriteLine($"Wrote checkpoint {anchor.Checkpoint.Checkpoint.ChainIndex}{(anchor.TimestampToken is null ? " (no timestamp yet)" : " with its RFC 3161 timestamp")} to {output.FullName}");
+        }
+
+        return ExitCodes.Ok;
     }
 
     /// <summary>
