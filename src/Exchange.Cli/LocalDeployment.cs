@@ -59,6 +59,10 @@ public sealed class LocalDeployment : IAsyncDisposable
     private readonly Dictionary<string, RunningGateway> _gateways = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WebApplication> _lowerHubs = new(StringComparer.Ordinal);
     private readonly List<BrokerUserResult> _brokerUsers = [];
+    private Hosting.DevTimestampHost? _timestamps;
+
+    /// <summary>The development timestamp authority the hubs timestamp their checkpoints with (RFC 3161).</summary>
+    public Uri? TimestampUrl => _timestamps?.Url;
 
     private LocalDeployment(DeploymentSettings settings, DevPki pki, AgencyDirectory directory)
     {
@@ -161,6 +165,8 @@ public sealed class LocalDeployment : IAsyncDisposable
 
         try
         {
+            progress?.Report("timestamp authority");
+            deployment._timestamps = await Hosting.DevTimestampHost.StartAsync(pki, cancellationToken: cancellationToken);
             progress?.Report(lowerHubs.Count > 0 ? $"{lowerHubs.Count + 1} hubs" : "router");
             await deployment.StartRouterAsync(cancellationToken);
             foreach (var hub in lowerHubs)
@@ -253,6 +259,10 @@ public sealed class LocalDeployment : IAsyncDisposable
         var settings = CommonSettings(hub);
         settings["Router:SealPkcs12Path"] = Pki.HubSealPkcs12Path;
         settings["Router:SealPkcs12Password"] = Pki.Password;
+        if (_timestamps is not null)
+        {
+            settings["Router:Evidence:TimestampUrl"] = _timestamps.Url.ToString();
+        }
         settings["Router:HubCode"] = hub;
         settings["Router:Database"] = HubDatabaseOf(Names, Directory, hub);
         if (_brokerUsers.SingleOrDefault(u => u.AgencyCode is null) is { } hubUser)
@@ -349,6 +359,11 @@ public sealed class LocalDeployment : IAsyncDisposable
 
         _lowerHubs.Clear();
         await StopRouterAsync();
+        if (_timestamps is not null)
+        {
+            await _timestamps.DisposeAsync();
+            _timestamps = null;
+        }
 
         // Npgsql keeps a pool's idle connections open for 5 minutes after last use, and the pool outlives the hosts of
         // this process: a test run starting deployment after deployment would reach PostgreSQL's max_connections.

@@ -84,13 +84,19 @@ public sealed record SubmitDeliveryReceipt(
     byte[] Receipt,
     byte[] ReceiptSignature);
 
-/// <summary>The hub accepted a submission. Sent to the sender's queue.</summary>
+/// <summary>The hub accepted a submission. Sent to the sender's queue. <see cref="Checkpoint"/>: the newest signed
+/// checkpoint of the hub's evidence chain, which the gateway keeps outside the hub (issue #16 item 12).</summary>
 public sealed record EnvelopeAccepted(
     Guid EnvelopeId,
     string SenderCode,
     IReadOnlyList<string> RecipientCodes,
     long DirectoryVersion,
-    DateTimeOffset AcceptedAt);
+    DateTimeOffset AcceptedAt,
+    HubCheckpoint? Checkpoint = null);
+
+/// <summary>A signed checkpoint of the hub's evidence chain: its canonical bytes (exchange-evidence-checkpoint/1),
+/// the hub's detached CMS (RFC 5652) over them, and the sealing certificate (DER).</summary>
+public sealed record HubCheckpoint(byte[] Canonical, byte[] Signature, byte[] Certificate);
 
 /// <summary>The hub refused a submission. Sent to the sender's queue; <see cref="Reason"/> is a stable reason code.</summary>
 public sealed record EnvelopeRejected(

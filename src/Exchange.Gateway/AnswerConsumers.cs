@@ -12,18 +12,28 @@ namespace Exchange.Gateway;
 
 /// <summary>
 /// The hub accepted a submission. Its recipients become the agencies the hub resolved the package's addresses to
-/// (groups expanded, aliases and merged agencies' old codes resolved), whose receipts the sender then waits for.
+/// (groups expanded, aliases and merged agencies' old codes resolved), whose receipts the sender then waits for. The
+/// hub's newest signed checkpoint, when attached, is kept if newer (<see cref="HubCheckpoints"/>, issue #16 item 12).
 /// </summary>
-public sealed class EnvelopeAcceptedConsumer(GatewayDbContext db) : IConsumer<EnvelopeAccepted>
+public sealed class EnvelopeAcceptedConsumer(
+    GatewayDbContext db, Exchange.Signing.SignatureVerifier verifier, HubSealPin pin, TimeProvider clock, ILogger<EnvelopeAcceptedConsumer> logger) : IConsumer<EnvelopeAccepted>
 {
-    public Task Consume(ConsumeContext<EnvelopeAccepted> context) =>
-        db.Outbox
+    public async Task Consume(ConsumeContext<EnvelopeAccepted> context)
+    {
+        await db.Outbox
             .Where(o => o.EnvelopeId == context.Message.EnvelopeId && (o.State == OutboxStates.Queued || o.State == OutboxStates.Submitted))
             .ExecuteUpdateAsync(u => u
                 .SetProperty(o => o.State, OutboxStates.Accepted)
                 .SetProperty(o => o.Recipients, context.Message.RecipientCodes.ToArray())
                 .SetProperty(o => o.Reason, "ok")
                 .SetProperty(o => o.UpdatedAt, context.Message.AcceptedAt), context.CancellationToken);
+        if (context.Message.Checkpoint is { } checkpoint
+            && await HubCheckpoints.KeepAsync(db, checkpoint, verifier, pin.Sha256, clock.GetUtcNow(), context.CancellationToken) is { } refused)
+        {
+            // Not the hub's: kept nowhere, and worth an operator's attention (the acceptance itself stands).
+            logger.LogWarning("Refused the evidence checkpoint attached to the acceptance of envelope {EnvelopeId}: {Reason}", context.Message.EnvelopeId, refused);
+        }
+    }
 }
 
 public sealed class EnvelopeRejectedConsumer(GatewayDbContext db, ILogger<EnvelopeRejectedConsumer> logger) : IConsumer<EnvelopeRejected>

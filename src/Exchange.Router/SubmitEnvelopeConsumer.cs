@@ -35,6 +35,7 @@ public sealed class SubmitEnvelopeConsumer(
     BusOrigin origin,
     Forwarding forwarding,
     PackageStore store,
+    Evidence.NewestCheckpoint newestCheckpoint,
     IOptions<RouterOptions> options,
     IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
@@ -254,6 +255,6 @@ public sealed class SubmitEnvelopeConsumer(
         var sender = AgencyCode.Parse(envelope.SenderCode);
         await context.SendToQueueAsync(names.AgencyQueue(sender.Value), new EnvelopeAccepted(
             envelope.EnvelopeId, sender.Value, envelope.Deliveries.Select(d => d.RecipientCode).ToList(),
-            envelope.DirectoryVersion ?? 0, envelope.ReceivedAt), context.CancellationToken);
+            envelope.DirectoryVersion ?? 0, envelope.ReceivedAt, newestCheckpoint.Current), context.CancellationToken);
     }
 }

@@ -66,6 +66,27 @@ public sealed partial class DevPki
 
     public string HubSealCertificatePath => Path.Combine(Folder, HubName + ".pem");
 
+    /// <summary>The development timestamp authority's certificate with its key (RFC 3161 §2.3: extended key usage
+    /// id-kp-timeStamping only, critical); made on first use by <see cref="EnsureTimestampAuthority"/>.</summary>
+    public string TimestampPkcs12Path => Path.Combine(Folder, "tsa.p12");
+
+    public string TimestampCertificatePath => Path.Combine(Folder, "tsa.pem");
+
+    /// <summary>Issues the timestamp authority's certificate if this PKI has none yet (PKIs made before it existed).</summary>
+    public void EnsureTimestampAuthority()
+    {
+        if (File.Exists(TimestampPkcs12Path))
+        {
+            return;
+        }
+
+        using var folderLock = AcquireLock(Folder);
+        if (!File.Exists(TimestampPkcs12Path))
+        {
+            IssueLeaf(TimestampPkcs12Path, Subject("Exchange Timestamp Authority (development)", "TSA"), timeStamping: true);
+        }
+    }
+
     /// <summary>Codes of the agencies that have a certificate.</summary>
     public IReadOnlyList<string> AgencyCodes =>
         Directory.Exists(Path.Combine(Folder, AgenciesFolder))
@@ -277,7 +298,7 @@ public sealed partial class DevPki
     }
 
     /// <summary>An organisation certificate: RSA 2048, digitalSignature + nonRepudiation, 2 years.</summary>
-    private void IssueLeaf(string pkcs12Path, X500DistinguishedName subject)
+    private void IssueLeaf(string pkcs12Path, X500DistinguishedName subject, bool timeStamping = false)
     {
         using var issuing = LoadIssuing();
         using var root = RootCertificate;
@@ -290,6 +311,12 @@ public sealed partial class DevPki
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuing, true, false));
+        if (timeStamping)
+        {
+            // RFC 3161 §2.3: a TSA's certificate has exactly one extended key usage, id-kp-timeStamping, critical.
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(new OidCollection { new Oid(Evidence.CheckpointTimestamps.TimeStampingOid) }, true));
+        }
+
         using var certificate = request.Create(issuing, now, notAfter, NewSerial());
         using var withKey = certificate.CopyWithPrivateKey(key);
         using var issuingPublic = X509CertificateLoader.LoadCertificate(issuing.RawData);

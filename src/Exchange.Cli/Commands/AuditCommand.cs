@@ -36,12 +36,79 @@ public static class AuditCommand
             Description = "Seconds a record may be dated before a record preceding it in the chain before it counts as inserted out of order.",
             DefaultValueFactory = _ => 300,
         };
+        var anchor = new Option<FileInfo[]>("--anchor")
+        {
+            Description = "A signed checkpoint kept outside the hub (`exchange gateway checkpoint export`, `exchange audit anchor`); repeatable. "
+                + "One for an index beyond the chain's end shows that the newest records were removed.",
+        };
         var verifyLog = new Command("verify-log", "Walk the hub's evidence chain and name the first record changed, removed or inserted out of order.")
         {
-            json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance,
+            json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance, anchor,
         };
-        verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), ct));
-        return new Command("audit", "Auditors' checks of the hub's evidence, and the audit host's API keys.") { verifyLog, KeyCommand() };
+        verifyLog.SetAction((p, ct) => VerifyLogAsync(p.GetValue(json), trust.Read(p), TimeSpan.FromSeconds(Math.Max(0, p.GetValue(tolerance))), p.GetValue(anchor) ?? [], ct));
+        var anchorOut = new Option<FileInfo?>("--out") { Description = "Write the anchor to this file (default: standard output)." };
+        var anchorCommand = new Command("anchor", "Export the hub's newest signed checkpoint, with its RFC 3161 timestamp when it has one, as an anchor to keep outside the hub.")
+        {
+            anchorOut,
+        };
+        anchorCommand.SetAction((p, ct) => ExportAnchorAsync(p.GetValue(anchorOut), ct));
+        return new Command("audit", "Auditors' checks of the hub's evidence, and the audit host's API keys.") { verifyLog, anchorCommand, KeyCommand() };
+    }
+
+    /// <summary>
+    /// `exchange audit anchor [--out FILE]`: the hub's newest timestamped checkpoint (else its newest checkpoint) as an
+    /// anchor file, for an auditor to keep and later pass to `verify-log --anchor` (issue #16 item 12, docs/evidence.md,
+    /// "Anchors"). Exit 0 written, 1 no checkpoint yet, 2 usage or I/O error.
+    /// </summary>
+    private static async Task<int> ExportAnchorAsync(FileInfo? output, CancellationToken ct)
+    {
+        ChainAnchor? anchor = null;
+        try
+        {
+            await using var connection = new NpgsqlConnection(EvidenceTrust.HubConnection());
+            await connection.OpenAsync(ct);
+            var exported = $"the hub, exported {EvidenceChain.FormatTime(DateTimeOffset.UtcNow)}";
+            await using (var exists = new NpgsqlCommand("select to_regclass('hub.evidence_checkpoint_timestamps') is not null", connection))
+            {
+                if ((bool)(await exists.ExecuteScalarAsync(ct))! && await CheckpointTimestampStore.NewestAsync(connection, cancellationToken: ct) is { } stamped)
+                {
+                    anchor = new ChainAnchor(stamped.Checkpoint, exported, stamped.Token);
+                }
+            }
+
+            // A checkpoint newer than the newest timestamp still anchors more of the chain (without a time).
+            if (await EvidenceChainStore.NewestCheckpointAsync(connection, ct) is { } newest
+                && (anchor is null || newest.Checkpoint.ChainIndex > anchor.Checkpoint.Checkpoint.ChainIndex))
+            {
+                anchor = new ChainAnchor(newest, exported);
+            }
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidCatalogName)
+        {
+            return UsageError(false, $"The hub's database has no evidence chain ({e.MessageText}): start the router once so that it applies its migrations.");
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidDataException)
+        {
+            return UsageError(false, $"Cannot read the hub's database ({e.Message}).");
+        }
+
+        if (anchor is null)
+        {
+            Console.Error.WriteLine("The hub has signed no checkpoint yet.");
+            return ExitCodes.Refused;
+        }
+
+        if (output is null)
+        {
+            Console.WriteLine(anchor.ToJson());
+        }
+        else
+        {
+            await File.WriteAllTextAsync(output.FullName, anchor.ToJson() + "\n", ct);
+            Console.Error.WriteLine($"Wrote checkpoint {anchor.Checkpoint.Checkpoint.ChainIndex}{(anchor.TimestampToken is null ? " (no timestamp yet)" : " with its RFC 3161 timestamp")} to {output.FullName}");
+        }
+
+        return ExitCodes.Ok;
     }
 
     /// <summary>
@@ -104,12 +171,24 @@ public static class AuditCommand
         return ExitCodes.Ok;
     }
 
-    private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, CancellationToken ct)
+    private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, FileInfo[] anchorFiles, CancellationToken ct)
     {
         EvidenceTrust.Resolved trust;
+        var anchors = new List<ChainAnchor>();
         try
         {
             trust = choice.Resolve();
+            foreach (var file in anchorFiles)
+            {
+                try
+                {
+                    anchors.Add(ChainAnchor.Parse(await File.ReadAllTextAsync(file.FullName, ct), file.Name));
+                }
+                catch (FormatException e)
+                {
+                    return UsageError(json, $"--anchor {file.FullName}: not an evidence anchor ({e.Message}).");
+                }
+            }
         }
         catch (Exception e) when (EvidenceTrust.IsInputError(e))
         {
@@ -122,7 +201,10 @@ public static class AuditCommand
         ChainReport report;
         try
         {
-            var options = new ChainVerifierOptions { OutOfOrderTolerance = tolerance };
+            var options = new ChainVerifierOptions
+            {
+                OutOfOrderTolerance = tolerance, Anchors = anchors, TimestampAnchors = trust.Store.Anchors, TimestampIntermediates = trust.Store.Intermediates,
+            };
             if (!json && ConsoleProgress.Interactive)
             {
                 report = await AnsiConsole.Status().StartAsync("walking the evidence chain", async ctx =>
@@ -189,6 +271,18 @@ public static class AuditCommand
         }
 
         var unsealed = await EvidenceChainStore.CountUnsealedAsync(connection, transaction, ct);
+
+        // The hub's newest RFC 3161 timestamp is an anchor too, with a copy of the checkpoint it stamps: an owner who
+        // deletes the newest records and checkpoints but not it is caught; one who deletes it as well is caught only
+        // by anchors kept elsewhere (--anchor).
+        await using (var exists = new NpgsqlCommand("select to_regclass('hub.evidence_checkpoint_timestamps') is not null", connection, transaction))
+        {
+            if ((bool)(await exists.ExecuteScalarAsync(ct))! && await CheckpointTimestampStore.NewestAsync(connection, transaction, ct) is { } stamped)
+            {
+                options = options with { Anchors = [.. options.Anchors, new ChainAnchor(stamped.Checkpoint, "hub.evidence_checkpoint_timestamps", stamped.Token)] };
+            }
+        }
+
         var entries = EvidenceChainStore.ReadChainAsync(connection, transaction, cancellationToken: ct);
         return await EvidenceChainVerifier.VerifyAsync(entries, checkpoints, options, unsealed, progress, ct);
     }
@@ -208,6 +302,10 @@ public static class AuditCommand
         problems = report.Problems.Select(ProblemJson),
         warnings = report.Warnings,
         checkpointSigners = report.CheckpointSigners,
+        anchors = report.AnchorsChecked,
+        newestTimestamp = report.NewestTimestamp is { } t
+            ? new { chainIndex = t.ChainIndex, genTime = EvidenceChain.FormatTime(t.GenTime), authority = t.Authority, source = t.Source }
+            : null,
     }, Json);
 
     internal static object ProblemJson(EvidenceProblem p) => new
@@ -223,6 +321,11 @@ public static class AuditCommand
     {
         AnsiConsole.MarkupLineInterpolated(
             $"[grey]{report.Records:N0} record(s), {report.Checkpoints:N0} checkpoint(s), chain index 1..{report.LastChainIndex}, newest checkpoint {report.LastCheckpointIndex}; {report.Unsealed:N0} record(s) not sealed yet; {took.TotalSeconds:0.0}s; {trustNote}[/]");
+        if (report.NewestTimestamp is { } stamp)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[grey]checkpoint {stamp.ChainIndex} timestamped at {EvidenceChain.FormatTime(stamp.GenTime)} by '{stamp.Authority}' (RFC 3161; {stamp.Source}); {report.AnchorsChecked} anchor(s) verified[/]");
+        }
+
         foreach (var warning in report.Warnings)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]warning[/] {warning}");

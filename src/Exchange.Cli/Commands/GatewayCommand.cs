@@ -62,7 +62,53 @@ public static class GatewayCommand
         {
             new Command("key", "API keys of a gateway's HTTP API (X-Api-Key header).") { create, list, revoke },
             VdxpClientCommand(Agency, Database),
+            CheckpointCommand(Agency, Database),
         };
+    }
+
+    /// <summary>
+    /// `gateway checkpoint export --agency CODE [--out FILE]`: the newest signed checkpoint of the hub's evidence chain
+    /// this gateway was shown, as an anchor file for `exchange audit verify-log --anchor` (issue #16 item 12,
+    /// docs/evidence.md, "Anchors"). Exit 0 written, 1 none kept yet, 2 usage or I/O error.
+    /// </summary>
+    private static Command CheckpointCommand(Func<Option<string>> agencyOption, Func<Option<string?>> databaseOption)
+    {
+        var agency = agencyOption();
+        var database = databaseOption();
+        var output = new Option<FileInfo?>("--out") { Description = "Write the anchor to this file (default: standard output)." };
+        var export = new Command("export", "Print the newest hub checkpoint this gateway keeps, as an anchor for `exchange audit verify-log --anchor`.") { agency, database, output };
+        export.SetAction((p, ct) => ExportCheckpointAsync(p.GetValue(agency)!, p.GetValue(database), p.GetValue(output), ct));
+        return new Command("checkpoint", "The newest signed checkpoint of the hub's evidence chain a gateway keeps outside the hub.") { export };
+    }
+
+    private static Task<int> ExportCheckpointAsync(string agencyText, string? database, FileInfo? output, CancellationToken ct)
+    {
+        if (!AgencyCode.TryParse(agencyText, out var agency, out var error))
+        {
+            return Task.FromResult(Usage($"--agency: {error}"));
+        }
+
+        return WithDatabaseAsync(agency.Value, database, async (db, name) =>
+        {
+            var anchor = await Exchange.Gateway.HubCheckpoints.NewestAsync(db, agency.Value, ct);
+            if (anchor is null)
+            {
+                Console.Error.WriteLine($"The gateway's database {name} keeps no hub checkpoint yet: the hub shows its newest with each accepted submission.");
+                return ExitCodes.Refused;
+            }
+
+            if (output is null)
+            {
+                Console.WriteLine(anchor.ToJson());
+            }
+            else
+            {
+                await File.WriteAllTextAsync(output.FullName, anchor.ToJson() + "\n", ct);
+                Console.Error.WriteLine($"Wrote checkpoint {anchor.Checkpoint.Checkpoint.ChainIndex} ({Exchange.Core.EvidenceChain.FormatTime(anchor.Checkpoint.Checkpoint.SealedAt)}) to {output.FullName}");
+            }
+
+            return ExitCodes.Ok;
+        }, ct);
     }
 
     /// <summary>`gateway vdxp-client create|list|revoke`: the system ids and secrets of the national axis's protocol (docs/national-axis.md).</summary>

@@ -51,17 +51,24 @@ internal static class ProcessProvince
         ["Logging:Console:FormatterOptions:SingleLine"] = "true",
     };
 
-    /// <summary>The hub's settings on top of <paramref name="common"/>: its sealing certificate and its own broker user.</summary>
-    public static Dictionary<string, string> Hub(IReadOnlyDictionary<string, string> common, DevPki pki, BrokerProvisionResult users)
+    /// <summary>The hub's settings on top of <paramref name="common"/>: its sealing certificate, its own broker user, and
+    /// the timestamp authority that stamps its evidence checkpoints (RFC 3161), when one runs.</summary>
+    public static Dictionary<string, string> Hub(IReadOnlyDictionary<string, string> common, DevPki pki, BrokerProvisionResult users, Uri? timestampUrl = null)
     {
         var user = users.Users.Single(u => u.AgencyCode is null);
-        return new(common)
+        var settings = new Dictionary<string, string>(common)
         {
             ["Router:SealPkcs12Path"] = pki.HubSealPkcs12Path,
             ["Router:SealPkcs12Password"] = pki.Password,
             ["Router:AmqpUser"] = user.User,
             ["Router:AmqpPassword"] = user.Password!,
         };
+        if (timestampUrl is not null)
+        {
+            settings["Router:Evidence:TimestampUrl"] = timestampUrl.ToString();
+        }
+
+        return settings;
     }
 
     /// <summary>An agency's gateway's settings on top of <paramref name="common"/>: its organisation certificate and its own broker user.</summary>

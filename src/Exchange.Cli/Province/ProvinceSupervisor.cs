@@ -80,7 +80,10 @@ public static class ProvinceSupervisor
             plan.Save(ProvinceFiles.PlanPath);
         }
 
-        var hosts = Hosts(plan, agencies, pki, users);
+        // The development timestamp authority (RFC 3161) runs inside the supervisor: the hub it restarts keeps stamping.
+        await using var timestamps = await DevTimestampHost.StartAsync(pki, cancellationToken: ct);
+        Log($"development timestamp authority at {timestamps.Url}");
+        var hosts = Hosts(plan, agencies, pki, users, timestamps.Url);
         var startedAt = DateTimeOffset.UtcNow;
         var stateLock = new Lock();
         void WriteState(bool stopping)
@@ -279,13 +282,13 @@ public static class ProvinceSupervisor
         };
     }
 
-    private static List<SupervisedHost> Hosts(ProvincePlan plan, IReadOnlyList<Agency> agencies, DevPki pki, BrokerProvisionResult users)
+    private static List<SupervisedHost> Hosts(ProvincePlan plan, IReadOnlyList<Agency> agencies, DevPki pki, BrokerProvisionResult users, Uri timestampUrl)
     {
         var common = ProcessProvince.Common(plan.Prefix, pki);
         var logs = ProvinceFiles.LogFolder;
         var hosts = new List<SupervisedHost>
         {
-            new("hub", null, new HostProcess("hub", "Exchange.Router", ProcessProvince.Hub(common, pki, users), logs, new Uri(plan.Answer.Hub.Url), "province")),
+            new("hub", null, new HostProcess("hub", "Exchange.Router", ProcessProvince.Hub(common, pki, users, timestampUrl), logs, new Uri(plan.Answer.Hub.Url), "province")),
             new("audit", null, new HostProcess("audit", "Exchange.Audit", new Dictionary<string, string>(common)
             {
                 ["Audit:Keys:0:Name"] = CredentialName,

@@ -413,6 +413,15 @@ public static class EvidenceChainStore
         return (reader.GetInt64(0), hash);
     }
 
+    /// <summary>The newest signed checkpoint, committed: what the hub shows gateways to keep (issue #16 item 12).</summary>
+    public static async Task<SignedCheckpoint?> NewestCheckpointAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default)
+    {
+        await using var select = new NpgsqlCommand(
+            "select chain_index, record_hash, sealed_at, signature, certificate from hub.evidence_checkpoints order by chain_index desc limit 1", connection);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadCheckpointEntry(reader).Checkpoint : null;
+    }
+
     private static async Task<EvidenceCheckpoint?> LastCheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var select = new NpgsqlCommand(

@@ -24,12 +24,16 @@ namespace Exchange.Router.Evidence;
 public sealed class EvidenceSealer(
     IServiceScopeFactory scopes,
     HubSeal seal,
+    NewestCheckpoint newest,
     IOptions<EvidenceSealerOptions> options,
     TimeProvider clock,
     ILogger<EvidenceSealer> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(5);
+
+    // Another router may hold the sealing lock and sign the checkpoints: the newest is re-read this often.
+    private static readonly TimeSpan NewestRefresh = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -46,6 +50,7 @@ public sealed class EvidenceSealer(
             ? null
             : checkpoint => (signer.SignDetached(EvidenceChain.Canonical(checkpoint), checkpoint.SealedAt), signer.Certificate.RawData);
         var lastActivity = clock.GetUtcNow();
+        var newestReadAt = DateTimeOffset.MinValue;
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -56,6 +61,11 @@ public sealed class EvidenceSealer(
                 var policy = new CheckpointPolicy(settings.CheckpointEvery, settings.CheckpointInterval, IfIdle: now - lastActivity >= settings.CheckpointIdle);
                 outcome = await SealOnceAsync(connectionString, settings.BatchSize, policy, sign, now, stoppingToken);
                 failures = 0;
+                if (outcome.Checkpoint is not null || now - newestReadAt >= NewestRefresh)
+                {
+                    newestReadAt = now;
+                    await RefreshNewestAsync(connectionString, stoppingToken);
+                }
             }
             catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
@@ -116,6 +126,14 @@ public sealed class EvidenceSealer(
         }
     }
 
+    /// <summary>Reads the newest committed checkpoint for the gateways to keep (<see cref="NewestCheckpoint"/>).</summary>
+    private async Task RefreshNewestAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        newest.Offer(await EvidenceChainStore.NewestCheckpointAsync(connection, cancellationToken));
+    }
+
     private static async Task<SealOutcome> SealOnceAsync(
         string connectionString, int batchSize, CheckpointPolicy policy, Func<EvidenceCheckpoint, (byte[], byte[])>? sign, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -154,10 +172,14 @@ public static class EvidenceSealerExtensions
             configuration.GetSection(EvidenceSealerOptions.Section).Bind(o);
             o.SealPkcs12Path ??= configuration["Router:SealPkcs12Path"];
             o.SealPkcs12Password ??= configuration["Router:SealPkcs12Password"];
-        }).Validate(o => o.CheckpointEvery >= 1 && o.BatchSize >= 1 && o.PollInterval > TimeSpan.Zero && o.CheckpointInterval > TimeSpan.Zero,
-            "Router:Evidence: CheckpointEvery and BatchSize must be at least 1, PollInterval and CheckpointInterval positive.");
+        }).Validate(o => o.CheckpointEvery >= 1 && o.BatchSize >= 1 && o.PollInterval > TimeSpan.Zero && o.CheckpointInterval > TimeSpan.Zero
+                && o.TimestampInterval > TimeSpan.Zero && o.TimestampTimeout > TimeSpan.Zero
+                && (string.IsNullOrWhiteSpace(o.TimestampUrl) || Uri.TryCreate(o.TimestampUrl, UriKind.Absolute, out _)),
+            "Router:Evidence: CheckpointEvery and BatchSize must be at least 1, PollInterval, CheckpointInterval, TimestampInterval and TimestampTimeout positive, TimestampUrl an absolute URL.");
         services.AddSingleton<HubSeal>();
+        services.TryAddSingleton<NewestCheckpoint>();
         services.AddHostedService<EvidenceSealer>();
+        services.AddHostedService<CheckpointTimestamper>();
         return services;
     }
 }

@@ -29,4 +29,14 @@ public sealed class EvidenceSealerOptions
     public string? SealPkcs12Path { get; set; }
 
     public string? SealPkcs12Password { get; set; }
+
+    /// <summary>An RFC 3161 timestamp authority (HTTP, application/timestamp-query) that stamps the newest signed
+    /// checkpoint. Unset: no timestamps (a warning at start).</summary>
+    public string? TimestampUrl { get; set; }
+
+    /// <summary>How often the newest checkpoint is looked at for a timestamp.</summary>
+    public TimeSpan TimestampInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one request to the authority may take.</summary>
+    public TimeSpan TimestampTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

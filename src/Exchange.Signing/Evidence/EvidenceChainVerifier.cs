@@ -16,7 +16,22 @@ public sealed record ChainVerifierOptions
     /// <summary>How far (in chain indexes) to look for the index a changed record was sealed at, to tell a moved
     /// record (insertion, removal with renumbering, reordering) from an edited one.</summary>
     public int MoveSearchDistance { get; init; } = 8;
+
+    /// <summary>Signed checkpoints kept outside the hub (a gateway's, an exported one with its RFC 3161 timestamp):
+    /// one for an index beyond the chain's end, or committing to another hash than the chain has at its index, shows
+    /// that the newest records were removed with their checkpoints, which the hub's own data cannot show (issue #16
+    /// item 12).</summary>
+    public IReadOnlyList<ChainAnchor> Anchors { get; init; } = [];
+
+    /// <summary>Trust anchors (and intermediates) for the timestamp authorities of anchors' RFC 3161 tokens; empty:
+    /// tokens are not checked (a warning says so).</summary>
+    public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> TimestampAnchors { get; init; } = [];
+
+    public IReadOnlyList<System.Security.Cryptography.X509Certificates.X509Certificate2> TimestampIntermediates { get; init; } = [];
 }
+
+/// <summary>The newest checkpoint with a valid RFC 3161 timestamp among the anchors: when the authority saw it.</summary>
+public sealed record TimestampReport(long ChainIndex, DateTimeOffset GenTime, string Authority, string Source);
 
 /// <summary>The result of walking a chain.</summary>
 /// <param name="LastCheckpointIndex">The newest checkpoint (0 when none).</param>
@@ -31,7 +46,9 @@ public sealed record ChainReport(
     IReadOnlyList<EvidenceProblem> Problems,
     long ProblemCount,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<string> CheckpointSigners)
+    IReadOnlyList<string> CheckpointSigners,
+    int AnchorsChecked = 0,
+    TimestampReport? NewestTimestamp = null)
 {
     public bool Intact => ProblemCount == 0;
 
@@ -72,11 +89,88 @@ public sealed class EvidenceChainVerifier
     private (long Index, Guid Evidence, long SealedAs)? _pendingMove;
     private long? _moveOffset;
 
+    // Anchors whose signature verifies, by the chain index they commit to; a forged one proves nothing.
+    private readonly SortedDictionary<long, List<ChainAnchor>> _anchors = [];
+    private int _anchorsChecked;
+    private TimestampReport? _newestTimestamp;
+
     public EvidenceChainVerifier(CheckpointVerifier checkpoints, ChainVerifierOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
         _checkpoints = checkpoints;
         _options = options ?? new ChainVerifierOptions();
+        foreach (var anchor in _options.Anchors)
+        {
+            AddAnchor(anchor);
+        }
+    }
+
+    /// <summary>An anchor counts only when it is signed like the chain's own checkpoints (the pinned sealing
+    /// certificate, RFC 5652 over the canonical bytes): anyone can write a checkpoint file.</summary>
+    private void AddAnchor(ChainAnchor anchor)
+    {
+        var check = _checkpoints.Verify(anchor.Checkpoint);
+        if (check.Problem is { } problem)
+        {
+            Problem(problem with { Reason = $"the anchor kept by {anchor.Source}: {problem.Reason}", File = anchor.Source });
+            return;
+        }
+
+        _anchorsChecked++;
+        var index = anchor.Checkpoint.Checkpoint.ChainIndex;
+        if (anchor.TimestampToken is { } token)
+        {
+            CheckTimestamp(anchor, token, index);
+        }
+
+        if (!_anchors.TryGetValue(index, out var list))
+        {
+            _anchors[index] = list = [];
+        }
+
+        list.Add(anchor);
+    }
+
+    /// <summary>An anchor's RFC 3161 token must stamp its checkpoint's signature, signed by a timestamp authority
+    /// that chains to the configured anchors (RFC 3161 §2.3, RFC 5816). The anchor's hub signature already counts
+    /// without it; a bad token is reported, never silently dropped.</summary>
+    private void CheckTimestamp(ChainAnchor anchor, byte[] token, long index)
+    {
+        if (_options.TimestampAnchors.Count == 0)
+        {
+            _warnings.Add($"the timestamp of checkpoint {index} kept by {anchor.Source} is not checked: no trust anchor for timestamp authorities");
+            return;
+        }
+
+        var check = CheckpointTimestamps.Verify(token, anchor.Checkpoint.Signature, _options.TimestampAnchors, _options.TimestampIntermediates);
+        if (!check.Valid)
+        {
+            Problem(new EvidenceProblem(EvidenceProblemKind.TimestampInvalid,
+                $"the RFC 3161 timestamp of checkpoint {index} kept by {anchor.Source}: {check.Problem}", null, null, anchor.Source));
+            return;
+        }
+
+        if (_newestTimestamp is null || index > _newestTimestamp.ChainIndex)
+        {
+            _newestTimestamp = new TimestampReport(index, check.GenTime!.Value, check.Authority!, anchor.Source);
+        }
+    }
+
+    /// <summary>The chain's record at an anchor's index must be the one the anchor signed.</summary>
+    private void CheckAnchors(long index, string storedHash, Guid evidence)
+    {
+        if (!_anchors.TryGetValue(index, out var anchors))
+        {
+            return;
+        }
+
+        foreach (var anchor in anchors.Where(a => a.Checkpoint.Checkpoint.RecordHash != storedHash))
+        {
+            var checkpoint = anchor.Checkpoint.Checkpoint;
+            Problem(EvidenceProblemKind.CheckpointMismatch,
+                $"the checkpoint {index} kept by {anchor.Source} (sealed at {EvidenceChain.FormatTime(checkpoint.SealedAt)}) commits to record_hash {checkpoint.RecordHash}, but record {index} now has {storedHash}: the chain up to index {index} was rewritten after that checkpoint was shown outside the hub",
+                index, evidence);
+        }
     }
 
     /// <summary>Walks <paramref name="entries"/> (in chain_index order) and reports; progress counts entries.</summary>
@@ -190,6 +284,7 @@ public sealed class EvidenceChainVerifier
 
         _skipNextLink = moved;
         Advance(index, EvidenceChain.IsHash(sealedRecord.RecordHash) ? sealedRecord.RecordHash : recomputed, record.EvidenceId);
+        CheckAnchors(index, sealedRecord.RecordHash, record.EvidenceId);
         if (entry.Checkpoint is not null)
         {
             // A record sealed at another index is not the one this checkpoint signed: that is already the problem.
@@ -201,6 +296,18 @@ public sealed class EvidenceChainVerifier
     public ChainReport Complete(long unsealed = 0)
     {
         FlushPendingMove();
+
+        // Anchors beyond the chain's end: the records they sign existed and are gone, with their checkpoints.
+        foreach (var (index, anchors) in _anchors.Where(a => a.Key > _lastIndex))
+        {
+            var anchor = anchors.OrderBy(a => a.Checkpoint.Checkpoint.SealedAt).First();
+            var range = index == _lastIndex + 1 ? $"record {index} is" : $"records {_lastIndex + 1}..{index} are";
+            Problem(EvidenceProblemKind.ChainTruncated,
+                $"{range} missing: the chain ends at index {_lastIndex}, but {anchor.Source} holds checkpoint {index} signed by the hub at {EvidenceChain.FormatTime(anchor.Checkpoint.Checkpoint.SealedAt)}: the newest records were removed together with their checkpoints",
+                _lastIndex + 1);
+            break;
+        }
+
         var warnings = new List<string>(_warnings);
         if (_records > 0 && _checkpointCount == 0)
         {
@@ -216,7 +323,7 @@ public sealed class EvidenceChainVerifier
             warnings.Add($"checkpoint signers not pinned (pass --hub-certificate to require the hub's sealing certificate): {string.Join("; ", _signers)}");
         }
 
-        return new ChainReport(_records, _checkpointCount, _lastIndex, _lastCheckpointIndex, unsealed, _problems.ToList(), _problemCount, warnings, _signers.ToList());
+        return new ChainReport(_records, _checkpointCount, _lastIndex, _lastCheckpointIndex, unsealed, _problems.ToList(), _problemCount, warnings, _signers.ToList(), _anchorsChecked, _newestTimestamp);
     }
 
     /// <summary>A record whose fields do not hash to its stored hash: edited, or sealed at another index (then

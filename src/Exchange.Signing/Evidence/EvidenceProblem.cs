@@ -81,6 +81,14 @@ public enum EvidenceProblemKind
 
     /// <summary>A record in the bundle is not linked to a signed checkpoint.</summary>
     ChainUncovered,
+
+    /// <summary>A signed checkpoint kept outside the hub (a gateway's, a timestamped one) is for an index beyond the
+    /// chain's end: the newest records were removed with their checkpoints (issue #16 item 12).</summary>
+    ChainTruncated,
+
+    /// <summary>An RFC 3161 timestamp token of a checkpoint does not verify: not a token, not over the checkpoint's
+    /// signature, or not signed by a trusted timestamp authority.</summary>
+    TimestampInvalid,
 }
 
 /// <summary>One problem, with the record (chain index, evidence id) or file it is about, and a reason for people.</summary>
