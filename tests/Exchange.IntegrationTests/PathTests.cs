@@ -93,7 +93,7 @@ public sealed class PathTests : ProvinceFixture
     [Test]
     public async Task Same_envelope_submitted_five_times_at_once_is_delivered_once()
     {
-        var package = BuildPackage(Sender, Recipient);
+        var package = TestPackages.Letter(Sender, Recipient);
         var signature = Province.Pki.AgencySigner(Sender).SignDetached(package);
         var envelope = new SubmitEnvelope(Guid.CreateVersion7(), Sender, [Recipient], package, signature, DateTimeOffset.UtcNow);
 
@@ -113,7 +113,7 @@ public sealed class PathTests : ProvinceFixture
     public async Task Rejects_forged_sender_as_signer_not_bound_and_the_sender_reads_why()
     {
         var rogue = CmsSigner.FromPkcs12(Province.Pki.IssueRogueCertificate("Kẻ mạo danh"), Province.Pki.Password);
-        var package = BuildPackage(Sender, Recipient);
+        var package = TestPackages.Letter(Sender, Recipient);
 
         var answer = await Client(Sender).SendPackageAsync(package, rogue.SignDetached(package));
         var state = await WaitForOutcomeAsync(Sender, answer.EnvelopeId);
@@ -128,7 +128,7 @@ public sealed class PathTests : ProvinceFixture
     public async Task Rejects_tampered_package_as_signature_invalid()
     {
         // 1. A genuine signature over the package as written.
-        var package = BuildPackage(Sender, Recipient, subject: "Kinh phí 100 triệu đồng");
+        var package = TestPackages.Letter(Sender, Recipient, subject: "Kinh phí 100 triệu đồng");
         var signature = Province.Pki.AgencySigner(Sender).SignDetached(package);
         // 2. One changed byte in the signed content: "100" becomes "900".
         var at = IndexOf(package, "100 triệu"u8.ToArray());
@@ -158,7 +158,7 @@ public sealed class PathTests : ProvinceFixture
     public async Task Rejects_bus_message_whose_sender_disagrees_with_the_signed_package()
     {
         // Finance signs its own package correctly, but the bus message claims Home Affairs sent it.
-        var package = BuildPackage(SampleDirectory.Finance, Recipient);
+        var package = TestPackages.Letter(SampleDirectory.Finance, Recipient);
         var signature = Province.Pki.AgencySigner(SampleDirectory.Finance).SignDetached(package);
         var envelope = new SubmitEnvelope(Guid.CreateVersion7(), Sender, [Recipient], package, signature, DateTimeOffset.UtcNow);
 
@@ -173,7 +173,7 @@ public sealed class PathTests : ProvinceFixture
     public async Task Accepts_a_bus_sender_written_in_the_three_group_form_and_stores_the_four_group_code()
     {
         // 00.02.H29 is the older 3-group form of 000.00.02.H29 (QCVN 102:2016 alias).
-        var package = BuildPackage(SampleDirectory.Finance, Recipient);
+        var package = TestPackages.Letter(SampleDirectory.Finance, Recipient);
         var signature = Province.Pki.AgencySigner(SampleDirectory.Finance).SignDetached(package);
         var envelope = new SubmitEnvelope(Guid.CreateVersion7(), "00.02.H29", [Recipient], package, signature, DateTimeOffset.UtcNow);
 
@@ -230,21 +230,6 @@ public sealed class PathTests : ProvinceFixture
         return await db.Deliveries.AnyAsync(d => d.EnvelopeId == envelopeId && d.State == DeliveryStates.Delivered);
     }
 
-    private static byte[] BuildPackage(string from, string to, string subject = "Văn bản kiểm thử")
-    {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        var number = Guid.NewGuid().ToString("N")[..10];
-        return EdxmlWriter.Write(new EdxmlPackage(new EdxmlHeader
-        {
-            From = new EdxmlOrganisation(from),
-            To = [new EdxmlOrganisation(to)],
-            DocumentId = EdxmlDocumentId.Format(from, today, $"{number}/TEST"),
-            CodeNumber = number,
-            CodeNotation = "TEST",
-            Subject = subject,
-            PromulgationDate = today,
-        }, [new EdxmlAttachment("a.txt", "text/plain", "x"u8.ToArray())]));
-    }
 
     private static int IndexOf(byte[] haystack, byte[] needle) =>
         haystack.AsSpan().IndexOf(needle) is var i and >= 0 ? i : throw new InvalidOperationException("marker not found");

@@ -113,15 +113,19 @@ public abstract class ProvinceFixture
     }
 
     /// <summary>A bus client that bypasses every gateway, as a hostile or broken one would.</summary>
-    protected async Task SendToHubAsync<T>(params T[] messages)
+    protected Task SendToHubAsync<T>(params T[] messages)
+        where T : class => SendToQueueAsync(Province.Names.HubQueue, messages);
+
+    /// <summary>Puts messages straight onto a queue with the shared login, as a compromised hub or broker account could.</summary>
+    protected static async Task SendToQueueAsync<T>(string queue, params T[] messages)
         where T : class
     {
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings));
         await bus.StartAsync();
         try
         {
-            var hub = await bus.GetSendEndpoint(new Uri($"queue:{Province.Names.HubQueue}"));
-            await Task.WhenAll(messages.Select(m => hub.Send(m)));
+            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            await Task.WhenAll(messages.Select(m => endpoint.Send(m)));
         }
         finally
         {

@@ -44,21 +44,6 @@ public sealed class SendCommandTests : ProvinceFixture
         }
     }
 
-    private static byte[] Package(string from, string to)
-    {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        var number = Guid.NewGuid().ToString("N")[..10];
-        return EdxmlWriter.Write(new EdxmlPackage(new EdxmlHeader
-        {
-            From = new EdxmlOrganisation(from),
-            To = [new EdxmlOrganisation(to)],
-            DocumentId = EdxmlDocumentId.Format(from, today, $"{number}/SEND"),
-            CodeNumber = number,
-            CodeNotation = "SEND",
-            Subject = "Văn bản gửi bằng exchange send",
-            PromulgationDate = today,
-        }, [new EdxmlAttachment("a.txt", "text/plain", "x"u8.ToArray())]));
-    }
 
     private string GatewayUrl => Province.Gateways[Sender].App.Urls.First();
 
@@ -67,7 +52,7 @@ public sealed class SendCommandTests : ProvinceFixture
     [Test]
     public async Task Sends_a_package_the_gateway_signs_and_reports_it_delivered()
     {
-        var package = Write("p.edxml", Package(Sender, Recipient));
+        var package = Write("p.edxml", Letter());
 
         var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", package, "--gateway", GatewayUrl, "--api-key", ApiKey, "--json");
 
@@ -81,7 +66,7 @@ public sealed class SendCommandTests : ProvinceFixture
     [Test]
     public async Task Reports_a_signature_no_agency_registered_as_rejected_signer_not_bound()
     {
-        var bytes = Package(Sender, Recipient);
+        var bytes = Letter();
         using var rogue = CmsSigner.FromPkcs12(Province.Pki.IssueRogueCertificate("Người gửi giả"), Province.Pki.Password);
 
         var (exit, last) = await SendAsync("--from", Sender, "--to", Recipient, "--package", Write("p.edxml", bytes),
@@ -96,7 +81,7 @@ public sealed class SendCommandTests : ProvinceFixture
     [Test]
     public async Task Refuses_a_command_line_that_disagrees_with_the_package_before_sending()
     {
-        var package = Write("p.edxml", Package(Sender, Recipient));
+        var package = Write("p.edxml", Letter());
 
         var (exit, _) = await SendAsync("--from", Sender, "--to", SampleDirectory.HangBuomWard, "--package", package, "--gateway", GatewayUrl, "--api-key", ApiKey);
 
@@ -106,7 +91,7 @@ public sealed class SendCommandTests : ProvinceFixture
     [Test]
     public async Task Refuses_to_send_without_a_key_and_reports_a_refused_key_as_a_usage_error()
     {
-        var package = Write("p.edxml", Package(Sender, Recipient));
+        var package = Write("p.edxml", Letter());
         var saved = Environment.GetEnvironmentVariable(SendCommand.ApiKeyVariable);
         Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, null);
         try
@@ -127,7 +112,7 @@ public sealed class SendCommandTests : ProvinceFixture
     [Test]
     public async Task Reads_the_key_from_the_environment()
     {
-        var package = Write("p.edxml", Package(Sender, Recipient));
+        var package = Write("p.edxml", Letter());
         var saved = Environment.GetEnvironmentVariable(SendCommand.ApiKeyVariable);
         Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, ApiKey);
         try
@@ -141,4 +126,6 @@ public sealed class SendCommandTests : ProvinceFixture
             Environment.SetEnvironmentVariable(SendCommand.ApiKeyVariable, saved);
         }
     }
+
+    private static byte[] Letter() => TestPackages.Letter(Sender, Recipient, "SEND", "Văn bản gửi bằng exchange send");
 }

@@ -76,7 +76,7 @@ public sealed class SignedDirectoryTests : ProvinceFixture
             new DirectorySnapshot(held.Version + 200, DateTimeOffset.UtcNow, current, DirectorySeal.Sign(seal, held.Version, current)),
             new DirectorySnapshot(held.Version + 300, DateTimeOffset.UtcNow, forged, []),
         };
-        await SendToAgencyQueueAsync(Ward, attacks);
+        await SendToQueueAsync(Province.Names.AgencyQueue(Ward), attacks);
 
         // 3. Each is refused with why, and the ward keeps the hub's version.
         foreach (var attack in attacks)
@@ -97,18 +97,18 @@ public sealed class SignedDirectoryTests : ProvinceFixture
         var directory = await WardDirectoryAsync();
 
         // 1. It works: a delivery put straight onto the ward's queue, signed by the ministry, is stored.
-        var genuine = Package(Ministry, Ward);
+        var genuine = TestPackages.Letter(Ministry, Ward);
         using var ministry = Province.Pki.AgencySigner(Ministry);
         var delivered = Delivery(genuine, ministry.SignDetached(genuine), directory.Version);
-        await SendToAgencyQueueAsync(Ward, delivered);
+        await SendToQueueAsync(Province.Names.AgencyQueue(Ward), delivered);
         await Eventually(async () => await InboxCountAsync(delivered.EnvelopeId) == 1, "the genuine delivery to be stored");
 
         // 2. The attack: a package in the ministry's name signed by Finance's organisation certificate, valid and trusted
         // but bound to Finance, forwarded as the ministry's (what a hub that skipped the binding check would do).
-        var forged = Package(Ministry, Ward);
+        var forged = TestPackages.Letter(Ministry, Ward);
         using var finance = Province.Pki.AgencySigner(Finance);
         var attack = Delivery(forged, finance.SignDetached(forged), directory.Version);
-        await SendToAgencyQueueAsync(Ward, attack);
+        await SendToQueueAsync(Province.Names.AgencyQueue(Ward), attack);
 
         // 3. Refused as signer-not-bound, and not stored.
         await Eventually(() => Task.FromResult(_logs.Lines.Any(l => l.Contains($"Refused delivery {attack.EnvelopeId}: {ReasonCode.SignerNotBound.ToCode()}", StringComparison.Ordinal))),
@@ -127,16 +127,16 @@ public sealed class SignedDirectoryTests : ProvinceFixture
         Assume.That(RecipientGroup.TryParse(group, out var parsed, out _) && parsed.Expand(directory, DateTimeOffset.UtcNow).Any(a => a.Code == Ward),
             "the sample directory's ward has a parent whose children include it");
         using var ministry = Province.Pki.AgencySigner(Ministry);
-        var toGroup = Package(Ministry, group);
+        var toGroup = TestPackages.Letter(Ministry, group);
         var genuine = Delivery(toGroup, ministry.SignDetached(toGroup), directory.Version, resolvedFrom: group);
-        await SendToAgencyQueueAsync(Ward, genuine);
+        await SendToQueueAsync(Province.Names.AgencyQueue(Ward), genuine);
         await Eventually(async () => await InboxCountAsync(genuine.EnvelopeId) == 1, "the delivery to the group to be stored");
 
         // 2. The attack: a genuine package addressed to Finance, delivered to the ward as if the hub had resolved Finance's
         // code to it (the gateway used to take the hub's word for it).
-        var toFinance = Package(Ministry, Finance);
+        var toFinance = TestPackages.Letter(Ministry, Finance);
         var attack = Delivery(toFinance, ministry.SignDetached(toFinance), directory.Version, resolvedFrom: Finance);
-        await SendToAgencyQueueAsync(Ward, attack);
+        await SendToQueueAsync(Province.Names.AgencyQueue(Ward), attack);
 
         // 3. Refused as recipient-mismatch, and not stored.
         await Eventually(() => Task.FromResult(_logs.Lines.Any(l => l.Contains($"Refused delivery {attack.EnvelopeId}: {ReasonCode.RecipientMismatch.ToCode()}", StringComparison.Ordinal))),
@@ -153,38 +153,5 @@ public sealed class SignedDirectoryTests : ProvinceFixture
         return await db.Inbox.CountAsync(i => i.EnvelopeId == envelopeId);
     }
 
-    private async Task SendToAgencyQueueAsync<T>(string agency, params T[] messages)
-        where T : class
-    {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(Servers.Settings));
-        await bus.StartAsync();
-        try
-        {
-            var queue = await bus.GetSendEndpoint(new Uri($"queue:{Province.Names.AgencyQueue(agency)}"));
-            foreach (var message in messages)
-            {
-                await queue.Send(message);
-            }
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
-    }
 
-    private static byte[] Package(string from, string to)
-    {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        var number = Guid.NewGuid().ToString("N")[..10];
-        return EdxmlWriter.Write(new EdxmlPackage(new EdxmlHeader
-        {
-            From = new EdxmlOrganisation(from),
-            To = [new EdxmlOrganisation(to)],
-            DocumentId = EdxmlDocumentId.Format(from, today, $"{number}/TEST"),
-            CodeNumber = number,
-            CodeNotation = "TEST",
-            Subject = "Văn bản kiểm thử",
-            PromulgationDate = today,
-        }, [new EdxmlAttachment("a.txt", "text/plain", "x"u8.ToArray())]));
-    }
 }
