@@ -3,13 +3,15 @@ namespace Exchange.Core;
 /// <summary>
 /// Everything an evidence bundle holds, as read from the hub (see docs/evidence.md): the envelopes with their
 /// signed packages and receipts, every sealed record of those envelopes plus the records that link each of them
-/// to the next signed checkpoint, and those checkpoints. Pure data: the hub's store fills it, the bundle writer
-/// turns it into a zip.
+/// to the next signed checkpoint, those checkpoints, the newest checkpoint, and for each envelope the proof that its
+/// newest record as of that checkpoint is the last one in the bundle. Pure data: the hub's store fills it, the bundle
+/// writer turns it into a zip.
 /// </summary>
 public sealed record EvidenceBundleSource(
     IReadOnlyList<BundleEnvelope> Envelopes,
     IReadOnlyList<SealedEvidence> ChainRecords,
-    IReadOnlyList<SignedCheckpoint> Checkpoints);
+    IReadOnlyList<SignedCheckpoint> Checkpoints,
+    IReadOnlyList<EnvelopeHeadProof> HeadProofs);
 
 /// <summary>One envelope as the hub stored it: the package and signature bytes exactly as received.</summary>
 public sealed record BundleEnvelope(

@@ -31,7 +31,9 @@ public sealed record EvidenceRecord(
 public sealed record SealedEvidence(EvidenceRecord Record, string RecordHash);
 
 /// <summary>What the hub signs at a checkpoint: the chain up to <see cref="ChainIndex"/> ends in <see cref="RecordHash"/>.</summary>
-public sealed record EvidenceCheckpoint(long ChainIndex, string RecordHash, DateTimeOffset SealedAt);
+/// <param name="EnvelopeHeadsRoot">The root over every envelope's newest record as of the checkpoint
+/// (<see cref="EnvelopeHeads"/>, checkpoint format 2); null in checkpoints signed before it existed (format 1).</param>
+public sealed record EvidenceCheckpoint(long ChainIndex, string RecordHash, DateTimeOffset SealedAt, string? EnvelopeHeadsRoot = null);
 
 /// <summary>A checkpoint with the hub's detached CMS signature over its canonical bytes and the sealing certificate (DER).</summary>
 public sealed record SignedCheckpoint(EvidenceCheckpoint Checkpoint, byte[] Signature, byte[] Certificate);
@@ -57,6 +59,8 @@ public sealed record ChainEntry(long ChainIndex, SealedEvidence? Record, SignedC
 /// {"chain_index":43,"detail":"…","envelope_id":"…","envelope_prev_hash":"…","evidence_id":"…","format":"exchange-evidence-record/2",…}
 /// envelope_prev_hash = the record_hash of the same envelope's previous record (64 zeros for its first).
 /// {"chain_index":42,"format":"exchange-evidence-checkpoint/1","record_hash":"…","sealed_at":"…"}
+/// Checkpoint format 2 (every checkpoint signed since) adds the root over every envelope's newest record:
+/// {"chain_index":42,"envelope_heads_root":"…","format":"exchange-evidence-checkpoint/2","record_hash":"…","sealed_at":"…"}
 /// </code>
 /// </summary>
 public static class EvidenceChain
@@ -67,6 +71,10 @@ public static class EvidenceChain
     /// of an envelope's records between two others no longer verifies).</summary>
     public const string RecordFormatV2 = "exchange-evidence-record/2";
     public const string CheckpointFormat = "exchange-evidence-checkpoint/1";
+
+    /// <summary>Checkpoints that also commit to every envelope's newest record (<see cref="EnvelopeHeads"/>; issue #16,
+    /// item 1: a bundle proves it holds all of an envelope's records up to a checkpoint signed after the last of them).</summary>
+    public const string CheckpointFormatV2 = "exchange-evidence-checkpoint/2";
 
     /// <summary>The prev_hash of the first record (chain_index 1).</summary>
     public static readonly string GenesisHash = new('0', 64);
@@ -162,9 +170,19 @@ public static class EvidenceChain
             throw new ArgumentException($"record_hash '{checkpoint.RecordHash}' is not 64 lowercase hex digits.", nameof(checkpoint));
         }
 
+        if (checkpoint.EnvelopeHeadsRoot is not null && !IsHash(checkpoint.EnvelopeHeadsRoot))
+        {
+            throw new ArgumentException($"envelope_heads_root '{checkpoint.EnvelopeHeadsRoot}' is not 64 lowercase hex digits.", nameof(checkpoint));
+        }
+
         var json = new CanonicalJson();
         json.Number("chain_index", checkpoint.ChainIndex);
-        json.String("format", CheckpointFormat);
+        if (checkpoint.EnvelopeHeadsRoot is not null)
+        {
+            json.String("envelope_heads_root", checkpoint.EnvelopeHeadsRoot);
+        }
+
+        json.String("format", checkpoint.EnvelopeHeadsRoot is null ? CheckpointFormat : CheckpointFormatV2);
         json.String("record_hash", checkpoint.RecordHash);
         json.String("sealed_at", FormatTime(checkpoint.SealedAt));
         return json.ToBytes();
@@ -245,14 +263,22 @@ public static class EvidenceChain
     public static bool TryParseCheckpoint(ReadOnlySpan<byte> bytes, out EvidenceCheckpoint? checkpoint, out string error)
     {
         checkpoint = null;
-        if (!TryReadObject(bytes, CheckpointKeys, out var values, out error))
+        var v2 = bytes.IndexOf("\"envelope_heads_root\":"u8) >= 0;
+        if (!TryReadObject(bytes, v2 ? CheckpointKeysV2 : CheckpointKeys, out var values, out error))
         {
             return false;
         }
 
-        if (Text(values, "format") != CheckpointFormat)
+        if (Text(values, "format") != (v2 ? CheckpointFormatV2 : CheckpointFormat))
         {
-            error = $"format is not \"{CheckpointFormat}\"";
+            error = $"format is not \"{(v2 ? CheckpointFormatV2 : CheckpointFormat)}\"";
+            return false;
+        }
+
+        var headsRoot = v2 ? Text(values, "envelope_heads_root") : null;
+        if (v2 && !IsHash(headsRoot))
+        {
+            error = "envelope_heads_root is not 64 lowercase hex digits";
             return false;
         }
 
@@ -275,7 +301,7 @@ public static class EvidenceChain
             return false;
         }
 
-        var parsed = new EvidenceCheckpoint(index, hash!, sealedAt);
+        var parsed = new EvidenceCheckpoint(index, hash!, sealedAt, headsRoot);
         if (!Canonical(parsed).AsSpan().SequenceEqual(bytes))
         {
             error = "not in canonical form (RFC 8785)";
@@ -292,6 +318,8 @@ public static class EvidenceChain
     private static readonly string[] RecordKeysV2 = [.. RecordKeys, "envelope_prev_hash"];
 
     private static readonly string[] CheckpointKeys = ["chain_index", "format", "record_hash", "sealed_at"];
+
+    private static readonly string[] CheckpointKeysV2 = [.. CheckpointKeys, "envelope_heads_root"];
 
     private static void CheckIndex(long index)
     {

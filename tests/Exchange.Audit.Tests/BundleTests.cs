@@ -290,6 +290,90 @@ public sealed class BundleTests
         Assert.That(problem.Reason, Does.Contain("a record between them was left out"));
     }
 
+    /// <summary>The handover (record 17) is the envelope's last record: removes it with its run (17–18) and its place
+    /// in envelope.json, as if the document system had never taken the document.</summary>
+    private SortedDictionary<string, byte[]> WithoutTheLastRecord()
+    {
+        var files = BundleFactory.Unzip(_zip);
+        foreach (var index in new long[] { 17, 18 })
+        {
+            files.Remove(EvidenceBundleLayout.Record(index));
+            files.Remove(EvidenceBundleLayout.RecordView(index));
+        }
+
+        var json = EnvelopeJson(files, _factory.EnvelopeId);
+        json = System.Text.RegularExpressions.Regex.Replace(json, ",\\s*\\{\\s*\"chain_index\": 17,[^}]*\\}", string.Empty);
+        SetEnvelopeJson(files, _factory.EnvelopeId, json);
+        return files;
+    }
+
+    [Test]
+    public void A_delivery_that_came_last_cut_with_its_run_is_refused()
+    {
+        // 1. It works: the heads proof shows checkpoint 18 naming the handover (record 17) as the envelope's newest record.
+        Assert.That(BundleFactory.Verify(_zip).Envelopes.Single().EvidenceThrough, Does.StartWith("checkpoint 18 "));
+
+        // 2. The attack: the handover and its run are removed; no record after the remaining ones links back to them.
+        var report = Forge(WithoutTheLastRecord());
+
+        // 3. Refused: the signed checkpoint names another newest record than the bundle's last.
+        Assert.That(report.Valid, Is.False);
+        var problem = report.Problems.Single(p => p.Kind == EvidenceProblemKind.EvidenceIncomplete);
+        Assert.That(problem.Reason, Does.Contain("but the bundle's last record of it is 9").And.Contain("records sealed after it were left out"));
+    }
+
+    [Test]
+    public void A_delivery_that_came_last_cut_with_its_heads_proof_is_refused()
+    {
+        // 1. It works (A_delivery_that_came_last_cut_with_its_run_is_refused, step 1).
+        // 2. The attack: the heads proof and the newest checkpoint go too.
+        var files = WithoutTheLastRecord();
+        files.Remove(EvidenceBundleLayout.HeadProof(_factory.EnvelopeId));
+        files.Remove(EvidenceBundleLayout.Checkpoint(18));
+        files.Remove(EvidenceBundleLayout.CheckpointSignature(18));
+
+        var report = Forge(files);
+
+        // 3. Refused: without the proof the bundle does not show it holds the envelope's newest records.
+        Assert.That(report.Valid, Is.False);
+        Assert.That(report.Problems.Select(p => p.Kind), Is.EqualTo(new[] { EvidenceProblemKind.HeadsUnproven }));
+    }
+
+    [Test]
+    public void A_bundle_cut_back_to_an_earlier_checkpoint_is_refused_with_a_newer_anchor()
+    {
+        // 1. It works: a bundle exported when checkpoint 11 was the newest proves the envelope's records up to 11 only,
+        //    and says so.
+        // 2. The attack: the handover is cut and the heads proof replaced by the one as of checkpoint 11 (which an older
+        //    export held): nothing in the bundle contradicts that.
+        var files = WithoutTheLastRecord();
+        files.Remove(EvidenceBundleLayout.Checkpoint(18));
+        files.Remove(EvidenceBundleLayout.CheckpointSignature(18));
+        files[EvidenceBundleLayout.HeadProof(_factory.EnvelopeId)] = BundleJsonOf(_factory.Chain.HeadProof(_factory.EnvelopeId, 11));
+        var alone = Forge(files);
+        Assert.That(alone.Valid, Is.True, Problems(alone));
+        Assert.That(alone.Envelopes.Single().EvidenceThrough, Does.StartWith("checkpoint 11 "));
+
+        // 3. A checkpoint kept outside the hub (a gateway's anchor) is newer: refused, naming both checkpoints.
+        var anchor = new ChainAnchor(_factory.Chain.Checkpoints[^1], "gateway 000.00.01.H29");
+        var report = BundleFactory.Verify(BundleFactory.Zip(files), BundleFactory.Options() with { Anchors = [anchor] });
+        Assert.That(report.Valid, Is.False);
+        var problem = report.Problems.Single();
+        Assert.That(problem.Kind, Is.EqualTo(EvidenceProblemKind.OlderThanAnchor));
+        Assert.That(problem.Reason, Does.Contain("up to checkpoint 11").And.Contain("is checkpoint 18"));
+
+        // The untouched bundle satisfies the same anchor.
+        Assert.That(BundleFactory.Verify(_zip, BundleFactory.Options() with { Anchors = [anchor] }).Valid, Is.True);
+    }
+
+    private static byte[] BundleJsonOf(EnvelopeHeadProof proof)
+    {
+        var source = new EvidenceBundleSource([], [], [], [proof]);
+        using var output = new MemoryStream();
+        EvidenceBundleWriter.Write(source, output, []);
+        return BundleFactory.Unzip(output.ToArray())[EvidenceBundleLayout.HeadProof(proof.EnvelopeId)];
+    }
+
     [Test]
     public void A_moved_delivery_time_is_refused()
     {

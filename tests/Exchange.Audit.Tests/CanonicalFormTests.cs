@@ -57,6 +57,26 @@ public sealed class CanonicalFormTests
     }
 
     [Test]
+    public void Checkpoint_format_2_adds_the_envelope_heads_root_and_reads_back()
+    {
+        var checkpoint = new EvidenceCheckpoint(42, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            new DateTimeOffset(2027, 3, 1, 8, 15, 10, TimeSpan.Zero).AddTicks(10), new string('c', 64));
+
+        var bytes = EvidenceChain.Canonical(checkpoint);
+
+        Assert.That(Encoding.UTF8.GetString(bytes), Is.EqualTo(
+            $$"""{"chain_index":42,"envelope_heads_root":"{{new string('c', 64)}}","format":"exchange-evidence-checkpoint/2","record_hash":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","sealed_at":"2027-03-01T08:15:10.000001Z"}"""));
+        Assert.That(EvidenceChain.TryParseCheckpoint(bytes, out var parsed, out var error), Is.True, error);
+        Assert.That(parsed, Is.EqualTo(checkpoint));
+
+        // A format 1 name with the root, or format 2 without it, is not canonical.
+        var mislabelled = Encoding.UTF8.GetString(bytes).Replace("checkpoint/2", "checkpoint/1", StringComparison.Ordinal);
+        Assert.That(EvidenceChain.TryParseCheckpoint(Encoding.UTF8.GetBytes(mislabelled), out _, out _), Is.False);
+        var format1 = Encoding.UTF8.GetString(EvidenceChain.Canonical(checkpoint with { EnvelopeHeadsRoot = null })).Replace("checkpoint/1", "checkpoint/2", StringComparison.Ordinal);
+        Assert.That(EvidenceChain.TryParseCheckpoint(Encoding.UTF8.GetBytes(format1), out _, out _), Is.False);
+    }
+
+    [Test]
     public void Strings_escape_only_what_json_requires()
     {
         // RFC 8785 §3.2.2.2: '"', '\' and U+0000..U+001F are escaped (short forms where JSON has them); DEL,

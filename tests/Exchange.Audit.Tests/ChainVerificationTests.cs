@@ -343,6 +343,47 @@ public sealed class ChainVerificationTests
         }
     }
 
+    [Test]
+    public void A_checkpoint_that_misstates_an_envelopes_newest_record_is_named()
+    {
+        // 1. It works: every checkpoint of Chain() commits to the envelopes' newest records (Untouched_chain_is_intact).
+        // 2. The attack: the hub signs a checkpoint whose envelope_heads_root leaves out the newest record (as a hub
+        //    would that wants later bundles to hide it).
+        var chain = Chain();
+        var honest = chain.Checkpoints[^1].Checkpoint;
+        var forged = honest with { EnvelopeHeadsRoot = new string('0', 64) };
+        chain.Checkpoints[^1] = new SignedCheckpoint(forged, _hub.SignDetached(EvidenceChain.Canonical(forged), forged.SealedAt), _hub.Certificate.RawData);
+
+        var report = Walk(chain.Entries());
+
+        // 3. The walk recomputes the root from the chain and names the checkpoint.
+        Assert.That(report.ProblemCount, Is.EqualTo(1), string.Join("; ", report.Problems));
+        Assert.That(report.FirstProblem!.Kind, Is.EqualTo(EvidenceProblemKind.CheckpointMismatch));
+        Assert.That((report.FirstProblem.ChainIndex, report.FirstProblem.Reason), Is.EqualTo((20L, report.FirstProblem.Reason)));
+        Assert.That(report.FirstProblem.Reason, Does.Contain("envelope_heads_root"));
+    }
+
+    [Test]
+    public void A_record_sealed_past_its_envelopes_previous_record_is_named()
+    {
+        // 1. It works: an envelope's second record links to its first.
+        var envelope = Guid.CreateVersion7();
+        var chain = new ChainBuilder();
+        chain.Append(ChainBuilder.Unsealed(EvidenceKind.SubmissionAcceptance, envelope, packageSha256: Digests.Sha256Hex([1])));
+        chain.AppendOthers(2);
+        // 2. The attack: the second record names the genesis hash, as if the first were not the envelope's.
+        var unsealed = ChainBuilder.Unsealed(EvidenceKind.ContentConsignment, envelope, "000.00.01.H29", Digests.Sha256Hex([1]));
+        chain.Records.Add(EvidenceChain.Seal(unsealed with { IssuedAt = chain.Records[^1].Record.IssuedAt }, chain.Head + 1, chain.HeadHash, EvidenceChain.GenesisHash));
+        chain.Checkpoint(_hub);
+
+        var report = Walk(chain.Entries());
+
+        // 3. Named at the record whose envelope link is wrong.
+        Assert.That(report.FirstProblem!.Kind, Is.EqualTo(EvidenceProblemKind.LinkBroken), string.Join("; ", report.Problems));
+        Assert.That(report.FirstProblem.ChainIndex, Is.EqualTo(4));
+        Assert.That(report.FirstProblem.Reason, Does.Contain("envelope_prev_hash"));
+    }
+
     private sealed class Inline(Action<long> report) : IProgress<long>
     {
         public void Report(long value) => report(value);

@@ -105,7 +105,7 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
         Environment.SetEnvironmentVariable("EXCHANGE_PREFIX", Province.Names.Prefix);
         try
         {
-            return await new System.CommandLine.RootCommand { GatewayCommand.Create(), AuditCommand.Create() }.Parse(args).InvokeAsync();
+            return await new System.CommandLine.RootCommand { GatewayCommand.Create(), AuditCommand.Create(), EvidenceCommand.Create() }.Parse(args).InvokeAsync();
         }
         finally
         {
@@ -119,6 +119,53 @@ public sealed class EvidenceAnchorTests : ProvinceFixture
             "audit", "verify-log", "--json", "--trust-anchor", Province.Pki.RootCertificatePath, "--crl", Province.Pki.CrlPath,
             "--hub-certificate", Province.Pki.HubSealCertificatePath, .. anchorFiles.SelectMany(f => new[] { "--anchor", f }),
         ]);
+
+    /// <summary>`exchange evidence verify FILE` with this province's trust anchor, CRLs and sealing certificate.</summary>
+    private Task<int> VerifyBundleCliAsync(string bundle, params string[] anchorFiles) =>
+        CliAsync([
+            "evidence", "verify", bundle, "--trust-anchor", Province.Pki.RootCertificatePath, "--crl", Province.Pki.CrlPath,
+            "--hub-certificate", Province.Pki.HubSealCertificatePath, .. anchorFiles.SelectMany(f => new[] { "--anchor", f }),
+        ]);
+
+    [Test]
+    [Order(1)]
+    public async Task A_bundle_older_than_the_checkpoint_a_gateway_kept_is_refused_until_exported_again()
+    {
+        // 1. It works: a delivered letter's bundle, exported now, verifies offline.
+        var envelope = await SendDeliveredAsync("Công văn gói chứng cứ");
+        await WaitForSealingAsync(envelope);
+        var older = Path.Combine(PkiFolder, "bundle-older.zip");
+        Assert.That(await CliAsync("evidence", "export", "--envelope", envelope.ToString(), "--out", older), Is.EqualTo(ExitCodes.Ok));
+        var exportedAt = await NewestHubCheckpointAsync();
+        Assert.That(await VerifyBundleCliAsync(older), Is.EqualTo(ExitCodes.Ok));
+
+        // 2. Later letters move the chain on, and the sending gateway keeps a checkpoint newer than the bundle's: the
+        //    bundle cannot show that nothing of the envelope was sealed since (a status, a late delivery).
+        //    (The hub signs a checkpoint after a second without new evidence, and shows it with the next acceptance.)
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (((await GatewayAnchorAsync())?.Checkpoint.Checkpoint.ChainIndex ?? 0) <= exportedAt && DateTime.UtcNow < deadline)
+        {
+            await SendDeliveredAsync("Công văn sau khi xuất gói");
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+        }
+
+        var gatewayFile = Path.Combine(PkiFolder, "gateway-checkpoint-newer.json");
+        Assert.That(await CliAsync("gateway", "checkpoint", "export", "--agency", Sender, "--out", gatewayFile), Is.EqualTo(ExitCodes.Ok));
+        var anchor = ChainAnchor.Parse(await File.ReadAllTextAsync(gatewayFile), "gateway-checkpoint-newer.json");
+        Assert.That(anchor.Checkpoint.Checkpoint.ChainIndex, Is.GreaterThan(exportedAt));
+
+        // 3. The old bundle against the gateway's checkpoint is refused, naming both; exported again, it verifies.
+        Assert.That(await VerifyBundleCliAsync(older, gatewayFile), Is.EqualTo(ExitCodes.Refused));
+        var report = new EvidenceBundleVerifier(new EvidenceBundleVerifierOptions
+        {
+            TrustAnchors = [Province.Pki.RootCertificate], SealCertificateSha256 = [HubSealSha256], Anchors = [anchor],
+        }).Verify(older);
+        Assert.That(report.Problems.Select(p => p.Kind), Is.EqualTo(new[] { EvidenceProblemKind.OlderThanAnchor }), string.Join("\n", report.Problems));
+
+        var again = Path.Combine(PkiFolder, "bundle-again.zip");
+        Assert.That(await CliAsync("evidence", "export", "--envelope", envelope.ToString(), "--out", again), Is.EqualTo(ExitCodes.Ok));
+        Assert.That(await VerifyBundleCliAsync(again, gatewayFile), Is.EqualTo(ExitCodes.Ok));
+    }
 
     private static string Describe(ChainReport report) => string.Join("\n", report.Problems.Select(p => p.ToString()).Concat(report.Warnings));
 

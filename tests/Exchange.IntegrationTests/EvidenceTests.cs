@@ -224,6 +224,9 @@ public sealed class EvidenceTests : ProvinceFixture
         var envelope = report.Envelopes.Single();
         Assert.That(envelope.Evidence.Select(e => e.Kind), Is.EqualTo(new[] { nameof(EvidenceKind.SubmissionAcceptance), nameof(EvidenceKind.ContentConsignment) }));
         Assert.That(envelope.Receipts.Single().RecipientCode, Is.EqualTo(Recipient));
+        // The hub's heads proof (its SQL buckets) leads to the newest checkpoint's root as the verifier computes it.
+        var newest = load.Source!.Checkpoints.Max(c => c.Checkpoint.ChainIndex);
+        Assert.That(envelope.EvidenceThrough, Does.StartWith($"checkpoint {newest} "));
 
         // One changed byte in the receipt makes it fail, naming the file.
         var zip = await File.ReadAllBytesAsync(path);

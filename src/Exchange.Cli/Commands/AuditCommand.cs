@@ -36,11 +36,7 @@ public static class AuditCommand
             Description = "Seconds a record may be dated before a record preceding it in the chain before it counts as inserted out of order.",
             DefaultValueFactory = _ => 300,
         };
-        var anchor = new Option<FileInfo[]>("--anchor")
-        {
-            Description = "A signed checkpoint kept outside the hub (`exchange gateway checkpoint export`, `exchange audit anchor`); repeatable. "
-                + "One for an index beyond the chain's end shows that the newest records were removed.",
-        };
+        var anchor = EvidenceTrust.CheckpointAnchors("One for an index beyond the chain's end shows that the newest records were removed.");
         var verifyLog = new Command("verify-log", "Walk the hub's evidence chain and name the first record changed, removed or inserted out of order.")
         {
             json, trust.Anchors, trust.Crls, trust.HubCertificates, tolerance, anchor,
@@ -174,23 +170,13 @@ public static class AuditCommand
     private static async Task<int> VerifyLogAsync(bool json, EvidenceTrust.Choice choice, TimeSpan tolerance, FileInfo[] anchorFiles, CancellationToken ct)
     {
         EvidenceTrust.Resolved trust;
-        var anchors = new List<ChainAnchor>();
+        List<ChainAnchor> anchors;
         try
         {
             trust = choice.Resolve();
-            foreach (var file in anchorFiles)
-            {
-                try
-                {
-                    anchors.Add(ChainAnchor.Parse(await File.ReadAllTextAsync(file.FullName, ct), file.Name));
-                }
-                catch (FormatException e)
-                {
-                    return UsageError(json, $"--anchor {file.FullName}: not an evidence anchor ({e.Message}).");
-                }
-            }
+            anchors = EvidenceTrust.ReadCheckpointAnchors(anchorFiles);
         }
-        catch (Exception e) when (EvidenceTrust.IsInputError(e))
+        catch (Exception e) when (EvidenceTrust.IsInputError(e) || e is FormatException)
         {
             return UsageError(json, e.Message);
         }

@@ -55,11 +55,13 @@ public static class EvidenceCommand
         var trust = EvidenceTrust.Options();
         var requireRevocation = new Option<bool>("--require-revocation") { Description = "Refuse a certificate no CRL answers for. Default: accept with a warning (offline)." };
         var json = new Option<bool>("--json") { Description = "End with one JSON line: valid, problems, warnings, envelopes." };
+        var anchor = EvidenceTrust.CheckpointAnchors(
+            "The bundle must prove its envelopes' records up to the newest of them: an older bundle may leave out records sealed since.");
         var command = new Command("verify", "Verify an evidence bundle offline: signatures, receipts, the hash chain up to signed checkpoints, the manifest.")
         {
-            file, trust.Anchors, trust.Crls, trust.HubCertificates, requireRevocation, json,
+            file, trust.Anchors, trust.Crls, trust.HubCertificates, requireRevocation, anchor, json,
         };
-        command.SetAction((p, _) => Task.FromResult(VerifyBundle(p.GetValue(file)!, trust.Read(p), p.GetValue(requireRevocation), p.GetValue(json))));
+        command.SetAction((p, _) => Task.FromResult(VerifyBundle(p.GetValue(file)!, trust.Read(p), p.GetValue(requireRevocation), p.GetValue(anchor) ?? [], p.GetValue(json))));
         return command;
     }
 
@@ -180,14 +182,16 @@ public static class EvidenceCommand
         return ExitCodes.Ok;
     }
 
-    private static int VerifyBundle(FileInfo file, EvidenceTrust.Choice choice, bool requireRevocation, bool json)
+    private static int VerifyBundle(FileInfo file, EvidenceTrust.Choice choice, bool requireRevocation, FileInfo[] anchorFiles, bool json)
     {
         EvidenceTrust.Resolved trust;
+        List<ChainAnchor> anchors;
         try
         {
             trust = choice.Resolve();
+            anchors = EvidenceTrust.ReadCheckpointAnchors(anchorFiles);
         }
-        catch (Exception e) when (EvidenceTrust.IsInputError(e))
+        catch (Exception e) when (EvidenceTrust.IsInputError(e) || e is FormatException)
         {
             return UsageError(json, e.Message, "valid");
         }
@@ -201,6 +205,7 @@ public static class EvidenceCommand
                 Crls = trust.CrlBytes,
                 SealCertificateSha256 = trust.PinnedSealCertificates,
                 RequireRevocation = requireRevocation,
+                Anchors = anchors,
             });
             report = verifier.Verify(file.FullName);
         }
@@ -328,6 +333,31 @@ public static class EvidenceCommand
 /// </summary>
 internal static class EvidenceTrust
 {
+    /// <summary>`--anchor`: signed checkpoints kept outside the hub (issue #16 item 12; docs/evidence.md, "Anchors").</summary>
+    public static Option<FileInfo[]> CheckpointAnchors(string effect) => new("--anchor")
+    {
+        Description = "A signed checkpoint kept outside the hub (`exchange gateway checkpoint export`, `exchange audit anchor`); repeatable. " + effect,
+    };
+
+    /// <exception cref="FormatException">A file is not an anchor (the message names it).</exception>
+    public static List<ChainAnchor> ReadCheckpointAnchors(FileInfo[] files)
+    {
+        var anchors = new List<ChainAnchor>();
+        foreach (var file in files)
+        {
+            try
+            {
+                anchors.Add(ChainAnchor.Parse(File.ReadAllText(file.FullName), file.Name));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"--anchor {file.FullName}: not an evidence anchor ({e.Message}).", e);
+            }
+        }
+
+        return anchors;
+    }
+
     public sealed record OptionSet(Option<FileInfo[]> Anchors, Option<FileInfo[]> Crls, Option<FileInfo[]> HubCertificates)
     {
         public Choice Read(ParseResult parse) => new(parse.GetValue(Anchors) ?? [], parse.GetValue(Crls) ?? [], parse.GetValue(HubCertificates) ?? []);

@@ -14,13 +14,14 @@ public static class CheckpointTimestampStore
     public static async Task<SignedCheckpoint?> UnstampedNewestAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default)
     {
         await using var select = new NpgsqlCommand("""
-            select c.chain_index, c.record_hash, c.sealed_at, c.signature, c.certificate from hub.evidence_checkpoints c
+            select c.chain_index, c.record_hash, c.sealed_at, c.signature, c.certificate, c.envelope_heads_root from hub.evidence_checkpoints c
             where c.chain_index = (select max(chain_index) from hub.evidence_checkpoints)
               and not exists (select 1 from hub.evidence_checkpoint_timestamps t where t.chain_index = c.chain_index)
             """, connection);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new SignedCheckpoint(new EvidenceCheckpoint(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)),
+            ? new SignedCheckpoint(new EvidenceCheckpoint(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2),
+                    reader.IsDBNull(5) ? null : reader.GetString(5)),
                 reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4))
             : null;
     }

@@ -130,11 +130,13 @@ public static class EvidenceChainStore
             || (policy.IfIdle && unsealed.Count == 0));
         if (sign is not null && due)
         {
-            written = new EvidenceCheckpoint(head, headHash, EvidenceChain.Normalize(now));
+            var headsRoot = await AdvanceEnvelopeHeadsAsync(connection, transaction, last?.ChainIndex ?? 0, head, cancellationToken);
+            written = new EvidenceCheckpoint(head, headHash, EvidenceChain.Normalize(now), headsRoot);
             var (signature, certificate) = sign(written);
             await using var insert = new NpgsqlCommand(
-                "insert into hub.evidence_checkpoints (chain_index, record_hash, sealed_at, signature, certificate) values (@i, @h, @t, @s, @c)",
+                "insert into hub.evidence_checkpoints (chain_index, record_hash, sealed_at, signature, certificate, envelope_heads_root) values (@i, @h, @t, @s, @c, @r)",
                 connection, transaction);
+            insert.Parameters.AddWithValue("r", headsRoot);
             insert.Parameters.AddWithValue("i", written.ChainIndex);
             insert.Parameters.AddWithValue("h", written.RecordHash);
             insert.Parameters.AddWithValue("t", written.SealedAt);
@@ -146,6 +148,69 @@ public static class EvidenceChainStore
 
         await transaction.CommitAsync(cancellationToken);
         return new SealOutcome(true, unsealed.Count, head, since, written);
+    }
+
+    /// <summary>
+    /// Moves hub.envelope_heads and hub.envelope_head_buckets from the previous checkpoint to the one being written (the
+    /// records in <c>(<paramref name="from"/>, <paramref name="to"/>]</c>) and returns the new root
+    /// (<see cref="EnvelopeHeads"/>). The bucket index and hash are computed in SQL exactly as EnvelopeHeads computes
+    /// them in C#, which a verifier uses; the integration tests check that the two agree.
+    /// </summary>
+    private static async Task<string> AdvanceEnvelopeHeadsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long from, long to, CancellationToken cancellationToken)
+    {
+        var touched = new List<int>();
+        await using (var upsert = new NpgsqlCommand("""
+            with changed as (
+                select distinct on (envelope_id) envelope_id, record_hash, chain_index from hub.evidence
+                where chain_index > @from and chain_index <= @to order by envelope_id, chain_index desc),
+            written as (
+                insert into hub.envelope_heads (envelope_id, bucket, record_hash, chain_index)
+                select envelope_id,
+                       (get_byte(sha256(convert_to(envelope_id::text, 'UTF8')), 0) << 8) | get_byte(sha256(convert_to(envelope_id::text, 'UTF8')), 1),
+                       record_hash, chain_index
+                from changed
+                on conflict (envelope_id) do update set record_hash = excluded.record_hash, chain_index = excluded.chain_index
+                returning bucket)
+            select distinct bucket from written
+            """, connection, transaction))
+        {
+            upsert.Parameters.AddWithValue("from", from);
+            upsert.Parameters.AddWithValue("to", to);
+            await using var reader = await upsert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                touched.Add(reader.GetInt32(0));
+            }
+        }
+
+        if (touched.Count > 0)
+        {
+            await using var rehash = new NpgsqlCommand("""
+                insert into hub.envelope_head_buckets (bucket, hash)
+                select bucket, sha256('\x00'::bytea || string_agg(uuid_send(envelope_id) || decode(record_hash, 'hex'), ''::bytea order by envelope_id))
+                from hub.envelope_heads where bucket = any(@buckets) group by bucket
+                on conflict (bucket) do update set hash = excluded.hash
+                """, connection, transaction);
+            rehash.Parameters.AddWithValue("buckets", touched.ToArray());
+            await rehash.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return EnvelopeHeads.Root(await BucketHashesAsync(connection, transaction, cancellationToken));
+    }
+
+    /// <summary>Every non-empty bucket's hash as of the newest checkpoint.</summary>
+    private static async Task<Dictionary<int, byte[]>> BucketHashesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var buckets = new Dictionary<int, byte[]>();
+        await using var select = new NpgsqlCommand("select bucket, hash from hub.envelope_head_buckets", connection, transaction);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            buckets[reader.GetInt32(0)] = reader.GetFieldValue<byte[]>(1);
+        }
+
+        return buckets;
     }
 
     /// <summary>Records not sealed yet (normal for the last fraction of a second; not an error).</summary>
@@ -169,7 +234,7 @@ public static class EvidenceChainStore
             $"select {RecordColumns} from hub.evidence where chain_index > @after order by chain_index limit @limit",
             pageSize, ReadEntry, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var checkpoints = PageAsync(connection, transaction,
-            "select chain_index, record_hash, sealed_at, signature, certificate from hub.evidence_checkpoints where chain_index > @after order by chain_index limit @limit",
+            "select chain_index, record_hash, sealed_at, signature, certificate, envelope_heads_root from hub.evidence_checkpoints where chain_index > @after order by chain_index limit @limit",
             Math.Max(100, pageSize / 10), ReadCheckpointEntry, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
@@ -319,7 +384,7 @@ public static class EvidenceChainStore
             }
 
             await using var next = new NpgsqlCommand(
-                "select chain_index, record_hash, sealed_at, signature, certificate from hub.evidence_checkpoints where chain_index >= @i order by chain_index limit 1",
+                "select chain_index, record_hash, sealed_at, signature, certificate, envelope_heads_root from hub.evidence_checkpoints where chain_index >= @i order by chain_index limit 1",
                 connection, transaction);
             next.Parameters.AddWithValue("i", index);
             await using var reader = await next.ExecuteReaderAsync(cancellationToken);
@@ -360,8 +425,50 @@ public static class EvidenceChainStore
             }
         }
 
+        // The newest checkpoint, and each envelope's head under it: the proof that nothing of the envelope sealed up to
+        // that checkpoint is left out (docs/evidence.md, "Envelope heads").
+        await using (var newest = new NpgsqlCommand(
+            "select chain_index, record_hash, sealed_at, signature, certificate, envelope_heads_root from hub.evidence_checkpoints order by chain_index desc limit 1",
+            connection, transaction))
+        {
+            await using var reader = await newest.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var checkpoint = ReadCheckpointEntry(reader).Checkpoint!;
+            if (checkpoint.Checkpoint.EnvelopeHeadsRoot is null)
+            {
+                return new BundleLoad(null, $"the newest checkpoint ({checkpoint.Checkpoint.ChainIndex}) is of format 1 and commits to no envelope heads; the next checkpoint will (it follows the next evidence record)");
+            }
+
+            checkpoints[checkpoint.Checkpoint.ChainIndex] = checkpoint;
+        }
+
+        var proofs = await HeadProofsAsync(connection, transaction, ids, checkpoints.Keys.Max(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new BundleLoad(new EvidenceBundleSource(envelopes, chain, checkpoints.Values.ToList()), null);
+        return new BundleLoad(new EvidenceBundleSource(envelopes, chain, checkpoints.Values.ToList(), proofs), null);
+    }
+
+    private static async Task<List<EnvelopeHeadProof>> HeadProofsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid[] ids, long checkpointIndex, CancellationToken cancellationToken)
+    {
+        var buckets = await BucketHashesAsync(connection, transaction, cancellationToken);
+        var proofs = new List<EnvelopeHeadProof>();
+        foreach (var id in ids.OrderBy(i => i.ToString("D"), StringComparer.Ordinal))
+        {
+            var bucket = EnvelopeHeads.BucketOf(id);
+            var entries = new List<EnvelopeHead>();
+            await using var select = new NpgsqlCommand(
+                "select envelope_id, record_hash from hub.envelope_heads where bucket = @bucket order by envelope_id", connection, transaction);
+            select.Parameters.AddWithValue("bucket", bucket);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                entries.Add(new EnvelopeHead(reader.GetGuid(0), reader.GetString(1)));
+            }
+
+            proofs.Add(new EnvelopeHeadProof(id, checkpointIndex, bucket, entries, EnvelopeHeads.Path(buckets, bucket)));
+        }
+
+        return proofs;
     }
 
     private static async Task<Dictionary<Guid, List<BundleDelivery>>> ReadDeliveriesAsync(
@@ -417,7 +524,7 @@ public static class EvidenceChainStore
     public static async Task<SignedCheckpoint?> NewestCheckpointAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default)
     {
         await using var select = new NpgsqlCommand(
-            "select chain_index, record_hash, sealed_at, signature, certificate from hub.evidence_checkpoints order by chain_index desc limit 1", connection);
+            "select chain_index, record_hash, sealed_at, signature, certificate, envelope_heads_root from hub.evidence_checkpoints order by chain_index desc limit 1", connection);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadCheckpointEntry(reader).Checkpoint : null;
     }
@@ -425,10 +532,10 @@ public static class EvidenceChainStore
     private static async Task<EvidenceCheckpoint?> LastCheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var select = new NpgsqlCommand(
-            "select chain_index, record_hash, sealed_at from hub.evidence_checkpoints order by chain_index desc limit 1", connection, transaction);
+            "select chain_index, record_hash, sealed_at, envelope_heads_root from hub.evidence_checkpoints order by chain_index desc limit 1", connection, transaction);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new EvidenceCheckpoint(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2))
+            ? new EvidenceCheckpoint(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), NullableString(reader, 3))
             : null;
     }
 
@@ -531,7 +638,7 @@ public static class EvidenceChainStore
     {
         var index = reader.GetInt64(0);
         return new ChainEntry(index, null, new SignedCheckpoint(
-            new EvidenceCheckpoint(index, reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)),
+            new EvidenceCheckpoint(index, reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), NullableString(reader, 5)),
             reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4)));
     }
 

@@ -22,6 +22,8 @@ namespace Exchange.Signing.Evidence;
 /// chain/NNNNNNNNNNNNNNNN.json                     the same record, indented, with its record_hash
 /// checkpoints/NNNNNNNNNNNNNNNN.jcs                a checkpoint's canonical bytes
 /// checkpoints/NNNNNNNNNNNNNNNN.p7s                the hub's detached CMS over them
+/// heads/ENVELOPE.json                             the envelope's newest record as of the newest checkpoint, with
+///                                                 the Merkle proof to its envelope_heads_root (EnvelopeHeads)
 /// certificates/SHA256.pem                         the hub's sealing certificate and the CAs its signatures carry
 /// crls/SHA256.crl                                 CRLs (DER) for offline revocation checks, when exported with them
 /// </code>
@@ -29,7 +31,8 @@ namespace Exchange.Signing.Evidence;
 /// </summary>
 public static class EvidenceBundleLayout
 {
-    public const string Format = "exchange-evidence-bundle/1";
+    /// <summary>Format 2 adds heads/ (issue #16, item 1); a format 1 bundle cannot prove it is complete: export it again.</summary>
+    public const string Format = "exchange-evidence-bundle/2";
     public const string Manifest = "manifest.json";
 
     public static string Envelope(Guid envelopeId) => $"envelopes/{envelopeId:D}/envelope.json";
@@ -49,6 +52,8 @@ public static class EvidenceBundleLayout
     public static string Checkpoint(long chainIndex) => $"checkpoints/{chainIndex:D16}.jcs";
 
     public static string CheckpointSignature(long chainIndex) => $"checkpoints/{chainIndex:D16}.p7s";
+
+    public static string HeadProof(Guid envelopeId) => $"heads/{envelopeId:D}.json";
 
     public static string Certificate(string sha256) => $"certificates/{sha256}.pem";
 
@@ -103,6 +108,11 @@ public static class EvidenceBundleWriter
 
             files[EvidenceBundleLayout.Record(sealedRecord.Record.ChainIndex)] = canonical;
             files[EvidenceBundleLayout.RecordView(sealedRecord.Record.ChainIndex)] = BundleJson.Serialize(BundleJson.RecordView(sealedRecord.Record, hash));
+        }
+
+        foreach (var proof in source.HeadProofs)
+        {
+            files[EvidenceBundleLayout.HeadProof(proof.EnvelopeId)] = BundleJson.Serialize(BundleJson.HeadProofView(proof));
         }
 
         var certificates = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
@@ -253,6 +263,11 @@ internal static class BundleJson
         r.ChainIndex, r.EvidenceId, r.Kind, r.EnvelopeId, r.RecipientCode, r.Reason, r.Detail, r.PackageSha256, r.Issuer,
         EvidenceChain.FormatTime(r.IssuedAt), r.PrevHash, recordHash);
 
+    public static HeadProofView HeadProofView(EnvelopeHeadProof p) => new(
+        p.EnvelopeId, p.CheckpointIndex, p.Bucket,
+        p.Entries.OrderBy(e => e.EnvelopeId.ToString("D"), StringComparer.Ordinal).Select(e => new HeadEntryView(e.EnvelopeId, e.RecordHash)).ToList(),
+        p.Siblings.ToList());
+
     public static EnvelopeView EnvelopeView(BundleEnvelope e, IEnumerable<EvidenceRecord> evidence) => new(
         e.EnvelopeId, e.SenderCode, e.DocumentId, e.Subject, e.State, e.Reason, e.Detail, e.PackageSha256, e.SignerCertificateSha256,
         e.DirectoryVersion, EvidenceChain.FormatTime(e.SubmittedAt), EvidenceChain.FormatTime(e.ReceivedAt),
@@ -274,6 +289,13 @@ internal sealed record EnvelopeView(
     Guid EnvelopeId, string SenderCode, string? DocumentId, string? Subject, string State, string Reason, string Detail,
     string PackageSha256, string? SignerCertificateSha256, long? DirectoryVersion, string SubmittedAt, string ReceivedAt,
     List<DeliveryView> Deliveries, List<EvidenceReference> Evidence);
+
+internal sealed record HeadProofView(Guid EnvelopeId, long Checkpoint, int Bucket, List<HeadEntryView> Entries, List<string> Siblings)
+{
+    public EnvelopeHeadProof ToProof() => new(EnvelopeId, Checkpoint, Bucket, Entries.Select(e => new EnvelopeHead(e.EnvelopeId, e.RecordHash)).ToList(), Siblings);
+}
+
+internal sealed record HeadEntryView(Guid EnvelopeId, string RecordHash);
 
 internal sealed record DeliveryView(string RecipientCode, string State, string ForwardedAt, string? DeliveredAt, Guid? ReceiptId, string? FailureReason);
 

@@ -40,6 +40,10 @@ public sealed record EvidenceBundleVerifierOptions
     public BundleLimits Limits { get; init; } = new();
 
     public TimeProvider? Clock { get; init; }
+
+    /// <summary>Signed checkpoints kept outside the hub (a gateway's, an auditor's): a bundle must prove its envelopes'
+    /// records up to the newest of them, or it may leave out records sealed since (docs/evidence.md, "Anchors").</summary>
+    public IReadOnlyList<ChainAnchor> Anchors { get; init; } = [];
 }
 
 /// <summary>A record of the bundle as the verifier read it.</summary>
@@ -51,8 +55,9 @@ public sealed record BundleReceiptReport(Guid ReceiptId, string RecipientCode, s
 /// <summary>
 /// One envelope of the bundle: what was sent, by whom, and its evidence. Sender, DocumentId and subject are read from the
 /// package itself (its signature's verdict is <see cref="PackageSignature"/>), never from envelope.json.
-/// <see cref="EvidenceThrough"/> is the checkpoint that covers the envelope's newest record in the bundle: the bundle
-/// shows every record of the envelope up to it, and nothing after it.
+/// <see cref="EvidenceThrough"/> is the checkpoint the bundle proves the envelope's records up to (its newest checkpoint,
+/// whose envelope_heads_root names the envelope's last record in the bundle): every record of the envelope sealed up to
+/// it is in the bundle; records sealed after it are not covered.
 /// </summary>
 public sealed record BundleEnvelopeReport(
     Guid EnvelopeId, string? SenderCode, string? DocumentId, string? Subject, string? PackageSha256, string PackageSignature,
@@ -134,6 +139,7 @@ public sealed partial class EvidenceBundleVerifier
         private readonly Dictionary<long, long> _coveredBy = [];
         private readonly HashSet<string> _cmsCertificates = new(StringComparer.Ordinal);
         private readonly HashSet<string> _sealCertificates = new(StringComparer.Ordinal);
+        private readonly Dictionary<Guid, EvidenceCheckpoint> _provenThrough = [];
         private SignatureVerifier _signatures = null!;
 
         public BundleReport Execute(Stream zip)
@@ -153,6 +159,8 @@ public sealed partial class EvidenceBundleVerifier
             CheckCheckpoints();
             CheckLinks();
             var envelopes = CheckEnvelopes();
+            CheckCheckpointsUsed();
+            CheckAnchors();
             CheckCertificates();
             foreach (var path in _files.Keys.Where(p => !_explained.Contains(p)).Order(StringComparer.Ordinal))
             {
@@ -527,7 +535,14 @@ public sealed partial class EvidenceBundleVerifier
             }
 
             CloseRun(pending, null);
-            foreach (var index in _checkpoints.Keys.Where(i => !_records.ContainsKey(i)))
+        }
+
+        /// <summary>A checkpoint either ends a run of records or is the one a heads proof leads to (the newest, whose record
+        /// belongs to other envelopes); anything else is a checkpoint whose record was taken out.</summary>
+        private void CheckCheckpointsUsed()
+        {
+            var proofs = _provenThrough.Values.Select(c => c.ChainIndex).ToHashSet();
+            foreach (var index in _checkpoints.Keys.Where(i => !_records.ContainsKey(i) && !proofs.Contains(i)))
             {
                 Problem(EvidenceProblemKind.FileMissing, $"checkpoint {index} is in the bundle but the record it signs is not", EvidenceBundleLayout.Record(index), index);
             }
@@ -651,6 +666,7 @@ public sealed partial class EvidenceBundleVerifier
             }
 
             CheckEnvelopeLinks(id, records);
+            CheckHeads(id, records);
             var header = hasPackage ? ReadHeader(package!) : null;
             var receipts = CheckReceipts(id, view, records, packageSha, out var receiptTimes);
             if (view is not null)
@@ -658,8 +674,8 @@ public sealed partial class EvidenceBundleVerifier
                 CheckViewAgainstSignedFacts(view, header, records, receiptTimes, envelopePath);
             }
 
-            var through = records.Count > 0 && _coveredBy.TryGetValue(records[^1].ChainIndex, out var last) && _checkpoints.TryGetValue(last, out var checkpoint)
-                ? $"checkpoint {last} sealed at {EvidenceChain.FormatTime(checkpoint.SealedAt)}"
+            var through = _provenThrough.TryGetValue(id, out var proven)
+                ? $"checkpoint {proven.ChainIndex} sealed at {EvidenceChain.FormatTime(proven.SealedAt)}"
                 : null;
             return new BundleEnvelopeReport(
                 id, header?.From.OrganId, header?.DocumentId, header?.Subject, packageSha, packageVerdict, signers, evidence, receipts, through);
@@ -686,6 +702,119 @@ public sealed partial class EvidenceBundleVerifier
 
                 expected = EvidenceChain.Hash(EvidenceChain.Canonical(record));
                 previous = record;
+            }
+        }
+
+        /// <summary>
+        /// The envelope's heads proof: a signed checkpoint of the bundle (its newest, as exported) names, through its
+        /// envelope_heads_root, the envelope's newest record as of that checkpoint, and that must be the envelope's last
+        /// record in the bundle. With the envelope links (<see cref="CheckEnvelopeLinks"/>) this proves that no record of
+        /// the envelope sealed up to that checkpoint was left out, such as a delivery that came last.
+        /// </summary>
+        private void CheckHeads(Guid id, List<EvidenceRecord> records)
+        {
+            var path = EvidenceBundleLayout.HeadProof(id);
+            _explained.Add(path);
+            if (!_files.TryGetValue(path, out var bytes))
+            {
+                Problem(EvidenceProblemKind.HeadsUnproven, $"envelope {id} has no heads proof: the bundle does not show that it holds the envelope's newest records", path);
+                return;
+            }
+
+            var view = BundleJson.Deserialize<HeadProofView>(bytes, out var error);
+            if (view is null || !BundleJson.Serialize(view).AsSpan().SequenceEqual(bytes))
+            {
+                Problem(EvidenceProblemKind.FileInvalid, view is null ? $"not a valid heads proof: {error}" : "not in its canonical form", path);
+                return;
+            }
+
+            var proof = view.ToProof();
+            var entry = proof.Entries.Where(e => e.EnvelopeId == id).ToList();
+            if (proof.EnvelopeId != id || proof.Bucket != EnvelopeHeads.BucketOf(id) || entry.Count != 1
+                || proof.Entries.Any(e => EnvelopeHeads.BucketOf(e.EnvelopeId) != proof.Bucket))
+            {
+                Problem(EvidenceProblemKind.HeadsUnproven,
+                    $"the heads proof is not for envelope {id} in its bucket {EnvelopeHeads.BucketOf(id)} (it names envelope {proof.EnvelopeId}, bucket {proof.Bucket}, and every entry must belong to that bucket)", path);
+                return;
+            }
+
+            if (!_checkpoints.TryGetValue(proof.CheckpointIndex, out var checkpoint) || checkpoint.EnvelopeHeadsRoot is null)
+            {
+                Problem(EvidenceProblemKind.HeadsUnproven,
+                    $"the heads proof refers to checkpoint {proof.CheckpointIndex}, which is not a validly signed checkpoint of format 2 in the bundle", path, proof.CheckpointIndex);
+                return;
+            }
+
+            string root;
+            try
+            {
+                root = proof.Root();
+            }
+            catch (ArgumentException e)
+            {
+                Problem(EvidenceProblemKind.HeadsUnproven, $"the heads proof is malformed: {e.Message}", path, proof.CheckpointIndex);
+                return;
+            }
+
+            if (root != checkpoint.EnvelopeHeadsRoot)
+            {
+                Problem(EvidenceProblemKind.HeadsUnproven,
+                    $"the heads proof leads to root {root}, but checkpoint {checkpoint.ChainIndex} signs envelope_heads_root {checkpoint.EnvelopeHeadsRoot}: an entry or sibling was changed", path, checkpoint.ChainIndex);
+                return;
+            }
+
+            var head = entry[0].RecordHash;
+            var last = records.Count > 0 ? records[^1] : null;
+            var lastHash = last is null ? null : EvidenceChain.Hash(EvidenceChain.Canonical(last));
+            if (head != lastHash)
+            {
+                Problem(EvidenceProblemKind.EvidenceIncomplete, last is null
+                    ? $"checkpoint {checkpoint.ChainIndex} names record_hash {head} as envelope {id}'s newest record, and the bundle holds none of its records"
+                    : $"checkpoint {checkpoint.ChainIndex} names record_hash {head} as envelope {id}'s newest record, but the bundle's last record of it is {last.ChainIndex} ({lastHash}): records sealed after it were left out",
+                    path, checkpoint.ChainIndex);
+                return;
+            }
+
+            _provenThrough[id] = checkpoint;
+        }
+
+        /// <summary>
+        /// Each anchor must be a checkpoint the hub validly signed, and no newer than what the bundle proves every envelope
+        /// up to: a bundle exported before the anchor's checkpoint (or cut back to an earlier one) may leave out records
+        /// sealed since. At the same index, the anchor and the bundle's checkpoint must be the same checkpoint.
+        /// </summary>
+        private void CheckAnchors()
+        {
+            foreach (var anchor in options.Anchors)
+            {
+                var signed = anchor.Checkpoint;
+                var index = signed.Checkpoint.ChainIndex;
+                var result = VerifySignature(EvidenceChain.Canonical(signed.Checkpoint), signed.Signature);
+                if (!result.Valid)
+                {
+                    Problem(EvidenceProblemKind.CheckpointSignature, $"the anchor from {anchor.Source} (checkpoint {index}) does not verify: {result.Reason.ToCode()}: {result.Detail}", index: index);
+                    continue;
+                }
+
+                var signer = result.ValidSigners.First();
+                if (options.SealCertificateSha256.Count > 0 && !options.SealCertificateSha256.Contains(signer.CertificateSha256, StringComparer.OrdinalIgnoreCase))
+                {
+                    Problem(EvidenceProblemKind.CheckpointSigner, $"the anchor from {anchor.Source} (checkpoint {index}) is signed by '{signer.Subject}', not a pinned hub sealing certificate", index: index);
+                    continue;
+                }
+
+                if (_checkpoints.TryGetValue(index, out var same) && same != signed.Checkpoint)
+                {
+                    Problem(EvidenceProblemKind.CheckpointMismatch,
+                        $"the anchor from {anchor.Source} and the bundle hold different checkpoints at index {index} (record_hash {signed.Checkpoint.RecordHash} against {same.RecordHash}): the hub signed two histories", index: index);
+                }
+
+                foreach (var (id, proven) in _provenThrough.Where(p => p.Value.ChainIndex < index).OrderBy(p => p.Key.ToString("D"), StringComparer.Ordinal))
+                {
+                    Problem(EvidenceProblemKind.OlderThanAnchor,
+                        $"the bundle proves envelope {id}'s records up to checkpoint {proven.ChainIndex}, but the anchor from {anchor.Source} is checkpoint {index} sealed at {EvidenceChain.FormatTime(signed.Checkpoint.SealedAt)}: records sealed in between may be left out; export the bundle again",
+                        EvidenceBundleLayout.HeadProof(id), index);
+                }
             }
         }
 

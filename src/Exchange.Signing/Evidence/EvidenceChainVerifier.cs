@@ -90,6 +90,14 @@ public sealed class EvidenceChainVerifier
     private long? _moveOffset;
 
     // Anchors whose signature verifies, by the chain index they commit to; a forged one proves nothing.
+    // Every envelope's newest record so far, by bucket, to check envelope links and recompute each checkpoint's
+    // envelope_heads_root (EnvelopeHeads). Memory grows with the number of envelopes (about 200 bytes each).
+    private readonly Dictionary<Guid, string> _envelopeHeads = [];
+    private readonly Dictionary<int, List<Guid>> _bucketMembers = [];
+    private readonly HashSet<int> _dirtyBuckets = [];
+    private readonly EnvelopeHeadTree _headTree = new();
+    private long _headsRootsUnchecked;
+
     private readonly SortedDictionary<long, List<ChainAnchor>> _anchors = [];
     private int _anchorsChecked;
     private TimestampReport? _newestTimestamp;
@@ -283,7 +291,9 @@ public sealed class EvidenceChainVerifier
         }
 
         _skipNextLink = moved;
-        Advance(index, EvidenceChain.IsHash(sealedRecord.RecordHash) ? sealedRecord.RecordHash : recomputed, record.EvidenceId);
+        var hash = EvidenceChain.IsHash(sealedRecord.RecordHash) ? sealedRecord.RecordHash : recomputed;
+        FollowEnvelope(record, hash);
+        Advance(index, hash, record.EvidenceId);
         CheckAnchors(index, sealedRecord.RecordHash, record.EvidenceId);
         if (entry.Checkpoint is not null)
         {
@@ -316,6 +326,11 @@ public sealed class EvidenceChainVerifier
         else if (_lastIndex > _lastCheckpointIndex)
         {
             warnings.Add($"{_lastIndex - _lastCheckpointIndex} record(s) after the newest checkpoint (index {_lastCheckpointIndex}) are chained but not signed yet");
+        }
+
+        if (_headsRootsUnchecked > 0)
+        {
+            warnings.Add($"the envelope_heads_root of {_headsRootsUnchecked} checkpoint(s) after the first problem was not checked");
         }
 
         if (!_checkpoints.Pinned && _signers.Count > 0)
@@ -423,6 +438,7 @@ public sealed class EvidenceChainVerifier
         }
         else if (check.Valid)
         {
+            CheckEnvelopeHeadsRoot(checkpoint.Checkpoint, recordReadable: storedHash is not null);
             _lastCheckpointIndex = index;
             if (storedHash is null)
             {
@@ -432,6 +448,69 @@ public sealed class EvidenceChainVerifier
         }
 
         _firstSinceCheckpoint = null;
+    }
+
+    /// <summary>
+    /// A format 2 record names its envelope's previous record_hash (64 zeros for the first): in the whole chain that must
+    /// be the envelope's newest record before it, or a record of the envelope was removed or its link rewritten.
+    /// </summary>
+    private void FollowEnvelope(EvidenceRecord record, string recordHash)
+    {
+        var envelope = record.EnvelopeId;
+        var previous = _envelopeHeads.GetValueOrDefault(envelope, EvidenceChain.GenesisHash);
+        if (record.EnvelopePrevHash is { } named && named != previous)
+        {
+            Problem(EvidenceProblemKind.LinkBroken,
+                $"record {record.ChainIndex}{Evidence(record.EvidenceId)} names envelope_prev_hash {named}, but envelope {envelope}'s record before it in the chain hashes to {previous}: a record of the envelope was removed, or a link rewritten",
+                record.ChainIndex, record.EvidenceId);
+        }
+
+        if (!_envelopeHeads.ContainsKey(envelope))
+        {
+            var bucket = EnvelopeHeads.BucketOf(envelope);
+            if (!_bucketMembers.TryGetValue(bucket, out var members))
+            {
+                _bucketMembers[bucket] = members = [];
+            }
+
+            members.Add(envelope);
+        }
+
+        _envelopeHeads[envelope] = recordHash;
+        _dirtyBuckets.Add(EnvelopeHeads.BucketOf(envelope));
+    }
+
+    /// <summary>
+    /// A format 2 checkpoint's envelope_heads_root must be the root over every envelope's newest record up to it. Once the
+    /// walk has found a problem, which envelope's newest record is where is no longer known (a record is gone, moved or
+    /// unreadable), so later roots are not checked: the first problem is the finding, and the report says so.
+    /// </summary>
+    private void CheckEnvelopeHeadsRoot(EvidenceCheckpoint checkpoint, bool recordReadable)
+    {
+        if (checkpoint.EnvelopeHeadsRoot is null)
+        {
+            return;
+        }
+
+        if (_problemCount > 0 || !recordReadable || _pendingMove is not null)
+        {
+            _headsRootsUnchecked++;
+            return;
+        }
+
+        foreach (var bucket in _dirtyBuckets)
+        {
+            _headTree.SetBucket(bucket, EnvelopeHeads.BucketHash(_bucketMembers[bucket].Select(id => new EnvelopeHead(id, _envelopeHeads[id]))));
+        }
+
+        _dirtyBuckets.Clear();
+        var root = _headTree.Root;
+        if (root != checkpoint.EnvelopeHeadsRoot)
+        {
+            Problem(EvidenceProblemKind.CheckpointMismatch,
+                $"signed checkpoint {checkpoint.ChainIndex} commits to envelope_heads_root {checkpoint.EnvelopeHeadsRoot}, but the envelopes' newest records up to it give {root}: the commitment is false, or records were changed",
+                checkpoint.ChainIndex);
+        }
     }
 
     /// <summary>A checkpoint with no record at its index: the records it signs were removed.</summary>

@@ -89,6 +89,14 @@ public enum EvidenceProblemKind
     /// <summary>An RFC 3161 timestamp token of a checkpoint does not verify: not a token, not over the checkpoint's
     /// signature, or not signed by a trusted timestamp authority.</summary>
     TimestampInvalid,
+
+    /// <summary>A bundle does not prove that it holds all of an envelope's records up to its newest checkpoint: the
+    /// envelope's heads proof is missing, malformed, or does not lead to the checkpoint's envelope_heads_root.</summary>
+    HeadsUnproven,
+
+    /// <summary>A signed checkpoint kept outside the hub is newer than the checkpoint a bundle proves its envelopes up
+    /// to: records sealed in between may be left out (export the bundle again).</summary>
+    OlderThanAnchor,
 }
 
 /// <summary>One problem, with the record (chain index, evidence id) or file it is about, and a reason for people.</summary>

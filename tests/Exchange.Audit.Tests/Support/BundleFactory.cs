@@ -75,7 +75,8 @@ internal sealed class BundleFactory
             accepted ? "ok" : "signature-invalid", "", Package, Signature, sha, accepted ? senderCertificate : null,
             1, now.AddSeconds(-2), now.AddSeconds(-1), deliveries);
         var (links, checkpoints) = Links(chain);
-        Source = new EvidenceBundleSource([envelope], links, checkpoints);
+        var newest = chain.Checkpoints[^1];
+        Source = new EvidenceBundleSource([envelope], links, [.. checkpoints.Where(c => c != newest), newest], [chain.HeadProof(EnvelopeId, newest.Checkpoint.ChainIndex)]);
     }
 
     public Guid EnvelopeId { get; }
@@ -150,7 +151,7 @@ internal sealed class BundleFactory
     }
 
     /// <summary>What the hub's store puts in a bundle: from each of the envelope's records up to the next checkpoint,
-    /// and those checkpoints.</summary>
+    /// and those checkpoints (the newest checkpoint and the heads proof are added by the constructor).</summary>
     private (SealedEvidence[] Records, SignedCheckpoint[] Checkpoints) Links(ChainBuilder chain)
     {
         var wanted = new SortedSet<long>();

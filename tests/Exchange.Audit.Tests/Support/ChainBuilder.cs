@@ -45,13 +45,30 @@ internal sealed class ChainBuilder
         }
     }
 
-    public SignedCheckpoint Checkpoint(CmsSigner signer)
+    /// <summary>A checkpoint at the head; of format 2 (committing to every envelope's newest record) as the sealer writes them.</summary>
+    public SignedCheckpoint Checkpoint(CmsSigner signer, bool withEnvelopeHeads = true)
     {
-        var checkpoint = new EvidenceCheckpoint(Head, HeadHash, EvidenceChain.Normalize(Start.AddMilliseconds(Head + 0.5)));
+        var root = withEnvelopeHeads ? EnvelopeHeads.Root(BucketHashes(Head)) : null;
+        var checkpoint = new EvidenceCheckpoint(Head, HeadHash, EvidenceChain.Normalize(Start.AddMilliseconds(Head + 0.5)), root);
         var signed = new SignedCheckpoint(checkpoint, signer.SignDetached(EvidenceChain.Canonical(checkpoint), checkpoint.SealedAt), signer.Certificate.RawData);
         Checkpoints.Add(signed);
         return signed;
     }
+
+    /// <summary>The proof of <paramref name="envelopeId"/>'s newest record as of checkpoint <paramref name="checkpointIndex"/>.</summary>
+    public EnvelopeHeadProof HeadProof(Guid envelopeId, long checkpointIndex)
+    {
+        var bucket = EnvelopeHeads.BucketOf(envelopeId);
+        var entries = Heads(checkpointIndex).Where(h => EnvelopeHeads.BucketOf(h.EnvelopeId) == bucket).ToList();
+        return new EnvelopeHeadProof(envelopeId, checkpointIndex, bucket, entries, EnvelopeHeads.Path(BucketHashes(checkpointIndex), bucket));
+    }
+
+    /// <summary>Each envelope's newest record up to <paramref name="upTo"/>.</summary>
+    private IEnumerable<EnvelopeHead> Heads(long upTo) => Records.Where(r => r.Record.ChainIndex <= upTo)
+        .GroupBy(r => r.Record.EnvelopeId).Select(g => new EnvelopeHead(g.Key, g.MaxBy(r => r.Record.ChainIndex)!.RecordHash));
+
+    private Dictionary<int, byte[]> BucketHashes(long upTo) =>
+        Heads(upTo).GroupBy(h => EnvelopeHeads.BucketOf(h.EnvelopeId)).ToDictionary(g => g.Key, g => EnvelopeHeads.BucketHash(g));
 
     /// <summary>The chain as a store streams it: records and checkpoints merged by chain index.</summary>
     public static List<ChainEntry> Entries(IEnumerable<SealedEvidence> records, IEnumerable<SignedCheckpoint> checkpoints)
