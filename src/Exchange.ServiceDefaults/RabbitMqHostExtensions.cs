@@ -21,6 +21,11 @@ public static class RabbitMqHostExtensions
         ArgumentNullException.ThrowIfNull(settings);
         // Read once, at configuration: a missing CA file stops the host at start, not at the first reconnect.
         var trust = settings.AmqpTls && settings.AmqpCaFile is { } caFile ? PrivateCaTrust.FromPemFile(caFile) : null;
+        if (settings.AmqpQuorum)
+        {
+            Messaging.QueueSends.SendersDeclareQueues = false;
+        }
+
         configurator.Host(settings.AmqpUri, h =>
         {
             h.Username(settings.AmqpUser);
