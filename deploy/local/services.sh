@@ -13,7 +13,7 @@
 #                                     primary with a streaming hot standby, under .local/cluster/; `up` also prints
 #                                     EXCHANGE_AMQP_HOSTS, EXCHANGE_AMQP_QUORUM, EXCHANGE_PG_HOSTS, EXCHANGE_PG_STANDBY_PORT
 #   deploy/local/services.sh stop-rabbitmq-node|start-rabbitmq-node [N] | failover-postgres | rebuild-standby
-#                                     the cluster's faults for chaos.sh --cluster (N defaults to 2)
+#                                     the cluster's faults for chaos.sh --cluster (N: EXCHANGE_CHAOS_RABBITMQ_NODE, else 2)
 #
 # Both servers listen on 127.0.0.1 only and keep their data and logs under .local/ of the checkout.
 # RabbitMQ also listens for AMQP over TLS, with a certificate from a small CA of its own (.local/tls).
@@ -604,8 +604,9 @@ PG_REPL_USER="${EXCHANGE_PG_REPLICATION_USER:-replicator}"
 PG_REPL_PASSWORD="${EXCHANGE_PG_REPLICATION_PASSWORD:-replicator}"
 # Enough WAL kept on the primary for a standby that was stopped a while to catch up without a slot.
 PG_CLUSTER_OPTS=" -c wal_level=replica -c max_wal_senders=10 -c wal_keep_size=512MB -c hot_standby=on"
-# The node the chaos run stops by default: not node 1, whose management API the hosts provision their broker users through.
-CHAOS_NODE=2
+# The node the chaos run stops (EXCHANGE_CHAOS_RABBITMQ_NODE): by default not node 1, whose management API the hosts
+# provision their broker users through; node 1 leads the queues provisioning declared, so stopping it moves their leaders.
+CHAOS_NODE="${EXCHANGE_CHAOS_RABBITMQ_NODE:-2}"
 
 # Node 1's settings, from which every node's are derived (cluster_node changes the globals the functions above read).
 BASE_NODE="$RMQ_NODE"
