@@ -652,24 +652,24 @@ cluster_rmq_up() {
   if [ ! -s "$CLUSTER_BASE/erlang.cookie" ]; then
     (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F > "$CLUSTER_BASE/erlang.cookie")
   fi
-  # Every stopped node is launched before any is awaited: a node that was not the last of its cluster to stop waits
-  # at boot for the peers that were, so starting them one after another could wait on a node not yet started.
-  local k launched=()
+  # One node after another, node 1 first. Nodes launched together were seen to crash at boot here (RabbitMQ 3.10:
+  # incompatible_feature_flags, badrpc, while syncing feature flags with a peer still booting). A node that was
+  # not the last of its cluster to stop waits at boot for the one that was; `down --cluster` stops node 1 last,
+  # but a node may have stopped otherwise. So when no node runs, node 1 is told to boot without waiting
+  # (force_boot): what only a later-stopped node recorded (a user or queue declared while node 1 was down) is lost.
+  local k any=0
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do cluster_node "$k"; if rmq_running; then any=1; fi; done
+  cluster_node 1
+  if [ "$any" = 0 ] && [ -d "$RMQ_BASE/mnesia" ] && [ -f "$RMQ_BASE/joined" -o -f "$CLUSTER_BASE/rabbitmq-2/joined" ]; then
+    rmqctl -q force_boot >>"$LOG_DIR/rabbitmq-cluster.log" 2>&1 || say "RabbitMQ: note: force_boot on $RMQ_NODE failed (log: $LOG_DIR/rabbitmq-cluster.log)"
+  fi
   for ((k = 1; k <= CLUSTER_NODES; k++)); do
     cluster_node "$k"
-    launched[k]=""
-    if ! { rmq_running && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; }; then
-      rmq_launch
-      launched[k]="$RMQ_LAUNCHED"
-    fi
-  done
-  for ((k = 1; k <= CLUSTER_NODES; k++)); do
-    cluster_node "$k"
-    if [ -z "${launched[k]}" ] && rmq_running; then
+    if rmq_running && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
       say "RabbitMQ: node $RMQ_NODE already running (pid $(rmq_pid))"
       rmq_ensure_plugins
     else
-      RMQ_LAUNCHED="${launched[k]}"
+      rmq_launch
       rmq_await
     fi
   done
