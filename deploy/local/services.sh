@@ -8,13 +8,19 @@
 #   deploy/local/services.sh restart-postgres | restart-rabbitmq
 #                                     stop and start one server of this checkout (the chaos run's faults);
 #                                     refused when it is not running or with EXCHANGE_EXTERNAL_SERVERS=1
+#   deploy/local/services.sh up|down|status|env --cluster
+#                                     cluster mode instead: three RabbitMQ nodes in one cluster and a PostgreSQL
+#                                     primary with a streaming hot standby, under .local/cluster/; `up` also prints
+#                                     EXCHANGE_AMQP_HOSTS, EXCHANGE_AMQP_QUORUM, EXCHANGE_PG_HOSTS, EXCHANGE_PG_STANDBY_PORT
+#   deploy/local/services.sh stop-rabbitmq-node|start-rabbitmq-node [N] | failover-postgres | rebuild-standby
+#                                     the cluster's faults for chaos.sh --cluster (N: EXCHANGE_CHAOS_RABBITMQ_NODE, else 2)
 #
 # Both servers listen on 127.0.0.1 only and keep their data and logs under .local/ of the checkout.
 # RabbitMQ also listens for AMQP over TLS, with a certificate from a small CA of its own (.local/tls).
 # `up` prints the settings as `export VAR=value` lines on standard output (messages go to standard
 # error), so `eval "$(deploy/local/services.sh up)"` sets up a shell. With EXCHANGE_EXTERNAL_SERVERS=1
 # nothing is started or stopped: `up` and `status` only check the servers the EXCHANGE_* variables
-# name. See docs/operations.md, "Local servers".
+# name. See docs/operations.md, "Local servers" and "Past one machine".
 set -Eeuo pipefail
 trap 'printf "services: error: unexpected failure (line %s: %s)\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
@@ -32,6 +38,10 @@ PG_BIN="${EXCHANGE_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_MAX_CONNECTIONS="${EXCHANGE_PG_MAX_CONNECTIONS:-300}"
 PG_LOG="$LOG_DIR/postgres.log"
 PG_MARKER="$PG_BASE/datadir"
+# The data folder's name when root keeps it outside the checkout (pg_choose_datadir).
+PG_OUTSIDE_NAME=postgres
+# More server settings (-c name=value ...), for cluster mode's primary and standby.
+PG_EXTRA_OPTS=""
 
 RMQ_BIN=/usr/lib/rabbitmq/bin
 # The node's name is only seen by its own epmd (EXCHANGE_EPMD_PORT), so two checkouts' nodes with their own
@@ -42,6 +52,7 @@ RMQ_EPMD_PORT="${EXCHANGE_EPMD_PORT:-54369}"
 # The shovel links the virtual hosts of federated hubs (docs/broker.md).
 RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management}"
 RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
+RMQ_SERVER_OUT=rabbitmq-server.out
 
 # AMQP over TLS: the node's TLS listener, and the CA that issues its certificate (the hosts trust that CA
 # through EXCHANGE_AMQP_CA_FILE, which env.sh points at the same file).
@@ -160,7 +171,7 @@ pg_choose_datadir() {
       fi
       mkdir -p "$outside"
       chmod 0755 "$outside"
-      PGDATA="$outside/postgres"
+      PGDATA="$outside/$PG_OUTSIDE_NAME"
       say "note: the postgres user cannot traverse the folders above $ROOT,"
       say "      so PostgreSQL keeps its data outside the checkout, in $PGDATA"
       # A fresh .local means fresh state: drop data left there by an earlier .local.
@@ -227,6 +238,7 @@ pg_up() {
     say "PostgreSQL: starting on $LISTEN:$EXCHANGE_PG_PORT"
     local opts="-c listen_addresses=$LISTEN -c port=$EXCHANGE_PG_PORT"
     opts+=" -c max_connections=$PG_MAX_CONNECTIONS -c unix_socket_directories=''"
+    opts+="$PG_EXTRA_OPTS"
     # The server writes its log to our log file (opened here, so the postgres user needs no
     # access to .local/logs). It must not inherit the lock (fd 9).
     if ! pg_as "$PG_BIN/pg_ctl" -D "$PGDATA" -w -t 60 -o "$opts" start >>"$PG_LOG" 2>&1 9>&-; then
@@ -316,27 +328,30 @@ tls_ensure() {
 # The environment of our private node, for the server and for every CLI call (same cookie, same
 # epmd). The /usr/sbin wrappers switch user and drop the environment, so we call the scripts
 # under /usr/lib/rabbitmq/bin directly.
-RMQ_ENV=(
-  "HOME=$RMQ_BASE/home"
-  "RABBITMQ_NODENAME=$RMQ_NODE"
-  "RABBITMQ_NODE_IP_ADDRESS=$LISTEN"
-  "RABBITMQ_NODE_PORT=$EXCHANGE_AMQP_PORT"
-  "RABBITMQ_DIST_PORT=$RMQ_DIST_PORT"
-  "RABBITMQ_MNESIA_BASE=$RMQ_BASE/mnesia"
-  "RABBITMQ_LOG_BASE=$LOG_DIR"
-  "RABBITMQ_PID_FILE=$RMQ_PID_FILE"
-  "RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_BASE/enabled_plugins"
-  "RABBITMQ_CONFIG_FILE=$RMQ_BASE/rabbitmq.conf"
-  "RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_BASE/advanced.config"
-  "RABBITMQ_CONF_ENV_FILE=$RMQ_BASE/rabbitmq-env.conf"
-  "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
-  "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
-  "RABBITMQ_CTL_DIST_PORT_MIN=$((RMQ_DIST_PORT + 1))"
-  "RABBITMQ_CTL_DIST_PORT_MAX=$((RMQ_DIST_PORT + 10))"
-  "ERL_EPMD_ADDRESS=$LISTEN"
-  "ERL_EPMD_PORT=$RMQ_EPMD_PORT"
-  "ERL_CRASH_DUMP=$LOG_DIR/erl_crash.dump"
-)
+rmq_set_env() {
+  RMQ_ENV=(
+    "HOME=$RMQ_BASE/home"
+    "RABBITMQ_NODENAME=$RMQ_NODE"
+    "RABBITMQ_NODE_IP_ADDRESS=$LISTEN"
+    "RABBITMQ_NODE_PORT=$EXCHANGE_AMQP_PORT"
+    "RABBITMQ_DIST_PORT=$RMQ_DIST_PORT"
+    "RABBITMQ_MNESIA_BASE=$RMQ_BASE/mnesia"
+    "RABBITMQ_LOG_BASE=$LOG_DIR"
+    "RABBITMQ_PID_FILE=$RMQ_PID_FILE"
+    "RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_BASE/enabled_plugins"
+    "RABBITMQ_CONFIG_FILE=$RMQ_BASE/rabbitmq.conf"
+    "RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_BASE/advanced.config"
+    "RABBITMQ_CONF_ENV_FILE=$RMQ_BASE/rabbitmq-env.conf"
+    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
+    "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
+    "RABBITMQ_CTL_DIST_PORT_MIN=$((RMQ_DIST_PORT + 1))"
+    "RABBITMQ_CTL_DIST_PORT_MAX=$((RMQ_DIST_PORT + 10))"
+    "ERL_EPMD_ADDRESS=$LISTEN"
+    "ERL_EPMD_PORT=$RMQ_EPMD_PORT"
+    "ERL_CRASH_DUMP=$LOG_DIR/erl_crash.dump"
+  )
+}
+rmq_set_env
 
 rmq_env() { env -u RABBITMQ_USE_LONGNAME "${RMQ_ENV[@]}" "$@"; }
 rmqctl() { rmq_env "$RMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" "$@"; }
@@ -377,6 +392,12 @@ rmq_write_config() {
   mkdir -p "$RMQ_BASE/home" "$RMQ_BASE/mnesia"
   chmod 0700 "$RMQ_BASE" "$RMQ_BASE/home"
   local cookie="$RMQ_BASE/home/.erlang.cookie"
+  if [ -n "${RMQ_COOKIE_FILE:-}" ] && ! cmp -s "$RMQ_COOKIE_FILE" "$cookie"; then
+    # A cluster's nodes must share one cookie to talk to each other.
+    rm -f "$cookie"
+    (umask 077; cp "$RMQ_COOKIE_FILE" "$cookie")
+    chmod 0400 "$cookie"
+  fi
   if [ ! -s "$cookie" ]; then
     # Written before the first start, so that the server and the CLI never race to create it.
     (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F > "$cookie")
@@ -434,47 +455,62 @@ rmq_ensure_user() {
 }
 
 rmq_up() {
+  RMQ_LAUNCHED=""
   if rmq_running && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
     say "RabbitMQ: already running (pid $(rmq_pid))"
     rmq_ensure_plugins
   else
-    local launched=""
-    if ! rmq_running; then
-      local p
-      for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$RMQ_DIST_PORT" ; do
-        if port_open "$LISTEN" "$p"; then
-          die "port $p is taken by another process: $(port_owner "$p")"
-        fi
-      done
-      tls_ensure
-      rmq_write_config
-      say "RabbitMQ: starting node $RMQ_NODE on $LISTEN:$EXCHANGE_AMQP_PORT"
-      # In its own session, so that a Ctrl-C in the terminal that ran us does not reach it.
-      (cd "$RMQ_BASE" && exec setsid nohup env -u RABBITMQ_USE_LONGNAME "${RMQ_ENV[@]}" \
-        "$RMQ_BIN/rabbitmq-server" >>"$LOG_DIR/rabbitmq-server.out" 2>&1 </dev/null 9>&-) &
-      launched=$!
-    fi
-    local deadline=$((SECONDS + 180))
-    until rmqctl -q await_startup --timeout 10 >/dev/null 2>&1; do
-      if [ -n "$launched" ] && ! kill -0 "$launched" 2>/dev/null; then
-        tail -30 "$LOG_DIR/rabbitmq-server.out" >&2 || true
-        die "RabbitMQ exited while starting (logs: $LOG_DIR/rabbitmq-server.out, $LOG_DIR/$RMQ_NODE.log)"
-      fi
-      [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 180 s (logs: $LOG_DIR/$RMQ_NODE.log)"
-      sleep 1
-    done
-    wait_port "$LISTEN" "$EXCHANGE_AMQP_PORT" 30 \
-      || die "RabbitMQ runs but does not accept connections on $LISTEN:$EXCHANGE_AMQP_PORT"
-    if [ -n "$launched" ]; then
-      wait_port "$LISTEN" "$EXCHANGE_AMQP_TLS_PORT" 30 \
-        || die "RabbitMQ runs but its TLS listener does not answer on $LISTEN:$EXCHANGE_AMQP_TLS_PORT (log: $LOG_DIR/$RMQ_NODE.log)"
-    fi
-    if [[ " $RMQ_PLUGINS " == *rabbitmq_management* ]]; then
-      wait_port "$LISTEN" "$EXCHANGE_AMQP_MGMT_PORT" 30 \
-        || die "the RabbitMQ management listener does not answer on $LISTEN:$EXCHANGE_AMQP_MGMT_PORT"
-    fi
-    rmq_ensure_user
+    rmq_launch
+    rmq_await
   fi
+  rmq_say_ready
+}
+
+# Starts the node unless it runs; RMQ_LAUNCHED is then the pid of its launcher (empty when it already ran).
+rmq_launch() {
+  RMQ_LAUNCHED=""
+  rmq_running && return 0
+  local p
+  for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$RMQ_DIST_PORT" ; do
+    if port_open "$LISTEN" "$p"; then
+      die "port $p is taken by another process: $(port_owner "$p")"
+    fi
+  done
+  tls_ensure
+  rmq_write_config
+  say "RabbitMQ: starting node $RMQ_NODE on $LISTEN:$EXCHANGE_AMQP_PORT"
+  # In its own session, so that a Ctrl-C in the terminal that ran us does not reach it.
+  (cd "$RMQ_BASE" && exec setsid nohup env -u RABBITMQ_USE_LONGNAME "${RMQ_ENV[@]}" \
+    "$RMQ_BIN/rabbitmq-server" >>"$LOG_DIR/$RMQ_SERVER_OUT" 2>&1 </dev/null 9>&-) &
+  RMQ_LAUNCHED=$!
+}
+
+# Waits for the node rmq_launch started (or found running) to serve, then checks its user.
+rmq_await() {
+  local launched="$RMQ_LAUNCHED"
+  local deadline=$((SECONDS + 180))
+  until rmqctl -q await_startup --timeout 10 >/dev/null 2>&1; do
+    if [ -n "$launched" ] && ! kill -0 "$launched" 2>/dev/null; then
+      tail -30 "$LOG_DIR/$RMQ_SERVER_OUT" >&2 || true
+      die "RabbitMQ exited while starting (logs: $LOG_DIR/$RMQ_SERVER_OUT, $LOG_DIR/$RMQ_NODE.log)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 180 s (logs: $LOG_DIR/$RMQ_NODE.log)"
+    sleep 1
+  done
+  wait_port "$LISTEN" "$EXCHANGE_AMQP_PORT" 30 \
+    || die "RabbitMQ runs but does not accept connections on $LISTEN:$EXCHANGE_AMQP_PORT"
+  if [ -n "$launched" ]; then
+    wait_port "$LISTEN" "$EXCHANGE_AMQP_TLS_PORT" 30 \
+      || die "RabbitMQ runs but its TLS listener does not answer on $LISTEN:$EXCHANGE_AMQP_TLS_PORT (log: $LOG_DIR/$RMQ_NODE.log)"
+  fi
+  if [[ " $RMQ_PLUGINS " == *rabbitmq_management* ]]; then
+    wait_port "$LISTEN" "$EXCHANGE_AMQP_MGMT_PORT" 30 \
+      || die "the RabbitMQ management listener does not answer on $LISTEN:$EXCHANGE_AMQP_MGMT_PORT"
+  fi
+  rmq_ensure_user
+}
+
+rmq_say_ready() {
   say "RabbitMQ: ready at amqp://$LISTEN:$EXCHANGE_AMQP_PORT/$EXCHANGE_AMQP_VHOST, management http://$LISTEN:$EXCHANGE_AMQP_MGMT_PORT (logs $LOG_DIR/$RMQ_NODE.log)"
   if port_open "$LISTEN" "$EXCHANGE_AMQP_TLS_PORT"; then
     say "RabbitMQ: AMQP over TLS at amqps://$LISTEN:$EXCHANGE_AMQP_TLS_PORT (CA $TLS_CA)"
@@ -555,6 +591,268 @@ rmq_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Cluster mode (--cluster): three RabbitMQ nodes joined into one cluster (the hosts make their queues quorum queues)
+# and a PostgreSQL primary with a streaming hot standby. Its state lives under .local/cluster/, apart from single
+# mode's; node 1 and the first PostgreSQL server take single mode's ports, so only one mode runs at a time.
+
+CLUSTER_BASE="$LOCAL/cluster"
+CLUSTER_NODES=3
+# Node k listens on node 1's ports plus k-1 steps; the second PostgreSQL server on EXCHANGE_PG_PORT plus one step.
+PORT_STEP="${EXCHANGE_CLUSTER_PORT_STEP:-100}"
+PG_STANDBY_PORT="${EXCHANGE_PG_STANDBY_PORT:-$((EXCHANGE_PG_PORT + PORT_STEP))}"
+PG_REPL_USER="${EXCHANGE_PG_REPLICATION_USER:-replicator}"
+PG_REPL_PASSWORD="${EXCHANGE_PG_REPLICATION_PASSWORD:-replicator}"
+# Enough WAL kept on the primary for a standby that was stopped a while to catch up without a slot.
+PG_CLUSTER_OPTS=" -c wal_level=replica -c max_wal_senders=10 -c wal_keep_size=512MB -c hot_standby=on"
+# The node the chaos run stops (EXCHANGE_CHAOS_RABBITMQ_NODE): by default not node 1, whose management API the hosts
+# provision their broker users through; node 1 leads the queues provisioning declared, so stopping it moves their leaders.
+CHAOS_NODE="${EXCHANGE_CHAOS_RABBITMQ_NODE:-2}"
+
+# Node 1's settings, from which every node's are derived (cluster_node changes the globals the functions above read).
+BASE_NODE="$RMQ_NODE"
+BASE_AMQP_PORT="$EXCHANGE_AMQP_PORT"
+BASE_MGMT_PORT="$EXCHANGE_AMQP_MGMT_PORT"
+BASE_TLS_PORT="$EXCHANGE_AMQP_TLS_PORT"
+BASE_DIST_PORT="$RMQ_DIST_PORT"
+BASE_PG_PORT="$EXCHANGE_PG_PORT"
+
+# Makes RabbitMQ node $1 (1..3) the one the rmq_* functions act on.
+cluster_node() {
+  local k="$1" off=$(( ($1 - 1) * PORT_STEP ))
+  RMQ_BASE="$CLUSTER_BASE/rabbitmq-$k"
+  RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
+  RMQ_SERVER_OUT="rabbitmq-server-$k.out"
+  RMQ_COOKIE_FILE="$CLUSTER_BASE/erlang.cookie"
+  if [ "$k" = 1 ]; then RMQ_NODE="$BASE_NODE"; else RMQ_NODE="${BASE_NODE%@*}-$k@${BASE_NODE#*@}"; fi
+  EXCHANGE_AMQP_PORT=$((BASE_AMQP_PORT + off))
+  EXCHANGE_AMQP_MGMT_PORT=$((BASE_MGMT_PORT + off))
+  EXCHANGE_AMQP_TLS_PORT=$((BASE_TLS_PORT + off))
+  RMQ_DIST_PORT=$((BASE_DIST_PORT + off))
+  rmq_set_env
+}
+
+# host:port of every node's plain AMQP listener, comma-separated (EXCHANGE_AMQP_HOSTS).
+cluster_amqp_hosts() {
+  local k list=""
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do
+    list+="${list:+,}$LISTEN:$((BASE_AMQP_PORT + (k - 1) * PORT_STEP))"
+  done
+  printf '%s' "$list"
+}
+
+cluster_reserve_ports() {
+  local k
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do cluster_node "$k"; reserve_ports; done
+  EXCHANGE_PG_PORT="$PG_STANDBY_PORT" reserve_ports
+  cluster_node 1
+}
+
+cluster_rmq_up() {
+  mkdir -p "$CLUSTER_BASE"
+  if [ ! -s "$CLUSTER_BASE/erlang.cookie" ]; then
+    (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F > "$CLUSTER_BASE/erlang.cookie")
+  fi
+  # One node after another, node 1 first. Nodes launched together were seen to crash at boot here (RabbitMQ 3.10:
+  # incompatible_feature_flags, badrpc, while syncing feature flags with a peer still booting). A node that was
+  # not the last of its cluster to stop waits at boot for the one that was; `down --cluster` stops node 1 last,
+  # but a node may have stopped otherwise. So when no node runs, node 1 is told to boot without waiting
+  # (force_boot): what only a later-stopped node recorded (a user or queue declared while node 1 was down) is lost.
+  local k any=0
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do cluster_node "$k"; if rmq_running; then any=1; fi; done
+  cluster_node 1
+  if [ "$any" = 0 ] && [ -d "$RMQ_BASE/mnesia" ] && [ -f "$RMQ_BASE/joined" -o -f "$CLUSTER_BASE/rabbitmq-2/joined" ]; then
+    rmqctl -q force_boot >>"$LOG_DIR/rabbitmq-cluster.log" 2>&1 || say "RabbitMQ: note: force_boot on $RMQ_NODE failed (log: $LOG_DIR/rabbitmq-cluster.log)"
+  fi
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do
+    cluster_node "$k"
+    if rmq_running && port_open "$LISTEN" "$EXCHANGE_AMQP_PORT"; then
+      say "RabbitMQ: node $RMQ_NODE already running (pid $(rmq_pid))"
+      rmq_ensure_plugins
+    else
+      rmq_launch
+      rmq_await
+    fi
+  done
+  # A fresh node 2 or 3 is a cluster of its own: reset it and join it to node 1 (it takes node 1's users and vhost).
+  for ((k = 2; k <= CLUSTER_NODES; k++)); do
+    cluster_node "$k"
+    [ -f "$RMQ_BASE/joined" ] && continue
+    say "RabbitMQ: joining $RMQ_NODE to $BASE_NODE"
+    { rmqctl -q stop_app && rmqctl -q reset && rmqctl -q join_cluster "$BASE_NODE" && rmqctl -q start_app; } \
+      >>"$LOG_DIR/rabbitmq-cluster.log" 2>&1 || die "could not join $RMQ_NODE to $BASE_NODE (log: $LOG_DIR/rabbitmq-cluster.log)"
+    rmqctl -q await_startup --timeout 120 >/dev/null 2>&1 || die "$RMQ_NODE did not start after joining"
+    touch "$RMQ_BASE/joined"
+  done
+  cluster_node 1
+  local running
+  running="$(cluster_running_nodes)"
+  [ "$running" = "$CLUSTER_NODES" ] || die "the RabbitMQ cluster has $running running node(s), not $CLUSTER_NODES (logs: $LOG_DIR)"
+  rmq_ensure_user
+  say "RabbitMQ: cluster of $CLUSTER_NODES nodes ready at $(cluster_amqp_hosts), management http://$LISTEN:$BASE_MGMT_PORT"
+}
+
+# How many nodes of the cluster run, as node 1 (or, when it is down, node 2) sees it.
+cluster_running_nodes() {
+  local k json
+  for k in 1 2; do
+    cluster_node "$k"
+    rmq_running || continue
+    json="$(rmqctl -q cluster_status --formatter json 2>/dev/null)" || continue
+    printf '%s' "$json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("running_nodes", [])))'
+    cluster_node 1
+    return 0
+  done
+  cluster_node 1
+  echo 0
+}
+
+cluster_rmq_down() {
+  local k
+  # Node 1 last: it then boots first next time without waiting for the others.
+  for ((k = CLUSTER_NODES; k >= 1; k--)); do
+    cluster_node "$k"
+    rmq_down
+  done
+}
+
+cluster_rmq_status() {
+  local k rc=0
+  for ((k = 1; k <= CLUSTER_NODES; k++)); do
+    cluster_node "$k"
+    rmq_status || rc=1
+  done
+  echo "services: rabbitmq  cluster: $(cluster_running_nodes) of $CLUSTER_NODES nodes running"
+  return "$rc"
+}
+
+# PostgreSQL: two servers, a (EXCHANGE_PG_PORT) and b (the standby port). Which is primary is a matter of state, not
+# of name: the one whose data has no standby.signal. A fresh pair starts with a as primary; after a fail-over b is.
+
+# Makes server $1 (a or b) the one the pg_* functions act on.
+cluster_pg() {
+  PG_BASE="$CLUSTER_BASE/postgres-$1"
+  PG_MARKER="$PG_BASE/datadir"
+  PG_OUTSIDE_NAME="cluster-postgres-$1"
+  PG_LOG="$LOG_DIR/postgres-$1.log"
+  PG_EXTRA_OPTS="$PG_CLUSTER_OPTS"
+  if [ "$1" = a ]; then EXCHANGE_PG_PORT="$BASE_PG_PORT"; else EXCHANGE_PG_PORT="$PG_STANDBY_PORT"; fi
+  pg_locate
+}
+
+cluster_other() { if [ "$1" = a ]; then echo b; else echo a; fi; }
+
+# The server that is (or, stopped, would start as) the primary: data without standby.signal; a when neither has data.
+cluster_pg_primary() {
+  local x
+  for x in a b; do
+    cluster_pg "$x"
+    if [ -f "$PGDATA/PG_VERSION" ] && [ ! -f "$PGDATA/standby.signal" ]; then echo "$x"; return 0; fi
+  done
+  echo a
+}
+
+cluster_psql() { # port, sql
+  PGPASSWORD="$EXCHANGE_PG_PASSWORD" PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 \
+    -h "$LISTEN" -p "$1" -U "$EXCHANGE_PG_USER" -d postgres -c "$2"
+}
+
+cluster_pg_up() {
+  mkdir -p "$CLUSTER_BASE"
+  if is_root; then chmod o+x "$CLUSTER_BASE"; fi
+  local primary standby primary_port
+  primary="$(cluster_pg_primary)"
+  standby="$(cluster_other "$primary")"
+  cluster_pg "$primary"
+  say "PostgreSQL: primary is server $primary"
+  pg_up
+  primary_port="$EXCHANGE_PG_PORT"
+  if [ "$(cluster_psql "$primary_port" "select count(*) from pg_roles where rolname = '$PG_REPL_USER'")" = 0 ]; then
+    cluster_psql "$primary_port" "create role \"$PG_REPL_USER\" with replication login password '$PG_REPL_PASSWORD'" >/dev/null
+  fi
+  cluster_pg "$standby"
+  pg_choose_datadir
+  if [ ! -f "$PGDATA/PG_VERSION" ]; then
+    say "PostgreSQL: making server $standby a standby of server $primary (pg_basebackup -R)"
+    rm -rf "$PGDATA"
+    mkdir -p "$PGDATA"
+    if is_root; then chown postgres:postgres "$PGDATA"; fi
+    chmod 0700 "$PGDATA"
+    # -R writes standby.signal and primary_conninfo (with this password), so the copy starts as a streaming standby.
+    if ! pg_as env PGPASSWORD="$PG_REPL_PASSWORD" "$PG_BIN/pg_basebackup" -h "$LISTEN" -p "$primary_port" -U "$PG_REPL_USER" \
+        -D "$PGDATA" -R -X stream -c fast >>"$PG_LOG" 2>&1; then
+      tail -20 "$PG_LOG" >&2
+      die "pg_basebackup failed (log: $PG_LOG)"
+    fi
+  fi
+  pg_up
+  local deadline=$((SECONDS + 60))
+  until [ "$(cluster_psql "$primary_port" "select count(*) from pg_stat_replication where state = 'streaming'" 2>/dev/null)" = 1 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || die "the standby (server $standby) does not stream from the primary (logs: $LOG_DIR/postgres-*.log)"
+    sleep 0.5
+  done
+  say "PostgreSQL: server $standby ($LISTEN:$EXCHANGE_PG_PORT) streams from server $primary ($LISTEN:$primary_port), hot standby"
+}
+
+cluster_pg_down() {
+  local x
+  # The standby first: a primary stopping first would leave it retrying its connection.
+  for x in "$(cluster_other "$(cluster_pg_primary)")" "$(cluster_pg_primary)"; do
+    cluster_pg "$x"
+    pg_down
+  done
+}
+
+cluster_pg_status() {
+  local x rc=0 role
+  for x in a b; do
+    cluster_pg "$x"
+    if pg_running && pg_ready "$LISTEN" "$EXCHANGE_PG_PORT"; then
+      role="$(cluster_psql "$EXCHANGE_PG_PORT" "select case when pg_is_in_recovery() then 'standby' else 'primary' end" 2>/dev/null || echo unknown)"
+      echo "services: postgres  $role  $LISTEN:$EXCHANGE_PG_PORT  pid $(pg_pid)  data $PGDATA (server $x)"
+    else
+      echo "services: postgres  server $x ($LISTEN:$EXCHANGE_PG_PORT) not running"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+# The chaos run's fail-over: stop the primary (fast shutdown: it first sends the standby all its WAL), promote the
+# standby, and drop the old primary's data, now behind; `up --cluster` (or rebuild-standby) copies it again.
+cluster_pg_failover() {
+  local primary standby
+  primary="$(cluster_pg_primary)"
+  standby="$(cluster_other "$primary")"
+  cluster_pg "$standby"
+  pg_running || die "the standby (server $standby) is not running; no fail-over"
+  cluster_pg "$primary"
+  pg_running || die "the primary (server $primary) is not running; no fail-over"
+  local started=$SECONDS
+  pg_down
+  cluster_pg "$standby"
+  say "PostgreSQL: promoting server $standby ($LISTEN:$EXCHANGE_PG_PORT)"
+  pg_as "$PG_BIN/pg_ctl" -D "$PGDATA" -w -t 60 promote >>"$PG_LOG" 2>&1 || die "promotion failed (log: $PG_LOG)"
+  local deadline=$((SECONDS + 60))
+  until [ "$(cluster_psql "$EXCHANGE_PG_PORT" "select pg_is_in_recovery()" 2>/dev/null)" = f ]; do
+    [ "$SECONDS" -lt "$deadline" ] || die "server $standby still in recovery after promotion (log: $PG_LOG)"
+    sleep 0.2
+  done
+  say "PostgreSQL: server $standby is the primary, $((SECONDS - started)) s after the old one began to stop"
+  cluster_pg "$primary"
+  rm -rf "$PGDATA"
+  say "PostgreSQL: server $primary's data removed; rebuild-standby or up --cluster makes it a standby again"
+}
+
+cluster_print_settings() {
+  EXCHANGE_PG_PORT="$BASE_PG_PORT" EXCHANGE_AMQP_PORT="$BASE_AMQP_PORT" EXCHANGE_AMQP_MGMT_PORT="$BASE_MGMT_PORT" \
+    EXCHANGE_AMQP_TLS_PORT="$BASE_TLS_PORT" print_settings
+  # The hosts' cluster settings (docs/operations.md, "Past one machine"): every broker node, quorum queues, both
+  # PostgreSQL servers (writers pick the primary, the auditors' host prefers the standby).
+  printf 'export %s=%q\n' EXCHANGE_AMQP_HOSTS "$(cluster_amqp_hosts)" EXCHANGE_AMQP_QUORUM 1 \
+    EXCHANGE_PG_HOSTS "$LISTEN:$BASE_PG_PORT,$LISTEN:$PG_STANDBY_PORT" EXCHANGE_PG_STANDBY_PORT "$PG_STANDBY_PORT"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Servers run elsewhere (EXCHANGE_EXTERNAL_SERVERS=1)
 
 external_check() {
@@ -624,6 +922,41 @@ prepare_local() {
 }
 
 cmd="${1:-}"
+if [ "${2:-}" = --cluster ]; then
+  is_external && die "EXCHANGE_EXTERNAL_SERVERS=1: cluster mode starts servers of this checkout; unset it"
+  case "$cmd" in
+    up)
+      prepare_local
+      take_lock
+      ensure_packages
+      cluster_reserve_ports
+      cluster_pg_up
+      cluster_rmq_up
+      cluster_print_settings
+      ;;
+    down)
+      if [ ! -d "$CLUSTER_BASE" ]; then say "nothing to stop (no $CLUSTER_BASE)"; exit 0; fi
+      take_lock
+      cluster_pg_down
+      cluster_rmq_down
+      ;;
+    status)
+      rc=0
+      cluster_pg_status || rc=1
+      cluster_rmq_status || rc=1
+      exit "$rc"
+      ;;
+    env)
+      cluster_print_settings
+      ;;
+    *)
+      echo "usage: $0 up|down|status|env --cluster" >&2
+      exit 2
+      ;;
+  esac
+  exit 0
+fi
+
 case "$cmd" in
   up)
     if is_external; then
@@ -684,8 +1017,35 @@ case "$cmd" in
       rmq_up
     fi
     ;;
+  stop-rabbitmq-node|start-rabbitmq-node|failover-postgres|rebuild-standby)
+    # Cluster mode's faults for the chaos run (chaos.sh --cluster), on this checkout's cluster only.
+    if is_external; then
+      die "EXCHANGE_EXTERNAL_SERVERS=1: these servers are not this checkout's to stop"
+    fi
+    [ -d "$CLUSTER_BASE" ] || die "no cluster here (no $CLUSTER_BASE): run 'up --cluster' first"
+    take_lock
+    case "$cmd" in
+      stop-rabbitmq-node|start-rabbitmq-node)
+        node="${2:-$CHAOS_NODE}"
+        [[ "$node" =~ ^[1-9]$ ]] && [ "$node" -le "$CLUSTER_NODES" ] || die "no node $node (1-$CLUSTER_NODES)"
+        cluster_node "$node"
+        if [ "$cmd" = stop-rabbitmq-node ]; then
+          rmq_running || die "node $RMQ_NODE is not running"
+          rmq_down
+        else
+          rmq_launch
+          rmq_await
+          rmq_say_ready
+        fi
+        say "RabbitMQ: cluster: $(cluster_running_nodes) of $CLUSTER_NODES nodes running"
+        ;;
+      failover-postgres) cluster_pg_failover ;;
+      rebuild-standby) cluster_pg_up ;;
+    esac
+    ;;
   *)
-    echo "usage: $0 up|down|status|env|restart-postgres|restart-rabbitmq" >&2
+    echo "usage: $0 up|down|status|env [--cluster] | restart-postgres | restart-rabbitmq" >&2
+    echo "       $0 stop-rabbitmq-node|start-rabbitmq-node [N] | failover-postgres | rebuild-standby   (cluster mode)" >&2
     exit 2
     ;;
 esac

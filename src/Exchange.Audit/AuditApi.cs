@@ -177,7 +177,7 @@ public static class AuditApi
     }
 
     private static async Task<IResult> PaperCountAsync(
-        HttpRequest request, ClaimsPrincipal user, NpgsqlDataSource database, TimeProvider clock, ILoggerFactory logs, CancellationToken ct)
+        HttpRequest request, ClaimsPrincipal user, AuditWriteDatabase database, TimeProvider clock, ILoggerFactory logs, CancellationToken ct)
     {
         var caller = Caller(user);
         if (caller.IsAuditor || caller.Agency is null)
@@ -237,7 +237,7 @@ public static class AuditApi
             return AuditProblems.Invalid($"note: at most {AuditSettings.MaxNoteLength} characters.");
         }
 
-        var report = await AuditStore.AddPaperCountAsync(database, caller.Agency, month, count, "agency-key", body.Note, now, ct);
+        var report = await AuditStore.AddPaperCountAsync(database.DataSource, caller.Agency, month, count, "agency-key", body.Note, now, ct);
         logs.CreateLogger("Exchange.Audit").LogInformation("Paper count {Count} for {Agency} in {Month} reported by {Key}", count, caller.Agency, month, caller.KeyName);
         return Results.Created($"/api/compliance?month={month}", report);
     }

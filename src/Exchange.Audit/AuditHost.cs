@@ -27,8 +27,13 @@ public static class AuditExtensions
         var servers = ServerSettings.FromConfiguration(builder.Configuration);
         servers.RefuseUnsafe("The auditors' host");
         var names = new ExchangeNames(builder.Configuration["Exchange:Prefix"] ?? string.Empty);
-        var connectionString = servers.PostgresConnectionString(builder.Configuration["Audit:Database"] ?? names.HubDatabase);
+        var database = builder.Configuration["Audit:Database"] ?? names.HubDatabase;
+        // Reads go to a standby when there is one (EXCHANGE_PG_HOSTS); the one write, a paper count, to the primary.
+        var connectionString = servers.PostgresReadConnectionString(database);
+        var writeConnectionString = servers.PostgresConnectionString(database);
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton(sp => new AuditWriteDatabase(
+            writeConnectionString == connectionString ? sp.GetRequiredService<NpgsqlDataSource>() : NpgsqlDataSource.Create(writeConnectionString)));
         builder.Services.AddHealthChecks().AddPostgresCheck("postgres", _ => connectionString);
 
         builder.Services.AddSingleton(ApiKeyRing.FromConfiguration(builder.Configuration));
@@ -83,3 +88,6 @@ public static class AuditHost
         return app;
     }
 }
+
+/// <summary>Where the auditors' host writes (paper counts): the primary, while its reads may go to a standby.</summary>
+public sealed record AuditWriteDatabase(NpgsqlDataSource DataSource);

@@ -107,6 +107,7 @@ public static class GatewayExtensions
                 // while the gateway is down.
                 bus.ReceiveEndpoint(names.AgencyQueue(agency), e =>
                 {
+                    e.QueueType(servers);
                     // Room for a full batch of confirmations (each message waiting in a batch holds its place) beside deliveries.
                     e.PrefetchCount = 64;
                     e.ConcurrentMessageLimit = 32;

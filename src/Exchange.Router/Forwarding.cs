@@ -87,7 +87,7 @@ public sealed class Forwarding(ExchangeNames names, PackageStore store, IBus dir
     {
         if (stored is not null)
         {
-            var endpoint = await directBus.GetSendEndpoint(new Uri($"queue:{queue}"));
+            var endpoint = await directBus.GetSendEndpoint(QueueSends.QueueAddress(queue));
             await endpoint.SendChunksAsync(store, envelope.EnvelopeId, stored, envelope.SenderCode, cancellationToken);
         }
     }

@@ -98,7 +98,7 @@ public sealed class DirectoryPush(
     /// </summary>
     internal static async Task SendAsync(ISendEndpointProvider sender, string queue, DirectorySnapshot snapshot, TimeSpan lifetime, CancellationToken cancellationToken)
     {
-        var endpoint = await sender.GetSendEndpoint(new Uri($"queue:{queue}"));
+        var endpoint = await sender.GetSendEndpoint(QueueSends.QueueAddress(queue));
         await QueueSends.WithinAsync(token => endpoint.Send(snapshot, s => s.TimeToLive = lifetime, token), QueueSends.ConfirmTimeout, cancellationToken);
     }
 

@@ -117,6 +117,7 @@ public static class RouterExtensions
 
                 void Configure(IRabbitMqReceiveEndpointConfigurator e)
                 {
+                    e.QueueType(servers);
                     e.PrefetchCount = router.PrefetchCount;
                     e.ConcurrentMessageLimit = router.ConcurrentMessageLimit;
                     // Senders send to the queue's exchange and never publish by message type; a message that keeps

@@ -21,10 +21,27 @@ public static class RabbitMqHostExtensions
         ArgumentNullException.ThrowIfNull(settings);
         // Read once, at configuration: a missing CA file stops the host at start, not at the first reconnect.
         var trust = settings.AmqpTls && settings.AmqpCaFile is { } caFile ? PrivateCaTrust.FromPemFile(caFile) : null;
+        if (settings.AmqpQuorum)
+        {
+            Messaging.QueueSends.SendersDeclareQueues = false;
+        }
+
         configurator.Host(settings.AmqpUri, h =>
         {
             h.Username(settings.AmqpUser);
             h.Password(settings.AmqpPassword);
+            if (settings.AmqpHosts.Count > 0)
+            {
+                // Every node of the cluster: the connection goes to one that answers, and to another when that one stops.
+                h.UseCluster(c =>
+                {
+                    foreach (var node in settings.AmqpHosts)
+                    {
+                        c.Node(node);
+                    }
+                });
+            }
+
             if (settings.AmqpTls)
             {
                 h.UseSsl(ssl =>
@@ -38,6 +55,20 @@ public static class RabbitMqHostExtensions
                 });
             }
         });
+    }
+
+    /// <summary>
+    /// Makes a host's receive queue a quorum queue when <see cref="ServerSettings.AmqpQuorum"/> is on (replicated over the
+    /// cluster's nodes, so that it outlives one of them); otherwise leaves it a classic durable queue.
+    /// </summary>
+    public static void QueueType(this IRabbitMqReceiveEndpointConfigurator endpoint, ServerSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.AmqpQuorum)
+        {
+            endpoint.SetQuorumQueue();
+        }
     }
 
     /// <summary>

@@ -41,6 +41,9 @@ public sealed record ServerSettings(
     public const string AmqpCaFileVariable = "EXCHANGE_AMQP_CA_FILE";
     public const string AmqpManagementTlsVariable = "EXCHANGE_AMQP_MGMT_TLS";
     public const string DevelopmentVariable = "EXCHANGE_DEVELOPMENT";
+    public const string AmqpHostsVariable = "EXCHANGE_AMQP_HOSTS";
+    public const string AmqpQuorumVariable = "EXCHANGE_AMQP_QUORUM";
+    public const string PostgresHostsVariable = "EXCHANGE_PG_HOSTS";
 
     /// <summary>The TLS listener deploy/local/services.sh gives the local RabbitMQ.</summary>
     public const int DefaultAmqpTlsPort = 55671;
@@ -67,6 +70,27 @@ public sealed record ServerSettings(
     /// call the management API (<see cref="ManagementApiUri"/>).
     /// </summary>
     public bool Development { get; init; }
+
+    /// <summary>
+    /// Every node of a RabbitMQ cluster, as <c>host:port</c> (the port the bus connects to: the TLS listener with
+    /// <see cref="AmqpTls"/>), from EXCHANGE_AMQP_HOSTS (comma-separated). Empty: the one broker at <see cref="AmqpHost"/>.
+    /// The management API stays the one at <see cref="AmqpHost"/> (users and permissions are the cluster's, on every node).
+    /// </summary>
+    public IReadOnlyList<string> AmqpHosts { get; init; } = [];
+
+    /// <summary>
+    /// Declare the hosts' receive queues as quorum queues (EXCHANGE_AMQP_QUORUM=1), replicated over a cluster's nodes. A
+    /// queue's type is fixed when it is declared: an existing classic queue must be deleted (drained) first.
+    /// </summary>
+    public bool AmqpQuorum { get; init; }
+
+    /// <summary>
+    /// The PostgreSQL primary and its standbys, as <c>host:port</c> (comma-separated, EXCHANGE_PG_HOSTS). Set, the
+    /// connection strings name them all: the writers' ones connect to whichever is the primary now
+    /// (<c>Target Session Attributes=primary</c>), <see cref="PostgresReadConnectionString"/> prefers a standby. Null: the
+    /// one server at <see cref="PostgresHost"/>.
+    /// </summary>
+    public string? PostgresHosts { get; init; }
 
     /// <summary>The port the bus connects to: <see cref="AmqpTlsPort"/> with TLS, else <see cref="AmqpPort"/>.</summary>
     public int AmqpConnectPort => AmqpTls ? AmqpTlsPort : AmqpPort;
@@ -129,6 +153,9 @@ public sealed record ServerSettings(
             AmqpCaFile = string.IsNullOrWhiteSpace(read(AmqpCaFileVariable)) ? null : read(AmqpCaFileVariable)!.Trim(),
             AmqpManagementTls = Flag(read, AmqpManagementTlsVariable),
             Development = Flag(read, DevelopmentVariable),
+            AmqpHosts = HostList(read, AmqpHostsVariable),
+            AmqpQuorum = Flag(read, AmqpQuorumVariable),
+            PostgresHosts = HostList(read, PostgresHostsVariable) is { Count: > 0 } pg ? string.Join(',', pg) : null,
         };
     }
 
@@ -141,6 +168,23 @@ public sealed record ServerSettings(
             "1" or "true" or "yes" or "on" => true,
             _ => throw new FormatException($"{name} must be 1 or 0 (true or false), but it is '{value}'."),
         };
+    }
+
+    /// <summary>A comma-separated list of <c>host:port</c>; each port is checked.</summary>
+    static IReadOnlyList<string> HostList(Func<string, string?> read, string name)
+    {
+        var value = read(name);
+        if (string.IsNullOrWhiteSpace(value))
+            return [];
+        var hosts = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var host in hosts)
+        {
+            var colon = host.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(host[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+                throw new FormatException($"{name} must list host:port entries separated by commas, but it holds '{host}'.");
+        }
+
+        return hosts;
     }
 
     static string Text(Func<string, string?> read, string name, string fallback)
@@ -177,7 +221,36 @@ public sealed record ServerSettings(
     /// </summary>
     public string PostgresMaintenanceConnectionString() => Builder(MaintenanceDatabase, pooling: false).ConnectionString;
 
-    NpgsqlConnectionStringBuilder Builder(string database, bool pooling) => new()
+    /// <summary>
+    /// <see cref="PostgresConnectionString"/> for a reader that may lag a moment behind (the auditors' host): with
+    /// <see cref="PostgresHosts"/> it prefers a standby, and takes the primary while no standby answers.
+    /// </summary>
+    public string PostgresReadConnectionString(string database)
+    {
+        var builder = Builder(database, pooling: true);
+        if (PostgresHosts is not null)
+        {
+            builder.TargetSessionAttributes = "prefer-standby";
+        }
+
+        return builder.ConnectionString;
+    }
+
+    NpgsqlConnectionStringBuilder Builder(string database, bool pooling)
+    {
+        var builder = BaseBuilder(database, pooling);
+        if (PostgresHosts is not null)
+        {
+            builder.Host = PostgresHosts;
+            builder.TargetSessionAttributes = "primary";
+            // Npgsql remembers which server was the primary for this long: short, so that writers find a promoted standby soon.
+            builder.HostRecheckSeconds = 2;
+        }
+
+        return builder;
+    }
+
+    NpgsqlConnectionStringBuilder BaseBuilder(string database, bool pooling) => new()
     {
         Host = PostgresHost,
         Port = PostgresPort,
@@ -260,7 +333,7 @@ public sealed record ServerSettings(
     string VirtualHostPath => AmqpVirtualHost == "/" ? "/" : "/" + Uri.EscapeDataString(AmqpVirtualHost);
 
     public override string ToString() =>
-        $"{nameof(ServerSettings)} {{ PostgreSQL = {PostgresUser}:{Redacted}@{PostgresHost}:{PostgresPort}, " +
-        $"AMQP = {AmqpUser}:{Redacted}@{AmqpHost}:{AmqpConnectPort}/{AmqpVirtualHost}{(AmqpTls ? $" over TLS (CA {AmqpCaFile ?? "system"})" : string.Empty)}, " +
+        $"{nameof(ServerSettings)} {{ PostgreSQL = {PostgresUser}:{Redacted}@{PostgresHosts ?? $"{PostgresHost}:{PostgresPort}"}, " +
+        $"AMQP = {AmqpUser}:{Redacted}@{(AmqpHosts.Count > 0 ? string.Join(',', AmqpHosts) : $"{AmqpHost}:{AmqpConnectPort}")}/{AmqpVirtualHost}{(AmqpQuorum ? " (quorum queues)" : string.Empty)}{(AmqpTls ? $" over TLS (CA {AmqpCaFile ?? "system"})" : string.Empty)}, " +
         $"AMQP management port = {AmqpManagementPort} }}";
 }

@@ -15,6 +15,7 @@ public sealed class ServerSettingsTests
         ServerSettings.AmqpUserVariable, ServerSettings.AmqpPasswordVariable, ServerSettings.AmqpVirtualHostVariable,
         ServerSettings.AmqpManagementPortVariable, ServerSettings.AmqpTlsVariable, ServerSettings.AmqpTlsPortVariable,
         ServerSettings.AmqpCaFileVariable, ServerSettings.AmqpManagementTlsVariable, ServerSettings.DevelopmentVariable,
+        ServerSettings.AmqpHostsVariable, ServerSettings.AmqpQuorumVariable, ServerSettings.PostgresHostsVariable,
     ];
 
     readonly Dictionary<string, string?> saved = [];
@@ -239,5 +240,50 @@ public sealed class ServerSettingsTests
         var error = Assert.Throws<FormatException>(() => ServerSettings.FromEnvironment());
 
         Assert.That(error.Message, Does.Contain("EXCHANGE_AMQP_TLS"));
+    }
+
+    [Test]
+    public void Cluster_settings_are_off_unless_set()
+    {
+        var settings = ServerSettings.FromEnvironment();
+        Assert.Multiple(() =>
+        {
+            Assert.That(settings.AmqpHosts, Is.Empty);
+            Assert.That(settings.AmqpQuorum, Is.False);
+            Assert.That(settings.PostgresHosts, Is.Null);
+            Assert.That(settings.PostgresReadConnectionString("db"), Is.EqualTo(settings.PostgresConnectionString("db")));
+            Assert.That(new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString("db")).TargetSessionAttributes, Is.Null);
+        });
+    }
+
+    [Test]
+    public void Cluster_settings_name_every_node_the_writers_want_the_primary_and_the_readers_prefer_a_standby()
+    {
+        Environment.SetEnvironmentVariable(ServerSettings.AmqpHostsVariable, "10.0.0.1:5672, 10.0.0.2:5672,10.0.0.3:5673");
+        Environment.SetEnvironmentVariable(ServerSettings.AmqpQuorumVariable, "1");
+        Environment.SetEnvironmentVariable(ServerSettings.PostgresHostsVariable, "db1:5432,db2:5433");
+        var settings = ServerSettings.FromEnvironment();
+        var writer = new NpgsqlConnectionStringBuilder(settings.PostgresConnectionString("db"));
+        var reader = new NpgsqlConnectionStringBuilder(settings.PostgresReadConnectionString("db"));
+        var maintenance = new NpgsqlConnectionStringBuilder(settings.PostgresMaintenanceConnectionString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(settings.AmqpHosts, Is.EqualTo(new[] { "10.0.0.1:5672", "10.0.0.2:5672", "10.0.0.3:5673" }));
+            Assert.That(settings.AmqpQuorum, Is.True);
+            Assert.That(writer.Host, Is.EqualTo("db1:5432,db2:5433"));
+            Assert.That(writer.TargetSessionAttributes, Is.EqualTo("primary"));
+            Assert.That(maintenance.TargetSessionAttributes, Is.EqualTo("primary"));
+            Assert.That(reader.Host, Is.EqualTo("db1:5432,db2:5433"));
+            Assert.That(reader.TargetSessionAttributes, Is.EqualTo("prefer-standby"));
+            Assert.That(settings.ToString(), Does.Contain("db1:5432,db2:5433").And.Contain("10.0.0.3:5673").And.Contain("quorum"));
+        });
+    }
+
+    [TestCase(ServerSettings.AmqpHostsVariable, "10.0.0.1")]
+    [TestCase(ServerSettings.PostgresHostsVariable, "db1:5432,db2:port")]
+    public void Rejects_a_host_list_entry_without_a_port_and_names_the_variable(string variable, string value)
+    {
+        Environment.SetEnvironmentVariable(variable, value);
+        Assert.That(() => ServerSettings.FromEnvironment(), Throws.TypeOf<FormatException>().With.Message.Contains(variable));
     }
 }

@@ -11,7 +11,11 @@ namespace Exchange.Cli.Chaos;
 /// <param name="Rate">Documents per second at most (0: as fast as the gateways accept them); a lower rate spreads a short run over its faults.</param>
 /// <param name="Deadline">The hub's delivery deadline for the run's documents (priority 0): past it a delivery is forwarded again, then expires.</param>
 public sealed record ChaosOptions(
-    int Count, int Concurrency, double Rate, TimeSpan Timeout, TimeSpan SettleTimeout, TimeSpan RestartAfter, TimeSpan Deadline, FileInfo ServicesScript);
+    int Count, int Concurrency, double Rate, TimeSpan Timeout, TimeSpan SettleTimeout, TimeSpan RestartAfter, TimeSpan Deadline, FileInfo ServicesScript)
+{
+    /// <summary>The cluster's faults (<c>services.sh up --cluster</c>) instead of the single servers' (<see cref="ChaosRun"/>).</summary>
+    public bool Cluster { get; init; }
+}
 
 /// <summary>Progress lines on standard error, with the seconds since the run started; standard output carries only the result.</summary>
 internal sealed class ChaosLog(DateTimeOffset started, string label = "chaos")
@@ -82,6 +86,19 @@ internal static class ChaosRun
         ("kill-gateway", 0.82),
     ];
 
+    /// <summary>
+    /// The faults of a cluster run (services.sh up --cluster): one RabbitMQ node stopped while documents flow, then started
+    /// again; the PostgreSQL primary stopped and its standby promoted, the writers finding the new primary; the old primary
+    /// made a standby of the new one. Each is a command of the services script of the same name.
+    /// </summary>
+    private static readonly (string Fault, double After)[] ClusterPlan =
+    [
+        ("stop-rabbitmq-node", 0.15),
+        ("start-rabbitmq-node", 0.35),
+        ("failover-postgres", 0.55),
+        ("rebuild-standby", 0.75),
+    ];
+
     public static async Task<int> RunAsync(ChaosOptions options, CancellationToken ct)
     {
         var log = new ChaosLog(DateTimeOffset.UtcNow);
@@ -93,6 +110,13 @@ internal static class ChaosRun
 
         var runDeadline = log.Started + options.Timeout;
         var servers = ServerSettings.FromEnvironment();
+        if (options.Cluster && (servers.AmqpHosts.Count == 0 || servers.PostgresHosts is null || !servers.AmqpQuorum))
+        {
+            // Faults a single server would not survive: the hosts must know every node, and the queues must be replicated.
+            await Console.Error.WriteLineAsync("--cluster needs the cluster's settings (EXCHANGE_AMQP_HOSTS, EXCHANGE_AMQP_QUORUM=1, EXCHANGE_PG_HOSTS): run deploy/local/chaos.sh --cluster.");
+            return ExitCodes.UsageOrIo;
+        }
+
         await using var province = new ChaosProvince(servers, log);
         try
         {
@@ -106,7 +130,8 @@ internal static class ChaosRun
         }
 
         var sent = new SentDocument?[options.Count];
-        var thresholds = Plan.Select(f => (int)Math.Ceiling(f.After * options.Count)).ToArray();
+        var plan = options.Cluster ? ClusterPlan : Plan;
+        var thresholds = plan.Select(f => (int)Math.Ceiling(f.After * options.Count)).ToArray();
         var accepted = 0;
         var finished = 0;
         var faultsOver = 0;
@@ -163,9 +188,9 @@ internal static class ChaosRun
         var sending = allSent.ContinueWith(_ => Volatile.Write(ref sendingDone, true), TaskScheduler.Default);
         var injecting = Task.Run(async () =>
         {
-            for (var k = 0; k < Plan.Length; k++)
+            for (var k = 0; k < plan.Length; k++)
             {
-                var (fault, threshold) = (Plan[k].Fault, thresholds[k]);
+                var (fault, threshold) = (plan[k].Fault, thresholds[k]);
                 while (Volatile.Read(ref finished) < threshold && !Volatile.Read(ref sendingDone))
                 {
                     await Task.Delay(100, stop.Token);
@@ -261,6 +286,7 @@ internal static class ChaosRun
         var seconds = (settledAt - sendStarted).TotalSeconds;
         var report = new
         {
+            mode = options.Cluster ? "cluster" : "single",
             count = options.Count,
             sent = sentDocuments.Count,
             delivered = result.Delivered,

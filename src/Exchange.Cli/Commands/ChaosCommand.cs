@@ -9,7 +9,9 @@ namespace Exchange.Cli.Commands;
 /// restarts RabbitMQ, restarts PostgreSQL and kills one recipient gateway; then waits for the system to settle and
 /// checks that every document was delivered or rejected with evidence, none lost, none held twice, and the evidence
 /// chain intact. The last line of standard output is one JSON object. Loopback only; bounded by --timeout.
-/// It restarts the servers through deploy/local/services.sh: run it only on servers of your own.
+/// It restarts the servers through deploy/local/services.sh: run it only on servers of your own. With --cluster it runs on
+/// the cluster of services.sh up --cluster and injects the cluster's faults instead (a RabbitMQ node stopped and started,
+/// PostgreSQL failed over to its standby).
 /// </summary>
 public static class ChaosCommand
 {
@@ -42,15 +44,22 @@ public static class ChaosCommand
             Description = "The script that restarts the servers (restart-rabbitmq, restart-postgres).",
             DefaultValueFactory = _ => new FileInfo(Path.Combine("deploy", "local", "services.sh")),
         };
+        var cluster = new Option<bool>("--cluster")
+        {
+            Description = "On the cluster (services.sh up --cluster): stop and start a RabbitMQ node, fail PostgreSQL over to its standby and rebuild the standby, instead of the single servers' faults.",
+        };
         var command = new Command("chaos", "Send documents through the real path while killing the hub and a gateway and restarting RabbitMQ and PostgreSQL; check nothing is lost or duplicated.")
         {
-            count, concurrency, rate, timeout, settle, restartAfter, deadline, services,
+            count, concurrency, rate, timeout, settle, restartAfter, deadline, services, cluster,
         };
         command.SetAction(async (p, ct) =>
         {
             var options = new ChaosOptions(
                 p.GetValue(count), p.GetValue(concurrency), p.GetValue(rate), TimeSpan.FromSeconds(p.GetValue(timeout)), TimeSpan.FromSeconds(p.GetValue(settle)),
-                TimeSpan.FromSeconds(p.GetValue(restartAfter)), TimeSpan.FromSeconds(p.GetValue(deadline)), p.GetValue(services)!);
+                TimeSpan.FromSeconds(p.GetValue(restartAfter)), TimeSpan.FromSeconds(p.GetValue(deadline)), p.GetValue(services)!)
+            {
+                Cluster = p.GetValue(cluster),
+            };
             if (options.Count < 1 || options.Concurrency < 1 || options.Rate < 0 || options.Timeout <= TimeSpan.Zero || options.SettleTimeout <= TimeSpan.Zero || options.RestartAfter < TimeSpan.Zero || options.Deadline <= TimeSpan.Zero)
             {
                 await Console.Error.WriteLineAsync("--count, --concurrency, --timeout, --settle-timeout and --deadline must be at least 1, --rate and --restart-after at least 0.");

@@ -319,7 +319,10 @@ public sealed class BrokerProvisioner : IDisposable
             return;
         }
 
-        await PutAsync(path, new { durable = true, auto_delete = false, arguments = new { } }, ct);
+        // Exactly what MassTransit declares for a receive endpoint: with quorum queues (ServerSettings.AmqpQuorum) the type
+        // too, which cannot change once the queue exists.
+        object arguments = _settings.AmqpQuorum ? new Dictionary<string, string> { ["x-queue-type"] = "quorum" } : new { };
+        await PutAsync(path, new { durable = true, auto_delete = false, arguments }, ct);
         declared.Add($"queue {name}");
     }
 

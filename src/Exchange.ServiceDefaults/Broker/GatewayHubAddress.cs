@@ -19,7 +19,7 @@ public sealed record GatewayHubAddress(Uri Address)
         ArgumentException.ThrowIfNullOrWhiteSpace(agencyQueue);
         return new GatewayHubAddress(ownBrokerUser
             ? new Uri($"exchange:{BrokerNames.OutboundExchange(agencyQueue)}")
-            : new Uri($"queue:{hubQueue}"));
+            : Messaging.QueueSends.QueueAddress(hubQueue));
     }
 }
 

@@ -11,11 +11,22 @@ public static class QueueSends
     /// </summary>
     public static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Off once a bus is set up for quorum queues (<see cref="ServerSettings.AmqpQuorum"/>, by
+    /// <see cref="RabbitMqHostExtensions.Host(IRabbitMqBusFactoryConfigurator, ServerSettings)"/>): a sender would declare the
+    /// queue without its type and fail with PRECONDITION_FAILED (MassTransit's send address has no setting for the type), so
+    /// it declares only the queue's exchange, and the queue is declared by its consumer and by broker provisioning.
+    /// </summary>
+    public static bool SendersDeclareQueues { get; internal set; } = true;
+
+    /// <summary>The one address every send to a queue by name goes to (see <see cref="SendersDeclareQueues"/>).</summary>
+    public static Uri QueueAddress(string queue) => new(SendersDeclareQueues ? $"queue:{queue}" : $"queue:{queue}?bind=false");
+
     /// <summary>Sends to a queue by name (Exchange's queue names are protocol; see ExchangeNames), with publisher confirms.</summary>
     public static async Task SendToQueueAsync<T>(this ISendEndpointProvider sender, string queue, T message, CancellationToken cancellationToken)
         where T : class
     {
-        var endpoint = await sender.GetSendEndpoint(new Uri($"queue:{queue}"));
+        var endpoint = await sender.GetSendEndpoint(QueueAddress(queue));
         await endpoint.Send(message, cancellationToken);
     }
 
