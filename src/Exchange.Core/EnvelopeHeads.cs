@@ -65,15 +65,10 @@ public static class EnvelopeHeads
     }
 
     /// <summary>The root over the non-empty buckets given (every other bucket is empty), in lowercase hex.</summary>
-    public static string Root(IReadOnlyDictionary<int, byte[]> buckets) => Convert.ToHexStringLower(Build(buckets, pathOf: null).Root);
+    public static string Root(IReadOnlyDictionary<int, byte[]> buckets) => EnvelopeHeadTree.From(buckets).Root;
 
     /// <summary>The 16 sibling hashes from <paramref name="bucket"/> up to the root, lowest first, in lowercase hex.</summary>
-    public static IReadOnlyList<string> Path(IReadOnlyDictionary<int, byte[]> buckets, int bucket)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(bucket);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bucket, Buckets);
-        return Build(buckets, bucket).Path.Select(Convert.ToHexStringLower).ToList();
-    }
+    public static IReadOnlyList<string> Path(IReadOnlyDictionary<int, byte[]> buckets, int bucket) => EnvelopeHeadTree.From(buckets).Path(bucket);
 
     /// <summary>The root a proof leads to: the bucket's hash folded with its siblings, lowest first.</summary>
     /// <exception cref="ArgumentException">Not 16 siblings of 64 lowercase hex digits, or a bucket out of range.</exception>
@@ -94,48 +89,6 @@ public static class EnvelopeHeads
         }
 
         return Convert.ToHexStringLower(node);
-    }
-
-    private static (byte[] Root, List<byte[]> Path) Build(IReadOnlyDictionary<int, byte[]> buckets, int? pathOf)
-    {
-        ArgumentNullException.ThrowIfNull(buckets);
-        var level = new Dictionary<int, byte[]>(buckets.Count);
-        foreach (var (index, hash) in buckets)
-        {
-            if (index is < 0 or >= Buckets || hash.Length != 32)
-            {
-                throw new ArgumentException($"bucket {index} is out of range or its hash is not 32 bytes.", nameof(buckets));
-            }
-
-            level[index] = hash;
-        }
-
-        var path = new List<byte[]>(Depth);
-        var position = pathOf ?? 0;
-        for (var height = 0; height < Depth; height++)
-        {
-            if (pathOf is not null)
-            {
-                path.Add(level.GetValueOrDefault(position ^ 1, Empty[height]));
-                position >>= 1;
-            }
-
-            var parents = new Dictionary<int, byte[]>(level.Count / 2 + 1);
-            foreach (var index in level.Keys)
-            {
-                var parent = index >> 1;
-                if (!parents.ContainsKey(parent))
-                {
-                    parents[parent] = Node(
-                        level.GetValueOrDefault(parent << 1, Empty[height]),
-                        level.GetValueOrDefault((parent << 1) | 1, Empty[height]));
-                }
-            }
-
-            level = parents;
-        }
-
-        return (level.GetValueOrDefault(0, Empty[Depth]), path);
     }
 
     internal static byte[] EmptySubtree(int height) => Empty[height];
@@ -177,17 +130,50 @@ public sealed record EnvelopeHeadProof(Guid EnvelopeId, long CheckpointIndex, in
 }
 
 /// <summary>
-/// The <see cref="EnvelopeHeads"/> tree kept whole and updated one bucket at a time (16 hashes per change), for a
-/// reader that follows the chain record by record, such as the log verifier recomputing each checkpoint's root.
+/// The <see cref="EnvelopeHeads"/> tree kept whole: built once from the buckets (a hash per non-empty node), then updated
+/// one bucket at a time (16 hashes per change), for the sealer between checkpoints and for a reader that follows the
+/// chain record by record, such as the log verifier recomputing each checkpoint's root.
 /// </summary>
 public sealed class EnvelopeHeadTree
 {
     // Heap layout: node 1 is the root, node i has children 2i and 2i+1, bucket b is node Buckets + b. Null: empty.
-    private readonly byte[]?[] _nodes = new byte[2 * EnvelopeHeads.Buckets][];
+    private readonly byte[]?[] _nodes;
+
+    public EnvelopeHeadTree() => _nodes = new byte[2 * EnvelopeHeads.Buckets][];
+
+    private EnvelopeHeadTree(byte[]?[] nodes) => _nodes = nodes;
+
+    /// <summary>The tree over the non-empty buckets given, built bottom-up (empty subtrees cost nothing).</summary>
+    public static EnvelopeHeadTree From(IReadOnlyDictionary<int, byte[]> buckets)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        var tree = new EnvelopeHeadTree();
+        foreach (var (bucket, hash) in buckets)
+        {
+            CheckBucket(bucket, hash);
+            tree._nodes[EnvelopeHeads.Buckets + bucket] = hash;
+        }
+
+        for (var height = 1; height <= EnvelopeHeads.Depth; height++)
+        {
+            for (var node = EnvelopeHeads.Buckets >> height; node < EnvelopeHeads.Buckets >> (height - 1); node++)
+            {
+                if (tree._nodes[2 * node] is not null || tree._nodes[(2 * node) + 1] is not null)
+                {
+                    tree._nodes[node] = EnvelopeHeads.Node(tree.Get(2 * node, height - 1), tree.Get((2 * node) + 1, height - 1));
+                }
+            }
+        }
+
+        return tree;
+    }
+
+    /// <summary>A copy to change without changing this one (the nodes are shared; they are never modified).</summary>
+    public EnvelopeHeadTree Clone() => new((byte[]?[])_nodes.Clone());
 
     public void SetBucket(int bucket, byte[] hash)
     {
-        ArgumentNullException.ThrowIfNull(hash);
+        CheckBucket(bucket, hash);
         var node = EnvelopeHeads.Buckets + bucket;
         _nodes[node] = hash;
         for (var height = 1; height <= EnvelopeHeads.Depth; height++)
@@ -200,5 +186,29 @@ public sealed class EnvelopeHeadTree
     /// <summary>The root in lowercase hex.</summary>
     public string Root => Convert.ToHexStringLower(Get(1, EnvelopeHeads.Depth));
 
+    /// <summary>The 16 sibling hashes from <paramref name="bucket"/> up to the root, lowest first, in lowercase hex.</summary>
+    public IReadOnlyList<string> Path(int bucket)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bucket);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bucket, EnvelopeHeads.Buckets);
+        var path = new List<string>(EnvelopeHeads.Depth);
+        var node = EnvelopeHeads.Buckets + bucket;
+        for (var height = 0; height < EnvelopeHeads.Depth; height++, node >>= 1)
+        {
+            path.Add(Convert.ToHexStringLower(Get(node ^ 1, height)));
+        }
+
+        return path;
+    }
+
     private byte[] Get(int node, int height) => _nodes[node] ?? EnvelopeHeads.EmptySubtree(height);
+
+    private static void CheckBucket(int bucket, byte[] hash)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        if (bucket is < 0 or >= EnvelopeHeads.Buckets || hash.Length != 32)
+        {
+            throw new ArgumentException($"bucket {bucket} is out of range or its hash is not 32 bytes.");
+        }
+    }
 }

@@ -18,6 +18,16 @@ public sealed record CheckpointPolicy(int Every, TimeSpan Interval, bool IfIdle)
 /// <param name="SinceCheckpoint">Sealed records not yet covered by a checkpoint, after the round.</param>
 public sealed record SealOutcome(bool LockHeld, int Sealed, long Head, long SinceCheckpoint, EvidenceCheckpoint? Checkpoint);
 
+/// <summary>
+/// The envelope heads tree as of the newest checkpoint this sealer wrote, so that the next checkpoint hashes in only the
+/// buckets that changed instead of rebuilding the tree from every bucket. Used only while the database's newest
+/// checkpoint is still that one (another router may have sealed since).
+/// </summary>
+public sealed class EnvelopeHeadCache
+{
+    internal (long CheckpointIndex, EnvelopeHeadTree Tree)? Current { get; set; }
+}
+
 /// <summary>The data of an evidence bundle, or why it cannot be made yet.</summary>
 public sealed record BundleLoad(EvidenceBundleSource? Source, string? NotReady)
 {
@@ -50,7 +60,8 @@ public static class EvidenceChainStore
         CheckpointPolicy policy,
         Func<EvidenceCheckpoint, (byte[] Signature, byte[] Certificate)>? sign,
         DateTimeOffset now,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        EnvelopeHeadCache? heads = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(policy);
@@ -124,19 +135,20 @@ public static class EvidenceChainStore
         var last = await LastCheckpointAsync(connection, transaction, cancellationToken);
         var since = head - (last?.ChainIndex ?? 0);
         EvidenceCheckpoint? written = null;
+        EnvelopeHeadTree? headTree = null;
         var due = since > 0 && (since >= policy.Every
             || last is null
             || now - last.SealedAt >= policy.Interval
             || (policy.IfIdle && unsealed.Count == 0));
         if (sign is not null && due)
         {
-            var headsRoot = await AdvanceEnvelopeHeadsAsync(connection, transaction, last?.ChainIndex ?? 0, head, cancellationToken);
-            written = new EvidenceCheckpoint(head, headHash, EvidenceChain.Normalize(now), headsRoot);
+            headTree = await AdvanceEnvelopeHeadsAsync(connection, transaction, last?.ChainIndex ?? 0, head, heads, cancellationToken);
+            written = new EvidenceCheckpoint(head, headHash, EvidenceChain.Normalize(now), headTree.Root);
             var (signature, certificate) = sign(written);
             await using var insert = new NpgsqlCommand(
                 "insert into hub.evidence_checkpoints (chain_index, record_hash, sealed_at, signature, certificate, envelope_heads_root) values (@i, @h, @t, @s, @c, @r)",
                 connection, transaction);
-            insert.Parameters.AddWithValue("r", headsRoot);
+            insert.Parameters.AddWithValue("r", written.EnvelopeHeadsRoot!);
             insert.Parameters.AddWithValue("i", written.ChainIndex);
             insert.Parameters.AddWithValue("h", written.RecordHash);
             insert.Parameters.AddWithValue("t", written.SealedAt);
@@ -147,17 +159,23 @@ public static class EvidenceChainStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+        if (heads is not null && written is not null)
+        {
+            heads.Current = (written.ChainIndex, headTree!);
+        }
+
         return new SealOutcome(true, unsealed.Count, head, since, written);
     }
 
     /// <summary>
     /// Moves hub.envelope_heads and hub.envelope_head_buckets from the previous checkpoint to the one being written (the
-    /// records in <c>(<paramref name="from"/>, <paramref name="to"/>]</c>) and returns the new root
+    /// records in <c>(<paramref name="from"/>, <paramref name="to"/>]</c>) and returns the tree of the new one
     /// (<see cref="EnvelopeHeads"/>). The bucket index and hash are computed in SQL exactly as EnvelopeHeads computes
-    /// them in C#, which a verifier uses; the integration tests check that the two agree.
+    /// them in C#, which a verifier uses; the integration tests check that the two agree. With the tree of the previous
+    /// checkpoint at hand, only the changed buckets are hashed in; otherwise every bucket is read.
     /// </summary>
-    private static async Task<string> AdvanceEnvelopeHeadsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, long from, long to, CancellationToken cancellationToken)
+    private static async Task<EnvelopeHeadTree> AdvanceEnvelopeHeadsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long from, long to, EnvelopeHeadCache? cache, CancellationToken cancellationToken)
     {
         var touched = new List<int>();
         await using (var upsert = new NpgsqlCommand("""
@@ -184,6 +202,7 @@ public static class EvidenceChainStore
             }
         }
 
+        var changed = new Dictionary<int, byte[]>();
         if (touched.Count > 0)
         {
             await using var rehash = new NpgsqlCommand("""
@@ -191,12 +210,29 @@ public static class EvidenceChainStore
                 select bucket, sha256('\x00'::bytea || string_agg(uuid_send(envelope_id) || decode(record_hash, 'hex'), ''::bytea order by envelope_id))
                 from hub.envelope_heads where bucket = any(@buckets) group by bucket
                 on conflict (bucket) do update set hash = excluded.hash
+                returning bucket, hash
                 """, connection, transaction);
             rehash.Parameters.AddWithValue("buckets", touched.ToArray());
-            await rehash.ExecuteNonQueryAsync(cancellationToken);
+            await using var reader = await rehash.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                changed[reader.GetInt32(0)] = reader.GetFieldValue<byte[]>(1);
+            }
         }
 
-        return EnvelopeHeads.Root(await BucketHashesAsync(connection, transaction, cancellationToken));
+        if (cache?.Current is { } previous && previous.CheckpointIndex == from)
+        {
+            // A copy: the transaction may still roll back, and the cache must keep the committed tree.
+            var tree = previous.Tree.Clone();
+            foreach (var (bucket, hash) in changed)
+            {
+                tree.SetBucket(bucket, hash);
+            }
+
+            return tree;
+        }
+
+        return EnvelopeHeadTree.From(await BucketHashesAsync(connection, transaction, cancellationToken));
     }
 
     /// <summary>Every non-empty bucket's hash as of the newest checkpoint.</summary>
@@ -450,7 +486,7 @@ public static class EvidenceChainStore
     private static async Task<List<EnvelopeHeadProof>> HeadProofsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid[] ids, long checkpointIndex, CancellationToken cancellationToken)
     {
-        var buckets = await BucketHashesAsync(connection, transaction, cancellationToken);
+        var tree = EnvelopeHeadTree.From(await BucketHashesAsync(connection, transaction, cancellationToken));
         var proofs = new List<EnvelopeHeadProof>();
         foreach (var id in ids.OrderBy(i => i.ToString("D"), StringComparer.Ordinal))
         {
@@ -465,7 +501,7 @@ public static class EvidenceChainStore
                 entries.Add(new EnvelopeHead(reader.GetGuid(0), reader.GetString(1)));
             }
 
-            proofs.Add(new EnvelopeHeadProof(id, checkpointIndex, bucket, entries, EnvelopeHeads.Path(buckets, bucket)));
+            proofs.Add(new EnvelopeHeadProof(id, checkpointIndex, bucket, entries, tree.Path(bucket)));
         }
 
         return proofs;

@@ -35,6 +35,8 @@ public sealed class EvidenceSealer(
     // Another router may hold the sealing lock and sign the checkpoints: the newest is re-read this often.
     private static readonly TimeSpan NewestRefresh = TimeSpan.FromSeconds(5);
 
+    private readonly EnvelopeHeadCache _heads = new();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -134,12 +136,12 @@ public sealed class EvidenceSealer(
         newest.Offer(await EvidenceChainStore.NewestCheckpointAsync(connection, cancellationToken));
     }
 
-    private static async Task<SealOutcome> SealOnceAsync(
+    private async Task<SealOutcome> SealOnceAsync(
         string connectionString, int batchSize, CheckpointPolicy policy, Func<EvidenceCheckpoint, (byte[], byte[])>? sign, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        return await EvidenceChainStore.SealAsync(connection, batchSize, policy, sign, now, cancellationToken);
+        return await EvidenceChainStore.SealAsync(connection, batchSize, policy, sign, now, cancellationToken, _heads);
     }
 
     private async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
