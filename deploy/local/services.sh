@@ -39,8 +39,9 @@ RMQ_BIN=/usr/lib/rabbitmq/bin
 RMQ_NODE="${EXCHANGE_RABBITMQ_NODE:-rabbit@localhost}"
 RMQ_DIST_PORT="${EXCHANGE_RABBITMQ_DIST_PORT:-55679}"
 RMQ_EPMD_PORT="${EXCHANGE_EPMD_PORT:-54369}"
-# The shovel links the virtual hosts of federated hubs (docs/broker.md).
-RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management}"
+# The shovel links the virtual hosts of federated hubs (docs/broker.md); the broker's own metrics are served for
+# Prometheus on EXCHANGE_AMQP_PROMETHEUS_PORT (docs/observability.md).
+RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management rabbitmq_prometheus}"
 RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
 
 # AMQP over TLS: the node's TLS listener, and the CA that issues its certificate (the hosts trust that CA
@@ -78,7 +79,8 @@ print_settings() {
   local v
   for v in EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD \
            EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD \
-           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_CA_FILE EXCHANGE_HOME; do
+           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_PROMETHEUS_PORT \
+           EXCHANGE_AMQP_CA_FILE EXCHANGE_HOME; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }
@@ -356,7 +358,7 @@ reserve_ports() {
   # port, and a server restarting then cannot listen on it (EADDRINUSE). Reserve them when we may (root; CI is).
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports
   [ -w "$f" ] || return 0
-  local want="$EXCHANGE_PG_PORT,$EXCHANGE_AMQP_PORT,$EXCHANGE_AMQP_MGMT_PORT,${EXCHANGE_AMQP_TLS_PORT:-55671},$RMQ_DIST_PORT-$((RMQ_DIST_PORT + 10)),$RMQ_EPMD_PORT"
+  local want="$EXCHANGE_PG_PORT,$EXCHANGE_AMQP_PORT,$EXCHANGE_AMQP_MGMT_PORT,${EXCHANGE_AMQP_TLS_PORT:-55671},$EXCHANGE_AMQP_PROMETHEUS_PORT,$RMQ_DIST_PORT-$((RMQ_DIST_PORT + 10)),$RMQ_EPMD_PORT"
   local have
   have="$(cat "$f" 2>/dev/null || true)"
   printf '%s\n' "${have:+$have,}$want" > "$f" 2>/dev/null || true
@@ -368,6 +370,11 @@ rmq_ensure_plugins() {
   # A node started before the plugin list grew gets the missing plugins without a restart.
   [ "$(cat "$RMQ_BASE/enabled_plugins" 2>/dev/null)" = "[$(rmq_plugins_list)]." ] && return 0
   say "RabbitMQ: enabling plugins $RMQ_PLUGINS"
+  # rabbitmq.conf is read only at start: without this, the Prometheus plugin enabled online would listen on its
+  # default port (15692) on every interface.
+  rmq_env "$RMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" eval \
+    "application:set_env(rabbitmq_prometheus, tcp_config, [{ip, \"$LISTEN\"}, {port, $EXCHANGE_AMQP_PROMETHEUS_PORT}])." >/dev/null \
+    || die "could not set the port of the RabbitMQ Prometheus plugin"
   # shellcheck disable=SC2086 # one argument per plugin
   rmq_env "$RMQ_BIN/rabbitmq-plugins" -n "$RMQ_NODE" set --online $(rmq_plugins_list | tr ',' ' ') >/dev/null \
     || die "could not enable the RabbitMQ plugins $RMQ_PLUGINS"
@@ -397,6 +404,9 @@ default_permissions.write = .*
 loopback_users = none
 management.tcp.ip = $LISTEN
 management.tcp.port = $EXCHANGE_AMQP_MGMT_PORT
+# The broker's metrics for Prometheus (rabbitmq_prometheus): /metrics, and /metrics/detailed for per-queue ones.
+prometheus.tcp.ip = $LISTEN
+prometheus.tcp.port = $EXCHANGE_AMQP_PROMETHEUS_PORT
 log.file.level = info
 log.console = false
 # AMQP over TLS (https://www.rabbitmq.com/docs/ssl). Clients log in with user and password inside TLS;
@@ -441,7 +451,7 @@ rmq_up() {
     local launched=""
     if ! rmq_running; then
       local p
-      for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$RMQ_DIST_PORT" ; do
+      for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$EXCHANGE_AMQP_PROMETHEUS_PORT" "$RMQ_DIST_PORT" ; do
         if port_open "$LISTEN" "$p"; then
           die "port $p is taken by another process: $(port_owner "$p")"
         fi

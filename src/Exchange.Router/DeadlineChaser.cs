@@ -1,6 +1,7 @@
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -56,6 +57,8 @@ public sealed class DeadlineChaser(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
         var bus = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
+        // For the recipient's tier on the missed-deadline count; the directory as last loaded, no query for it.
+        var agencies = scope.ServiceProvider.GetService<DirectoryCache>()?.LastLoaded;
         var now = clock.GetUtcNow();
         var late = await db.Deliveries
             .Where(d => d.State == DeliveryStates.Forwarded && d.DueAt != null && d.DueAt < now)
@@ -68,6 +71,7 @@ public sealed class DeadlineChaser(
         foreach (var delivery in late)
         {
             var envelope = envelopes[delivery.EnvelopeId];
+            var tier = agencies.TierNameOf(delivery.RecipientCode);
             if (delivery.Attempts <= deadlines.Value.Retries)
             {
                 await forwarding.SendAsync(bus, envelope, [delivery], cancellationToken);
@@ -90,6 +94,7 @@ public sealed class DeadlineChaser(
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
+                ExchangeTelemetry.RecordDeadlineMissed(tier);
             }
             catch (DbUpdateConcurrencyException)
             {
