@@ -25,7 +25,8 @@ public sealed class DeadlineChaser(
     IOptions<RouterOptions> router,
     IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
-    ILogger<DeadlineChaser> logger) : BackgroundService
+    ILogger<DeadlineChaser> logger,
+    DirectoryCache? directory = null) : BackgroundService
 {
     private const int BatchSize = 100;
 
@@ -58,7 +59,7 @@ public sealed class DeadlineChaser(
         var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
         var bus = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
         // For the recipient's tier on the missed-deadline count; the directory as last loaded, no query for it.
-        var agencies = scope.ServiceProvider.GetService<DirectoryCache>()?.LastLoaded;
+        var agencies = directory?.LastLoaded;
         var now = clock.GetUtcNow();
         var late = await db.Deliveries
             .Where(d => d.State == DeliveryStates.Forwarded && d.DueAt != null && d.DueAt < now)
