@@ -20,6 +20,8 @@ _exchange_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 : "${EXCHANGE_AMQP_PASSWORD:=exchange}"
 : "${EXCHANGE_AMQP_VHOST:=exchange}"
 : "${EXCHANGE_AMQP_MGMT_PORT:=55673}"
+# The broker's own metrics for Prometheus (the rabbitmq_prometheus plugin; its usual port is 15692).
+: "${EXCHANGE_AMQP_PROMETHEUS_PORT:=55692}"
 # AMQP over TLS: the broker's TLS listener, and the CA file its certificate chains to (services.sh makes
 # both for the local node). The hosts use TLS only with EXCHANGE_AMQP_TLS=1. A CA file set to the empty
 # string means the system's trust store.
@@ -35,7 +37,7 @@ _exchange_env_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 
 export EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD
 export EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD
-export EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_CA_FILE
+export EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_PROMETHEUS_PORT EXCHANGE_AMQP_CA_FILE
 export EXCHANGE_HOME EXCHANGE_DEVELOPMENT
 
 unset _exchange_env_root

@@ -49,8 +49,9 @@ RMQ_BIN=/usr/lib/rabbitmq/bin
 RMQ_NODE="${EXCHANGE_RABBITMQ_NODE:-rabbit@localhost}"
 RMQ_DIST_PORT="${EXCHANGE_RABBITMQ_DIST_PORT:-55679}"
 RMQ_EPMD_PORT="${EXCHANGE_EPMD_PORT:-54369}"
-# The shovel links the virtual hosts of federated hubs (docs/broker.md).
-RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management}"
+# The shovel links the virtual hosts of federated hubs (docs/broker.md); the broker's own metrics are served for
+# Prometheus on EXCHANGE_AMQP_PROMETHEUS_PORT (docs/observability.md).
+RMQ_PLUGINS="${EXCHANGE_RABBITMQ_PLUGINS:-rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management rabbitmq_prometheus}"
 RMQ_PID_FILE="$RMQ_BASE/rabbit.pid"
 RMQ_SERVER_OUT=rabbitmq-server.out
 
@@ -89,7 +90,8 @@ print_settings() {
   local v
   for v in EXCHANGE_PG_HOST EXCHANGE_PG_PORT EXCHANGE_PG_USER EXCHANGE_PG_PASSWORD \
            EXCHANGE_AMQP_HOST EXCHANGE_AMQP_PORT EXCHANGE_AMQP_USER EXCHANGE_AMQP_PASSWORD \
-           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_CA_FILE EXCHANGE_HOME; do
+           EXCHANGE_AMQP_VHOST EXCHANGE_AMQP_MGMT_PORT EXCHANGE_AMQP_TLS_PORT EXCHANGE_AMQP_PROMETHEUS_PORT \
+           EXCHANGE_AMQP_CA_FILE EXCHANGE_HOME; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
 }
@@ -371,7 +373,7 @@ reserve_ports() {
   # port, and a server restarting then cannot listen on it (EADDRINUSE). Reserve them when we may (root; CI is).
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports
   [ -w "$f" ] || return 0
-  local want="$EXCHANGE_PG_PORT,$EXCHANGE_AMQP_PORT,$EXCHANGE_AMQP_MGMT_PORT,${EXCHANGE_AMQP_TLS_PORT:-55671},$RMQ_DIST_PORT-$((RMQ_DIST_PORT + 10)),$RMQ_EPMD_PORT"
+  local want="$EXCHANGE_PG_PORT,$EXCHANGE_AMQP_PORT,$EXCHANGE_AMQP_MGMT_PORT,${EXCHANGE_AMQP_TLS_PORT:-55671},$EXCHANGE_AMQP_PROMETHEUS_PORT,$RMQ_DIST_PORT-$((RMQ_DIST_PORT + 10)),$RMQ_EPMD_PORT"
   local have
   have="$(cat "$f" 2>/dev/null || true)"
   printf '%s\n' "${have:+$have,}$want" > "$f" 2>/dev/null || true
@@ -383,6 +385,11 @@ rmq_ensure_plugins() {
   # A node started before the plugin list grew gets the missing plugins without a restart.
   [ "$(cat "$RMQ_BASE/enabled_plugins" 2>/dev/null)" = "[$(rmq_plugins_list)]." ] && return 0
   say "RabbitMQ: enabling plugins $RMQ_PLUGINS"
+  # rabbitmq.conf is read only at start: without this, the Prometheus plugin enabled online would listen on its
+  # default port (15692) on every interface.
+  rmq_env "$RMQ_BIN/rabbitmqctl" -n "$RMQ_NODE" eval \
+    "application:set_env(rabbitmq_prometheus, tcp_config, [{ip, \"$LISTEN\"}, {port, $EXCHANGE_AMQP_PROMETHEUS_PORT}])." >/dev/null \
+    || die "could not set the port of the RabbitMQ Prometheus plugin"
   # shellcheck disable=SC2086 # one argument per plugin
   rmq_env "$RMQ_BIN/rabbitmq-plugins" -n "$RMQ_NODE" set --online $(rmq_plugins_list | tr ',' ' ') >/dev/null \
     || die "could not enable the RabbitMQ plugins $RMQ_PLUGINS"
@@ -418,6 +425,9 @@ default_permissions.write = .*
 loopback_users = none
 management.tcp.ip = $LISTEN
 management.tcp.port = $EXCHANGE_AMQP_MGMT_PORT
+# The broker's metrics for Prometheus (rabbitmq_prometheus): /metrics, and /metrics/detailed for per-queue ones.
+prometheus.tcp.ip = $LISTEN
+prometheus.tcp.port = $EXCHANGE_AMQP_PROMETHEUS_PORT
 log.file.level = info
 log.console = false
 # AMQP over TLS (https://www.rabbitmq.com/docs/ssl). Clients log in with user and password inside TLS;
@@ -471,7 +481,7 @@ rmq_launch() {
   RMQ_LAUNCHED=""
   rmq_running && return 0
   local p
-  for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$RMQ_DIST_PORT" ; do
+  for p in "$EXCHANGE_AMQP_PORT" "$EXCHANGE_AMQP_MGMT_PORT" "$EXCHANGE_AMQP_TLS_PORT" "$EXCHANGE_AMQP_PROMETHEUS_PORT" "$RMQ_DIST_PORT" ; do
     if port_open "$LISTEN" "$p"; then
       die "port $p is taken by another process: $(port_owner "$p")"
     fi
@@ -613,6 +623,7 @@ BASE_NODE="$RMQ_NODE"
 BASE_AMQP_PORT="$EXCHANGE_AMQP_PORT"
 BASE_MGMT_PORT="$EXCHANGE_AMQP_MGMT_PORT"
 BASE_TLS_PORT="$EXCHANGE_AMQP_TLS_PORT"
+BASE_PROMETHEUS_PORT="$EXCHANGE_AMQP_PROMETHEUS_PORT"
 BASE_DIST_PORT="$RMQ_DIST_PORT"
 BASE_PG_PORT="$EXCHANGE_PG_PORT"
 
@@ -627,6 +638,7 @@ cluster_node() {
   EXCHANGE_AMQP_PORT=$((BASE_AMQP_PORT + off))
   EXCHANGE_AMQP_MGMT_PORT=$((BASE_MGMT_PORT + off))
   EXCHANGE_AMQP_TLS_PORT=$((BASE_TLS_PORT + off))
+  EXCHANGE_AMQP_PROMETHEUS_PORT=$((BASE_PROMETHEUS_PORT + off))
   RMQ_DIST_PORT=$((BASE_DIST_PORT + off))
   rmq_set_env
 }
@@ -845,7 +857,7 @@ cluster_pg_failover() {
 
 cluster_print_settings() {
   EXCHANGE_PG_PORT="$BASE_PG_PORT" EXCHANGE_AMQP_PORT="$BASE_AMQP_PORT" EXCHANGE_AMQP_MGMT_PORT="$BASE_MGMT_PORT" \
-    EXCHANGE_AMQP_TLS_PORT="$BASE_TLS_PORT" print_settings
+    EXCHANGE_AMQP_TLS_PORT="$BASE_TLS_PORT" EXCHANGE_AMQP_PROMETHEUS_PORT="$BASE_PROMETHEUS_PORT" print_settings
   # The hosts' cluster settings (docs/operations.md, "Past one machine"): every broker node, quorum queues, both
   # PostgreSQL servers (writers pick the primary, the auditors' host prefers the standby).
   printf 'export %s=%q\n' EXCHANGE_AMQP_HOSTS "$(cluster_amqp_hosts)" EXCHANGE_AMQP_QUORUM 1 \

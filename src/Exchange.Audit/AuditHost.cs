@@ -1,4 +1,5 @@
 using Exchange.Audit.Access;
+using Exchange.Audit.Compliance;
 using Exchange.Audit.Pages;
 using Exchange.Audit.Queries;
 using Exchange.Core;
@@ -41,6 +42,7 @@ public static class AuditExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DirectoryCache>();
         builder.Services.AddSingleton<AuditStore>();
+        builder.Services.AddHostedService<ComplianceMetrics>();
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -31,6 +31,22 @@ public enum Tier
     Commune = 3,
 }
 
+public static class TierNames
+{
+    /// <summary>The tier's stable lowercase name, as reports and metric tags show it.</summary>
+    public static string Name(this Tier tier) => tier switch
+    {
+        Tier.Province => "province",
+        Tier.District => "district",
+        Tier.Commune => "commune",
+        _ => "central",
+    };
+
+    /// <summary>The tier of <paramref name="code"/> in <paramref name="directory"/>, or "unknown" for a code it does not hold.</summary>
+    public static string TierNameOf(this AgencyDirectory? directory, string? code) =>
+        code is not null && directory?.Find(code) is { } agency ? agency.Tier.Name() : "unknown";
+}
+
 /// <summary>One agency of the directory. Certificates are the SHA-256 (lowercase hex) of the organisation
 /// certificates the agency registered: binding a certificate to an agency is a directory fact, never a
 /// guess from the subject name.</summary>

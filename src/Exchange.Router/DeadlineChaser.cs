@@ -1,6 +1,7 @@
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -24,7 +25,8 @@ public sealed class DeadlineChaser(
     IOptions<RouterOptions> router,
     IOptions<DeadlineOptions> deadlines,
     TimeProvider clock,
-    ILogger<DeadlineChaser> logger) : BackgroundService
+    ILogger<DeadlineChaser> logger,
+    DirectoryCache? directory = null) : BackgroundService
 {
     private const int BatchSize = 100;
 
@@ -56,6 +58,8 @@ public sealed class DeadlineChaser(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HubDbContext>();
         var bus = scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>();
+        // For the recipient's tier on the missed-deadline count; the directory as last loaded, no query for it.
+        var agencies = directory?.LastLoaded;
         var now = clock.GetUtcNow();
         var late = await db.Deliveries
             .Where(d => d.State == DeliveryStates.Forwarded && d.DueAt != null && d.DueAt < now)
@@ -68,6 +72,7 @@ public sealed class DeadlineChaser(
         foreach (var delivery in late)
         {
             var envelope = envelopes[delivery.EnvelopeId];
+            var tier = agencies.TierNameOf(delivery.RecipientCode);
             if (delivery.Attempts <= deadlines.Value.Retries)
             {
                 await forwarding.SendAsync(bus, envelope, [delivery], cancellationToken);
@@ -90,6 +95,7 @@ public sealed class DeadlineChaser(
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
+                ExchangeTelemetry.RecordDeadlineMissed(tier);
             }
             catch (DbUpdateConcurrencyException)
             {

@@ -122,8 +122,7 @@ public sealed class SubmitDeliveryReceiptConsumer(
         {
             if (isNew)
             {
-                ExchangeTelemetry.DeliveriesConfirmed.Add(1);
-                ExchangeTelemetry.DeliveryDuration.Record((now - envelope.SubmittedAt).TotalMilliseconds);
+                ExchangeTelemetry.RecordDeliveryConfirmed(now - envelope.SubmittedAt, current.TierNameOf(delivery.RecipientCode));
             }
 
             await ConfirmAsync(context, envelope, delivery);

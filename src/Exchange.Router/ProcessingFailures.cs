@@ -2,6 +2,7 @@ using System.Text.Json;
 using Exchange.Contracts;
 using Exchange.Core;
 using Exchange.Persistence.Hub;
+using Exchange.ServiceDefaults;
 using Exchange.ServiceDefaults.Broker;
 using Exchange.ServiceDefaults.Messaging;
 using MassTransit;
@@ -165,6 +166,7 @@ internal sealed class ProcessingFailureFilter(IServiceProvider services) : IFilt
         var messageId = context.GetMessageId()?.ToString() ?? "(no id)";
         var fault = ProcessingFailures.Summary(context.Exception);
         var failed = ProcessingFailures.Describe(context.Body.GetBytes());
+        ExchangeTelemetry.RecordDeadLettered(errorQueue);
         logger.LogWarning("Gave up on {Type} message {MessageId} for envelope {EnvelopeId}: {Fault}; moved to {ErrorQueue}",
             failed?.Type ?? "unreadable", messageId, failed?.EnvelopeId, fault, errorQueue);
         if (failed is null)

@@ -131,6 +131,7 @@ public static class RouterExtensions
         });
         // After the bus: it sends.
         services.AddHostedService<DeadlineChaser>();
+        services.AddHostedService<HubStateMetrics>();
         services.AddHostedService<DirectoryPush>();
         return builder;
     }

@@ -147,12 +147,12 @@ public sealed class SubmitEnvelopeConsumer(
 
         if (verdict.Accepted)
         {
-            ExchangeTelemetry.EnvelopesAccepted.Add(1);
+            ExchangeTelemetry.RecordEnvelopeAccepted(current.TierNameOf(envelope.SenderCode));
             logger.LogInformation("Accepted envelope {EnvelopeId} from {Sender} for {Count} recipient(s)", message.EnvelopeId, envelope.SenderCode, envelope.Deliveries.Count);
         }
         else
         {
-            ExchangeTelemetry.EnvelopesRejected.Add(1, new KeyValuePair<string, object?>("reason", envelope.Reason));
+            ExchangeTelemetry.RecordEnvelopeRejected(envelope.Reason, current.TierNameOf(envelope.SenderCode));
             logger.LogWarning("Rejected envelope {EnvelopeId} from {Sender}: {Reason} {Detail}", message.EnvelopeId, envelope.SenderCode, envelope.Reason, envelope.Detail);
         }
 

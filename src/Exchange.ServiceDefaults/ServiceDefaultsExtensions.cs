@@ -1,13 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using OpenTelemetry.Logs;
 
 namespace Exchange.ServiceDefaults;
 
@@ -17,13 +14,14 @@ public static class ServiceDefaultsExtensions
     public const string HealthPathPrefix = "/health";
     public const string LivenessPath = "/health/live";
     public const string ReadinessPath = "/health/ready";
+    public const string MetricsPath = "/metrics";
 
     /// <summary>
     /// Adds, for the host named <paramref name="serviceName"/>:
     /// <list type="bullet">
-    /// <item>OpenTelemetry traces and metrics (and logs), exported over OTLP only when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OpenTelemetry:Otlp:Endpoint</c> is set; otherwise
-    /// nothing is exported and only the trace context is propagated;</item>
+    /// <item>OpenTelemetry traces, metrics and logs, exported over OTLP only when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OpenTelemetry:Otlp:Endpoint</c> is set (otherwise only the
+    /// trace context is propagated), and metrics always served for Prometheus by <see cref="MapDefaultEndpoints"/>;</item>
     /// <item>the health check service, to which hosts add <see cref="HealthChecksBuilderExtensions.AddPostgresCheck"/>
     /// (MassTransit adds its own bus check, tagged "ready");</item>
     /// <item>a <see cref="ResiliencePipelines"/> singleton, configured from the <c>Resilience</c> section.</item>
@@ -35,24 +33,7 @@ public static class ServiceDefaultsExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
 
-        var otlp = OtlpSettings.Resolve(builder.Configuration);
-        var setup = new TelemetrySetup(serviceName, Guid.NewGuid().ToString("D"), builder.Environment.EnvironmentName, otlp);
-
-        builder.Services.TryAddSingleton(setup);
-        builder.Services.AddHostedService<TelemetryHostedService>();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RequestActivityEnricher>());
-
-        if (otlp is not null)
-        {
-            // Log records carry the trace and span ids of the Activity current when they are written.
-            builder.Logging.AddOpenTelemetry(o =>
-            {
-                o.SetResourceBuilder(setup.CreateResource());
-                o.IncludeScopes = true;
-                o.IncludeFormattedMessage = true;
-                o.AddOtlpExporter(e => otlp.Apply(e, "logs"));
-            });
-        }
+        builder.AddExchangeTelemetry(serviceName, OtlpSettings.Resolve(builder.Configuration));
 
         builder.Services.AddHealthChecks();
 
@@ -67,7 +48,8 @@ public static class ServiceDefaultsExtensions
     /// <c>/health/ready</c> (runs every check tagged "ready": PostgreSQL, the bus). Both answer JSON
     /// with each check's status and duration; an unhealthy result answers 503. Both are open to callers
     /// without credentials (load balancers and orchestrators probe them), also on hosts whose other
-    /// endpoints require an API key: they say nothing about documents.
+    /// endpoints require an API key: they say nothing about documents. Also maps <c>/metrics</c> (Prometheus text
+    /// format), open for the same reason.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -89,6 +71,11 @@ public static class ServiceDefaultsExtensions
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
         }).AllowAnonymous();
+
+        // Open like the probes: a scraper is not a document system and holds no API key. What it reads are counts
+        // tagged by closed sets (reason codes, tiers, queue names), never a document, an agency's traffic on its own
+        // or a credential; restrict who reaches the port at the network, as for /health (docs/observability.md).
+        app.MapPrometheusScrapingEndpoint(MetricsPath).AllowAnonymous();
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -52,6 +53,12 @@ public sealed class SignatureVerifier
     /// <summary>Verifies a detached signature over <paramref name="content"/>.</summary>
     public VerificationResult Verify(ReadOnlySpan<byte> content, ReadOnlySpan<byte> detachedCms, SignaturePolicy policy = SignaturePolicy.Submission)
     {
+        var started = Stopwatch.GetTimestamp();
+        return SignatureMetrics.Record(VerifyDetached(content, detachedCms, policy), started);
+    }
+
+    private VerificationResult VerifyDetached(ReadOnlySpan<byte> content, ReadOnlySpan<byte> detachedCms, SignaturePolicy policy)
+    {
         var message = Parse(detachedCms, out var failure);
         if (message is null)
         {
@@ -80,6 +87,12 @@ public sealed class SignatureVerifier
     /// </remarks>
     public VerificationResult Verify(Stream content, ReadOnlySpan<byte> detachedCms, SignaturePolicy policy = SignaturePolicy.Submission)
     {
+        var started = Stopwatch.GetTimestamp();
+        return SignatureMetrics.Record(VerifyDetached(content, detachedCms, policy), started);
+    }
+
+    private VerificationResult VerifyDetached(Stream content, ReadOnlySpan<byte> detachedCms, SignaturePolicy policy)
+    {
         ArgumentNullException.ThrowIfNull(content);
         var message = Parse(detachedCms, out var failure);
         if (message is null)
@@ -105,6 +118,12 @@ public sealed class SignatureVerifier
 
     /// <summary>Verifies a signature that encapsulates its content; the content is returned in the result.</summary>
     public VerificationResult VerifyAttached(ReadOnlySpan<byte> cms, SignaturePolicy policy = SignaturePolicy.Submission)
+    {
+        var started = Stopwatch.GetTimestamp();
+        return SignatureMetrics.Record(VerifyEncapsulated(cms, policy), started);
+    }
+
+    private VerificationResult VerifyEncapsulated(ReadOnlySpan<byte> cms, SignaturePolicy policy)
     {
         var message = Parse(cms, out var failure);
         if (message is null)

@@ -222,13 +222,7 @@ public sealed class ComplianceCalculator
         return new ComplianceReport(_month, _asOf, _due, tierLines, agencyLines, all);
     }
 
-    public static string TierName(Tier tier) => tier switch
-    {
-        Tier.Province => "province",
-        Tier.District => "district",
-        Tier.Commune => "commune",
-        _ => "central",
-    };
+    public static string TierName(Tier tier) => tier.Name();
 
     public static string TierTitle(Tier tier) => tier switch
     {

@@ -18,6 +18,15 @@ public static class ExchangeTelemetry
     /// <summary>The tag that says why an envelope was rejected: one of the stable reason codes.</summary>
     public const string ReasonTag = "reason";
 
+    /// <summary>
+    /// The tag that names a tier (province, district, commune, central, or unknown): the sender's for what is sent or
+    /// refused, the recipient's for what is delivered, pending or late. Tiers, not agencies: a closed set.
+    /// </summary>
+    public const string TierTag = "tier";
+
+    /// <summary>The tag that names a queue (an endpoint's <c>_error</c> queue for dead letters).</summary>
+    public const string QueueTag = "queue";
+
     static readonly string? Version = typeof(ExchangeTelemetry).Assembly.GetName().Version?.ToString();
 
     public static readonly ActivitySource Source = new(SourceName, Version);
@@ -46,6 +55,16 @@ public static class ExchangeTelemetry
     public static readonly Counter<long> MessagesRefused = Meter.CreateCounter<long>(
         MessagesRefusedName, "{message}", "Receipts, statuses and reports refused by the hub, by message type and reason code.");
 
+    /// <summary><c>exchange.deadlines.missed</c>, tagged <see cref="TierTag"/> (the recipient's): deliveries found past their
+    /// deadline with no receipt, each time the hub finds one (forwarded again, or given up as expired).</summary>
+    public static readonly Counter<long> DeadlinesMissed = Meter.CreateCounter<long>(
+        "exchange.deadlines.missed", "{delivery}", "Deliveries found past their deadline without a receipt, by the recipient's tier.");
+
+    /// <summary><c>exchange.messages.dead_lettered</c>, tagged <see cref="QueueTag"/>: messages the hub gave up on and moved
+    /// to an error queue. How many wait there now is the broker's own gauge (docs/observability.md).</summary>
+    public static readonly Counter<long> MessagesDeadLettered = Meter.CreateCounter<long>(
+        "exchange.messages.dead_lettered", "{message}", "Messages moved to an error queue after their retries, by queue.");
+
     /// <summary><c>exchange.deliveries.confirmed</c>: deliveries for which a signed receipt came back.</summary>
     public static readonly Counter<long> DeliveriesConfirmed = Meter.CreateCounter<long>(
         "exchange.deliveries.confirmed", "{delivery}", "Deliveries confirmed by a signed delivery receipt.");
@@ -68,22 +87,47 @@ public static class ExchangeTelemetry
             ],
         });
 
-    public static void RecordEnvelopeAccepted() => EnvelopesAccepted.Add(1);
+    /// <param name="tier">The sender's tier; no tag when null.</param>
+    public static void RecordEnvelopeAccepted(string? tier = null)
+    {
+        if (tier is null)
+            EnvelopesAccepted.Add(1);
+        else
+            EnvelopesAccepted.Add(1, new KeyValuePair<string, object?>(TierTag, tier));
+    }
 
     /// <param name="reason">The stable string form of the reason code (a closed set, so the tag stays low-cardinality).</param>
-    public static void RecordEnvelopeRejected(string reason)
+    /// <param name="tier">The sender's tier; no tag when null.</param>
+    public static void RecordEnvelopeRejected(string reason, string? tier = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        EnvelopesRejected.Add(1, new KeyValuePair<string, object?>(ReasonTag, reason));
+        if (tier is null)
+            EnvelopesRejected.Add(1, new KeyValuePair<string, object?>(ReasonTag, reason));
+        else
+            EnvelopesRejected.Add(1, new KeyValuePair<string, object?>(ReasonTag, reason), new KeyValuePair<string, object?>(TierTag, tier));
     }
+
+    public static void RecordDeadlineMissed(string tier) => DeadlinesMissed.Add(1, new KeyValuePair<string, object?>(TierTag, tier));
+
+    public static void RecordDeadLettered(string queue) => MessagesDeadLettered.Add(1, new KeyValuePair<string, object?>(QueueTag, queue));
 
     public static void RecordMessageRefused(string message, string reason) =>
         MessagesRefused.Add(1, new KeyValuePair<string, object?>(MessageTag, message), new KeyValuePair<string, object?>(ReasonTag, reason));
 
     /// <param name="submitToReceipt">From the sender's submission to the recipient's signed receipt.</param>
-    public static void RecordDeliveryConfirmed(TimeSpan submitToReceipt)
+    /// <param name="tier">The recipient's tier; no tag when null.</param>
+    public static void RecordDeliveryConfirmed(TimeSpan submitToReceipt, string? tier = null)
     {
-        DeliveriesConfirmed.Add(1);
-        DeliveryDuration.Record(Math.Max(0, submitToReceipt.TotalMilliseconds));
+        var milliseconds = Math.Max(0, submitToReceipt.TotalMilliseconds);
+        if (tier is null)
+        {
+            DeliveriesConfirmed.Add(1);
+            DeliveryDuration.Record(milliseconds);
+            return;
+        }
+
+        var tag = new KeyValuePair<string, object?>(TierTag, tier);
+        DeliveriesConfirmed.Add(1, tag);
+        DeliveryDuration.Record(milliseconds, tag);
     }
 }
