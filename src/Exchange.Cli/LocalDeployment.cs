@@ -227,7 +227,7 @@ public sealed class LocalDeployment : IAsyncDisposable
         };
 
     public static HubDbContext CreateHubDb(string connectionString) =>
-        new(new DbContextOptionsBuilder<HubDbContext>().UseNpgsql(connectionString).Options);
+        new(new DbContextOptionsBuilder<HubDbContext>().UseExchangePostgres(connectionString).Options);
 
     public HubDbContext CreateHubDb() => CreateHubDb(HubConnectionString);
 
@@ -235,7 +235,7 @@ public sealed class LocalDeployment : IAsyncDisposable
     public HubDbContext CreateHubDbOf(string hub) => CreateHubDb(HubConnectionStringOf(hub));
 
     public GatewayDbContext CreateGatewayDb(string agencyCode) =>
-        new(new DbContextOptionsBuilder<GatewayDbContext>().UseNpgsql(GatewayConnectionString(agencyCode)).Options);
+        new(new DbContextOptionsBuilder<GatewayDbContext>().UseExchangePostgres(GatewayConnectionString(agencyCode)).Options);
 
     public async Task StartRouterAsync(CancellationToken cancellationToken = default)
     {

@@ -70,7 +70,7 @@ public static class GatewayExtensions
             var o = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
             return CmsSigner.FromPkcs12(o.Pkcs12Path, o.Pkcs12Password);
         });
-        services.AddDbContextPool<GatewayDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddDbContextPool<GatewayDbContext>(o => o.UseExchangePostgres(connectionString));
         // A factory, so that the host disposes the store (and its connection pool) when it stops.
         services.AddSingleton(_ => new PackageStore(connectionString, GatewayDbContext.Schema));
         OrphanChunkSweeper.Register(services, configuration, GatewayDbContext.PackageOwners);

@@ -58,7 +58,7 @@ public static class RouterExtensions
         services.AddSingleton<Forwarding>();
         services.AddSingleton<DirectoryCache>();
         services.AddSingleton<DirectorySubscribers>();
-        services.AddDbContextPool<HubDbContext>(o => o.UseNpgsql(connectionString));
+        services.AddDbContextPool<HubDbContext>(o => o.UseExchangePostgres(connectionString));
         // A factory, so that the host disposes the store (and its connection pool) when it stops.
         services.AddSingleton(_ => new PackageStore(connectionString, HubDbContext.Schema));
         OrphanChunkSweeper.Register(services, builder.Configuration, HubDbContext.PackageOwners);

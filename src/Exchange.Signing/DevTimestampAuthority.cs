@@ -3,8 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tsp;
+using Org.BouncyCastle.Utilities.Collections;
 using Org.BouncyCastle.X509;
-using Org.BouncyCastle.X509.Store;
 
 namespace Exchange.Signing;
 
@@ -36,8 +36,7 @@ public sealed class DevTimestampAuthority
             var certificate = parser.ReadCertificate(tsa.RawData);
             var issuing = collection.Where(c => !c.HasPrivateKey && c.Subject != c.Issuer).Select(c => parser.ReadCertificate(c.RawData));
             _generator = new TimeStampTokenGenerator(key, certificate, TspAlgorithms.Sha256, Policy);
-            _generator.SetCertificates(X509StoreFactory.Create("Certificate/Collection",
-                new X509CollectionStoreParameters(new[] { certificate }.Concat(issuing).ToList())));
+            _generator.SetCertificates(CollectionUtilities.CreateStore(new[] { certificate }.Concat(issuing).ToList()));
         }
         finally
         {

@@ -31,7 +31,7 @@ public sealed class DeadlineChaserTests
         await MigrationRunner.ApplyAsync(connectionString, HubDbContext.Schema);
         var (raced, late) = (Guid.CreateVersion7(), Guid.CreateVersion7());
         var now = DateTimeOffset.UtcNow;
-        await using (var db = new HubDbContext(new DbContextOptionsBuilder<HubDbContext>().UseNpgsql(connectionString).Options))
+        await using (var db = new HubDbContext(new DbContextOptionsBuilder<HubDbContext>().UseExchangePostgres(connectionString).Options))
         {
             // Both past their deadline with their one retry spent: the chaser expires them, the raced one first.
             db.Envelopes.Add(Envelope(raced, now, due: now.AddMinutes(-2)));
@@ -43,7 +43,7 @@ public sealed class DeadlineChaserTests
             .AddLogging()
             .AddSingleton(names)
             .AddSingleton(TimeProvider.System)
-            .AddDbContext<HubDbContext>(o => o.UseNpgsql(connectionString).AddInterceptors(new ReceiptArrivesFirst(connectionString, raced)))
+            .AddDbContext<HubDbContext>(o => o.UseExchangePostgres(connectionString).AddInterceptors(new ReceiptArrivesFirst(connectionString, raced)))
             .AddMassTransitTestHarness()
             .BuildServiceProvider(validateScopes: true);
         await using var _ = services;
@@ -60,7 +60,7 @@ public sealed class DeadlineChaserTests
         await Task.Delay(TimeSpan.FromSeconds(2)); // many rounds
         await chaser.StopAsync(CancellationToken.None);
 
-        await using var check = new HubDbContext(new DbContextOptionsBuilder<HubDbContext>().UseNpgsql(connectionString).Options);
+        await using var check = new HubDbContext(new DbContextOptionsBuilder<HubDbContext>().UseExchangePostgres(connectionString).Options);
         var deliveries = await check.Deliveries.AsNoTracking().ToDictionaryAsync(d => d.EnvelopeId);
         var expiries = await check.Evidence.AsNoTracking().Where(e => e.Kind == nameof(EvidenceKind.AcceptanceRejectionExpiry)).ToListAsync();
         Assert.Multiple(() =>

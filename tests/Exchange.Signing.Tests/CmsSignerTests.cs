@@ -33,23 +33,36 @@ public class CmsSignerTests
     }
 
     [Test]
-    public void Writes_the_same_bytes_as_the_bouncy_castle_generator_it_replaced()
+    public void Bouncy_castle_verifies_what_it_writes()
     {
-        // The reference is the SignedData BouncyCastle built for CmsSigner before it wrote its own DER (see
-        // Support/BouncyCastleCms.cs); RSA PKCS#1 v1.5 is deterministic, so equal inputs give equal bytes.
+        // Until the move to BouncyCastle 2.x this compared bytes with the SignedData BouncyCastle 1.8 built for the same
+        // inputs. 2.x builds a different one (SHA-256 AlgorithmIdentifiers without NULL parameters, RFC 5754 §2; the
+        // certificate SET sorted; an added CMSAlgorithmProtection attribute, RFC 6211), so it now serves as an
+        // independent reader: it must find the signature valid and see the three signed attributes and the chain below
+        // the root.
         var content = Pki.Document(10 * 1024);
-        var signingTime = new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.Zero).AddTicks(1_234_567);
+        var signingTime = DateTimeOffset.UtcNow.AddMinutes(-3);
         using var signer = new CmsSigner(Pki.Agency, [Pki.Issuing.Public, Pki.Root.Public]);
+        string[] attributes = ["1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4", "1.2.840.113549.1.9.5"];
 
+        var detached = BouncyCastleCms.Read(signer.SignDetached(content, signingTime), content);
+        var attached = BouncyCastleCms.Read(signer.SignAttached(content, signingTime), detachedContent: null);
+        var empty = BouncyCastleCms.Read(signer.SignDetached([], signingTime), []);
         Assert.Multiple(() =>
         {
-            Assert.That(signer.SignDetached(content, signingTime),
-                Is.EqualTo(BouncyCastleCms.Sign(Pki.Agency, [Pki.Issuing.Public], content, signingTime, encapsulate: false)), "detached");
-            Assert.That(signer.SignAttached(content, signingTime),
-                Is.EqualTo(BouncyCastleCms.Sign(Pki.Agency, [Pki.Issuing.Public], content, signingTime, encapsulate: true)), "attached");
-            Assert.That(signer.SignDetached([], signingTime),
-                Is.EqualTo(BouncyCastleCms.Sign(Pki.Agency, [Pki.Issuing.Public], [], signingTime, encapsulate: false)), "empty content");
+            foreach (var (name, reading) in new[] { ("detached", detached), ("attached", attached), ("empty content", empty) })
+            {
+                Assert.That(reading.SignatureValid, Is.True, name);
+                Assert.That(reading.DigestAlgorithm, Is.EqualTo("2.16.840.1.101.3.4.2.1"), name);
+                Assert.That(reading.SignedAttributes, Is.EquivalentTo(attributes), name);
+                Assert.That(reading.CarriedCertificates, Is.EquivalentTo(new[] { Pki.Agency.RawData, Pki.Issuing.Public.RawData }), name);
+            }
+
+            Assert.That(attached.Content, Is.EqualTo(content), "attached content");
         });
+        var tampered = content.ToArray();
+        tampered[^1] ^= 1;
+        Assert.That(BouncyCastleCms.Read(signer.SignDetached(content, signingTime), tampered).SignatureValid, Is.False, "other content");
     }
 
     [Test]

@@ -211,7 +211,7 @@ public class OcspTests
                     }
                     else
                     {
-                        // thisUpdate is the responder's clock now; this version of BouncyCastle takes no other without a nextUpdate.
+                        // No nextUpdate: this overload stamps thisUpdate with the responder's clock now.
                         generator.AddResponse(id, status, null);
                     }
                 }

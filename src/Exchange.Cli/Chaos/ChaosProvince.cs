@@ -74,7 +74,7 @@ internal sealed class ChaosProvince : IAsyncDisposable
     public HubDbContext CreateHubDb() => LocalDeployment.CreateHubDb(HubConnectionString);
 
     public GatewayDbContext CreateGatewayDb(string agencyCode) =>
-        new(new DbContextOptionsBuilder<GatewayDbContext>().UseNpgsql(_servers.PostgresConnectionString(Names.GatewayDatabase(agencyCode))).Options);
+        new(new DbContextOptionsBuilder<GatewayDbContext>().UseExchangePostgres(_servers.PostgresConnectionString(Names.GatewayDatabase(agencyCode))).Options);
 
     /// <summary>The client of one gateway's HTTP API, made when the gateway started (<see cref="CreateClient"/>).</summary>
     public GatewayClient Client(string agencyCode) => _clients[agencyCode];

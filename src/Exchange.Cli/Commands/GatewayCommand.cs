@@ -366,7 +366,7 @@ public static class GatewayCommand
         try
         {
             await MigrationRunner.ApplyAsync(connection, GatewayDbContext.Schema, cancellationToken: ct);
-            await using var db = new GatewayDbContext(new DbContextOptionsBuilder<GatewayDbContext>().UseNpgsql(connection).Options);
+            await using var db = new GatewayDbContext(new DbContextOptionsBuilder<GatewayDbContext>().UseExchangePostgres(connection).Options);
             return await action(db, name);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)

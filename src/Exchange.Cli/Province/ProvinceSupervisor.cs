@@ -269,7 +269,7 @@ public static class ProvinceSupervisor
         {
             var connection = servers.PostgresConnectionString(names.GatewayDatabase(gateway.Agency));
             await MigrationRunner.ApplyAsync(connection, GatewayDbContext.Schema, cancellationToken: ct);
-            await using var db = new GatewayDbContext(new DbContextOptionsBuilder<GatewayDbContext>().UseNpgsql(connection).Options);
+            await using var db = new GatewayDbContext(new DbContextOptionsBuilder<GatewayDbContext>().UseExchangePostgres(connection).Options);
             // replace: a plan file removed by hand leaves credentials of the same name behind; the new ones revoke them.
             var key = await GatewayKeys.CreateAsync(db, gateway.Agency, ApiClientRoles.Agency, CredentialName, TimeProvider.System, replace: true, ct);
             var client = await VdxpClients.CreateAsync(db, gateway.Agency, CredentialName, TimeProvider.System, replace: true, cancellationToken: ct);

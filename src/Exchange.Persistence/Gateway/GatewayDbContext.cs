@@ -25,7 +25,6 @@ public sealed class GatewayDbContext(DbContextOptions<GatewayDbContext> options)
     {
         modelBuilder.HasDefaultSchema(Schema);
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(GatewayDbContext).Assembly, t => t.Namespace == typeof(GatewayDbContext).Namespace);
-        SnakeCaseColumns.Apply(modelBuilder);
     }
 }
 

@@ -22,7 +22,6 @@ public sealed class HubDbContext(DbContextOptions<HubDbContext> options) : DbCon
     {
         modelBuilder.HasDefaultSchema(Schema);
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HubDbContext).Assembly, t => t.Namespace == typeof(HubDbContext).Namespace);
-        SnakeCaseColumns.Apply(modelBuilder);
     }
 }
 

@@ -12,6 +12,13 @@ namespace Exchange.ServiceDefaults.Messaging;
 /// (MassTransit issues #2072, #5692, #6001): the process looks alive and healthy while its queue fills. The watchdog
 /// asks the broker itself (a passive queue.declare answers the consumer count) and exits with code 75 (EX_TEMPFAIL).
 /// </summary>
+/// <remarks>
+/// Kept with MassTransit 8.5.12 and RabbitMQ.Client 7.2.2. Two 1,000-document chaos runs on that version both passed
+/// (lost 0, duplicates 0): with the watchdog, which never had to stop a host, recovery 225 s; with it off
+/// (<c>Exchange:EndpointIdleLimit=00:00:00</c>), recovery 184 s. The stall it guards against was seen in one such run
+/// with 8.4, so one clean run without it does not show that 8.5 is free of it, and the watchdog costs one passive
+/// declare per queue every ten seconds.
+/// </remarks>
 public sealed class EndpointWatchdog(
     ServerSettings servers, IReadOnlyList<string> queues, TimeSpan limit, IHostApplicationLifetime lifetime, ILogger<EndpointWatchdog> logger)
     : BackgroundService

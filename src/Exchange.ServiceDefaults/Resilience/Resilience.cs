@@ -192,9 +192,15 @@ public static class Resilience
 }
 
 /// <summary>
-/// The pipelines as one singleton, since Polly.Extensions (AddResiliencePipeline) is not available
-/// here. Inject it and call <c>pipelines.Database.ExecuteAsync(async ct => ..., cancellationToken)</c>.
+/// The pipelines as one singleton. Inject it and call <c>pipelines.Database.ExecuteAsync(async ct => ..., cancellationToken)</c>.
 /// </summary>
+/// <remarks>
+/// Not Polly.Extensions' AddResiliencePipeline, nor Microsoft.Extensions.Resilience or Http.Resilience on top of it: a
+/// pipeline registered there gets Polly's own telemetry, which logs and meters every resilience event besides the
+/// retry line written here (a failure's type and SQLSTATE, never its message); and the HTTP pipeline also serves
+/// callers without a service provider (the CLI's GatewayClient, BrokerProvisioner) and honours Retry-After with its own
+/// cap. Building them here keeps one definition for both.
+/// </remarks>
 public sealed class ResiliencePipelines(ILoggerFactory loggerFactory, Microsoft.Extensions.Options.IOptions<ResilienceOptions> options)
 {
     public ResiliencePipeline Database { get; } = Resilience.CreateDatabasePipeline(

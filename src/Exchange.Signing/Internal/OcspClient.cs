@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.Ocsp;
+using Org.BouncyCastle.Asn1.Oiw;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Ocsp;
 using Org.BouncyCastle.Security;
@@ -85,7 +86,7 @@ internal sealed class OcspClient(TrustOptions options)
     {
         var parser = new Org.BouncyCastle.X509.X509CertificateParser();
         var bcIssuer = parser.ReadCertificate(issuer.Der);
-        var id = new CertificateID(CertificateID.HashSha1, bcIssuer, new BcBigInteger(1, certificate.SerialRaw.ToArray()));
+        var id = new CertificateID(new AlgorithmIdentifier(OiwObjectIdentifiers.IdSha1, DerNull.Instance), bcIssuer, new BcBigInteger(1, certificate.SerialRaw.ToArray()));
         var nonce = RandomNumberGenerator.GetBytes(16);
         var generator = new OcspReqGenerator();
         generator.AddRequest(id);
@@ -152,7 +153,7 @@ internal sealed class OcspClient(TrustOptions options)
         until = now + Retry;
         if (single.NextUpdate is { } next)
         {
-            var nextUpdate = new DateTimeOffset(DateTime.SpecifyKind(next.Value, DateTimeKind.Utc));
+            var nextUpdate = new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc));
             if (nextUpdate <= now)
             {
                 throw new InvalidDataException($"the response expired at {nextUpdate:u}");

@@ -1,42 +1,58 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using Org.BouncyCastle.Asn1;
-using Org.BouncyCastle.Asn1.Cms;
 using Org.BouncyCastle.Cms;
-using Org.BouncyCastle.Crypto.Operators;
-using Org.BouncyCastle.Security;
-using Org.BouncyCastle.X509.Store;
-using BcAttribute = Org.BouncyCastle.Asn1.Cms.Attribute;
-using BcX509Certificate = Org.BouncyCastle.X509.X509Certificate;
+using Org.BouncyCastle.X509;
 
 namespace Exchange.Signing.Tests.Support;
 
 /// <summary>
-/// Signatures made entirely by BouncyCastle's CmsSignedDataGenerator, structure and RSA key operation both: how
-/// <see cref="CmsSigner"/> built its SignedData until it wrote the DER itself. RSA PKCS#1 v1.5 is deterministic, so
-/// for the same key, content and signing time the two must agree byte for byte.
+/// Reads a SignedData with BouncyCastle's CMS parser and verifies its one signer: an implementation that shares no code
+/// with <see cref="CmsSigner"/> or with .NET's SignedCms.
 /// </summary>
 internal static class BouncyCastleCms
 {
-    public static byte[] Sign(X509Certificate2 signer, IEnumerable<X509Certificate2> carriedCas, byte[] content, DateTimeOffset signingTime, bool encapsulate)
+    /// <summary>What BouncyCastle saw in a SignedData whose one signature it checked.</summary>
+    internal sealed record Reading(bool SignatureValid, string DigestAlgorithm, IReadOnlyList<string> SignedAttributes, IReadOnlyList<byte[]> CarriedCertificates, byte[]? Content);
+
+    public static Reading Read(byte[] signedData, byte[]? detachedContent)
     {
-        using var rsa = signer.GetRSAPrivateKey() ?? throw new ArgumentException("RSA signers only.", nameof(signer));
-        var key = DotNetUtilities.GetRsaKeyPair(rsa.ExportParameters(includePrivateParameters: true)).Private;
-
-        var parser = new Org.BouncyCastle.X509.X509CertificateParser();
-        var certificate = parser.ReadCertificate(signer.RawData);
-        var carried = new List<BcX509Certificate> { certificate };
-        carried.AddRange(carriedCas.Select(c => parser.ReadCertificate(c.RawData)));
-
-        var attributes = new AttributeTable(new Asn1EncodableVector(
-            new BcAttribute(CmsAttributes.SigningTime, new DerSet(new Time(signingTime.UtcDateTime)))));
-        var signerInfo = new SignerInfoGeneratorBuilder()
-            .WithSignedAttributeGenerator(new DefaultSignedAttributeTableGenerator(attributes))
-            .Build(new Asn1SignatureFactory("SHA256WITHRSA", key), certificate);
-
-        var generator = new CmsSignedDataGenerator();
-        generator.AddSignerInfoGenerator(signerInfo);
-        generator.AddCertificates(X509StoreFactory.Create("Certificate/Collection", new X509CollectionStoreParameters(carried)));
-        return generator.Generate(new CmsProcessableByteArray(content), encapsulate).GetEncoded(Asn1Encodable.Der);
+        var cms = detachedContent is null ? new CmsSignedData(signedData) : new CmsSignedData(new CmsProcessableByteArray(detachedContent), signedData);
+        var signer = cms.GetSignerInfos().GetSigners().Single();
+        var certificates = cms.GetCertificates().EnumerateMatches(null).ToList();
+        var signerCertificate = certificates.Single(c => signer.SignerID.Match(c));
+        var content = detachedContent is null ? Encapsulated(cms) : null;
+        return new Reading(
+            Verifies(signer, signerCertificate),
+            signer.DigestAlgorithmID.Algorithm.Id,
+            signer.SignedAttributes.ToAttributes().GetAttributes().Select(a => a.AttrType.Id).ToList(),
+            certificates.Select(c => c.GetEncoded()).ToList(),
+            content);
     }
+
+    private static byte[]? Encapsulated(CmsSignedData cms)
+    {
+        if (cms.SignedContent is null)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        cms.SignedContent.Write(buffer);
+        return buffer.ToArray();
+    }
+
+    // BouncyCastle reports a bad signature value by false, and by an exception a content whose digest is not the signed
+    // messageDigest or a certificate not valid at the signing time.
+    private static bool Verifies(SignerInformation signer, X509Certificate certificate)
+    {
+        try
+        {
+            return signer.Verify(certificate);
+        }
+        catch (CmsException)
+        {
+            return false;
+        }
+    }
+
+    private static bool Match(this SignerID id, X509Certificate certificate) =>
+        id.Issuer.Equivalent(certificate.IssuerDN) && id.SerialNumber.Equals(certificate.SerialNumber);
 }
