@@ -16,7 +16,7 @@ public sealed class ServiceDefaultsTests : ProvinceFixture
         var activities = new ConcurrentBag<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "MassTransit" or "Exchange" or "Microsoft.AspNetCore",
+            ShouldListenTo = source => source.Name is "MassTransit" or "Exchange" or "Microsoft.AspNetCore" or "Npgsql",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = activities.Add,
         };
@@ -51,6 +51,8 @@ public sealed class ServiceDefaultsTests : ProvinceFixture
             Assert.That(consumers, Has.Some.Contains("DeliverEnvelopeConsumer"), "the recipient gateway's consume of the delivery");
             Assert.That(consumers, Has.Some.Contains("SubmitDeliveryReceiptConsumer"), "the hub's consume of the receipt");
             Assert.That(consumers, Has.Some.Contains("DeliveryConfirmedConsumer"), "the sender gateway's consume of the confirmation");
+            Assert.That(activities.Where(a => a.TraceId == traceId).Select(a => a.Source.Name).Distinct(),
+                Is.SupersetOf(new[] { "Microsoft.AspNetCore", "MassTransit", "Npgsql" }), "HTTP, the bus and the database in the document's one trace");
         });
     }
 
