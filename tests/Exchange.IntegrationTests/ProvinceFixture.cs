@@ -9,6 +9,7 @@ using Exchange.Signing;
 using Exchange.Signing.Evidence;
 using MassTransit;
 using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.IntegrationTests;
 
@@ -56,6 +57,21 @@ public abstract class ProvinceFixture
     }
 
     protected GatewayClient Client(string agencyCode) => new(Province.Gateways[agencyCode].Http);
+
+    /// <summary>
+    /// Waits until every gateway holds the hub's signed directory. A gateway keeps it once its snapshot arrives after
+    /// start, and until then it holds back deliveries routed by it (DirectoryBehindException); right after the broker
+    /// itself started, that has been seen to take longer than a test's wait for a delivery.
+    /// </summary>
+    protected async Task WaitForSignedDirectoryAsync()
+    {
+        foreach (var (code, gateway) in Province.Gateways)
+        {
+            var directory = gateway.App.Services.GetRequiredService<Exchange.Gateway.GatewayDirectory>();
+            await Eventually(async () => (await directory.CurrentAsync(CancellationToken.None))?.Version == Province.Directory.Version,
+                $"the gateway of {code} to hold the hub's directory");
+        }
+    }
 
     protected static async Task Eventually(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {

@@ -97,6 +97,7 @@ public sealed class TlsTests : ProvinceFixture
     public async Task A_document_travels_over_https_and_amqps_end_to_end()
     {
         Assert.That(new Uri(Province.Gateways[Sender].App.Urls.First()).Scheme, Is.EqualTo(Uri.UriSchemeHttps));
+        await WaitForSignedDirectoryAsync();
 
         var answer = await Client(Sender).SendDocumentAsync(
             new DocumentMetadata([Recipient], $"Công văn qua TLS {Guid.NewGuid():N}"), [("a.txt", "text/plain", "x"u8.ToArray())]);

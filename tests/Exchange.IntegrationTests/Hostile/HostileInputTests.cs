@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Exchange.Cli;
 using Exchange.Core;
 using Exchange.ServiceDefaults.Broker;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.IntegrationTests.Hostile;
 
@@ -75,12 +74,7 @@ public sealed class HostileInputTests : ProvinceFixture
         await _world.PrepareAsync();
         // Every gateway parses and keeps the hub's signed directory once, when its snapshot arrives after start: on a
         // fresh machine that can still be under way here, and must not be counted as growth the corpus caused.
-        foreach (var (code, gateway) in Province.Gateways)
-        {
-            var directory = gateway.App.Services.GetRequiredService<Exchange.Gateway.GatewayDirectory>();
-            await Eventually(async () => (await directory.CurrentAsync(CancellationToken.None))?.Version == Province.Directory.Version,
-                $"the gateway of {code} to hold the hub's directory");
-        }
+        await WaitForSignedDirectoryAsync();
 
         (_heapBefore, _workingSetBefore) = Memory();
         TestContext.Progress.WriteLine($"Before the corpus: managed heap {Mib(_heapBefore)}, working set {Mib(_workingSetBefore)}.");
