@@ -111,7 +111,8 @@ public sealed class DirectorySnapshotConsumer(
 /// imported; the periodic request is what brings this gateway back on the hub's list after the hub restarts, and what
 /// catches a push that expired while the gateway was down. It asks at once when a delivery was routed by a newer version
 /// than the one stored (<see cref="GatewayDirectory.Want"/>). While the bus or the hub is unavailable the request is
-/// retried every <see cref="GatewayOptions.OutboxRetry"/>, as queued documents are.
+/// retried every <see cref="GatewayOptions.OutboxRetry"/>, as queued documents are, and so is it while no directory is
+/// stored yet.
 /// </summary>
 public sealed class DirectoryRequester(
     IServiceScopeFactory scopes,
@@ -135,6 +136,12 @@ public sealed class DirectoryRequester(
                 var hub = await scope.ServiceProvider.GetRequiredService<ISendEndpointProvider>().GetSendEndpoint(hubAddress.Address);
                 await hub.SendConfirmedAsync(new RequestDirectory(code, known), stoppingToken);
                 logger.LogDebug("Asked the hub for a directory newer than version {Known}", known);
+                if (known is null)
+                {
+                    // Without any directory this gateway holds back every delivery (DirectoryBehindException): ask again
+                    // soon rather than at the next refresh, in case this request went before the hub could take it.
+                    wait = options.Value.OutboxRetry;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
